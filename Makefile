@@ -1,0 +1,42 @@
+# Every target bootstraps its own virtualenv from the pinned constraints,
+# so a fresh clone needs nothing but Python 3.11, pip and apt.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SPECGEN := $(BIN)/specgen
+
+.PHONY: spec test lint bench serve browser clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+# Debian's Chromium and its matching driver, for the browser tests.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+spec: $(STAMP)
+	$(SPECGEN) build
+
+lint: $(STAMP)
+	$(SPECGEN) lint
+	$(SPECGEN) validate
+	$(SPECGEN) verify
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -n 2
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+serve: $(STAMP)
+	$(SPECGEN) serve
+
+clean:
+	rm -rf $(VENV) build out
