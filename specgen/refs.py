@@ -1,0 +1,433 @@
+"""One ``$ref`` resolver for lint, example validation and rendering.
+
+Theory of operation: a ``$ref`` is resolved against the file that holds it,
+exactly as a URI reference is resolved against its base. Only local files
+are ever read, and always through the corpus's one
+:class:`~specgen.sources.Sources` cache, so a file that ten schemas refer to
+is parsed once. A reference over http(s), to a missing file or to a missing
+JSON pointer is not an exception but a :class:`Diagnostic` placed on the
+``$ref`` itself, and the resolver remembers it for :meth:`Resolver.problems`.
+
+Three views serve three consumers:
+
+- :meth:`Resolver.resolve` / :meth:`Resolver.deref` follow one reference
+  (lint rules, the example merger);
+- :meth:`Resolver.inline` returns a copy with every reference replaced by
+  its target (table models, which want one self-contained schema);
+- :meth:`Resolver.registry` hands the same files to ``jsonschema`` as a
+  ``referencing.Registry`` whose ``retrieve`` is local-only.
+
+Sibling keys next to ``$ref`` override the target's keys (shallow), the
+convention the example files rely on. Cycles and pathological nesting end in
+a diagnostic, never in a ``RecursionError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import referencing
+import referencing.exceptions
+import referencing.jsonschema
+
+from .diagnostics import Diagnostic, Severity
+from .sources import Document, join_pointer, split_pointer
+
+__all__ = ["Resolver", "Resolved", "Inlined", "merge_all_of", "MAX_DEPTH"]
+
+#: Nesting (structural plus reference hops) beyond which inlining stops with
+#: a diagnostic; far deeper than any real schema, far below Python's stack.
+MAX_DEPTH = 150
+_MAX_CHAIN = 64
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The target of one reference: where it lives and what it holds."""
+
+    path: Path
+    pointer: str
+    data: Any
+    document: Document
+
+
+@dataclass(frozen=True)
+class Inlined:
+    data: Any
+    diagnostics: tuple[Diagnostic, ...]
+
+
+_Key = tuple[Path, str]
+
+
+class Resolver:
+    """Resolves references within one corpus; memoises what it inlines."""
+
+    def __init__(self, corpus: Any) -> None:
+        self.corpus = corpus
+        self._problems: dict[tuple, Diagnostic] = {}
+        self._memo: dict[_Key, tuple[Any, tuple[Diagnostic, ...]]] = {}
+        self._registry: referencing.Registry | None = None
+
+    # -- one reference -------------------------------------------------
+
+    def resolve(self, base: Path, ref: str, *, at: str | None = None) -> Resolved | Diagnostic:
+        """Resolve ``ref`` as written in the file ``base``.
+
+        Args:
+            base: the file that holds the ``$ref``.
+            ref: the reference text (relative path, fragment, or both).
+            at: pointer of the mapping that holds the ``$ref``, used to place
+                the diagnostic; found by searching ``base`` when omitted.
+
+        Returns:
+            The target, or a ``ref.unresolved`` / ``ref.remote`` diagnostic.
+        """
+        parts = urlsplit(ref)
+        if parts.scheme in ("http", "https"):
+            return self._fail(base, ref, at, "ref.remote",
+                              f"remote reference {ref!r} is not allowed: refer to a local file")
+        if parts.scheme == "file":
+            target = Path(url2pathname(parts.path))
+        elif parts.scheme or parts.netloc:
+            return self._fail(base, ref, at, "ref.unresolved",
+                              f"unsupported reference {ref!r}: only relative file paths and JSON pointers are resolved")
+        elif parts.path:
+            target = base.parent / unquote(parts.path)
+        else:
+            target = base
+        fragment = unquote(parts.fragment)
+        if fragment and not fragment.startswith("/"):
+            return self._fail(base, ref, at, "ref.unresolved",
+                              f"cannot resolve {ref!r}: only JSON-pointer fragments (#/...) are supported")
+        target = target.resolve()
+        if not target.is_file():
+            shown = self.corpus.display(target)
+            return self._fail(base, ref, at, "ref.unresolved", f"cannot resolve {ref!r}: no file {shown}")
+        loaded = self.corpus.load(target)
+        if isinstance(loaded, Diagnostic):
+            return self._fail(base, ref, at, "ref.unresolved",
+                              f"cannot resolve {ref!r}: {loaded.path} does not parse")
+        found, stopped = _walk_pointer(loaded.data, fragment)
+        if stopped is not None:
+            return self._fail(base, ref, at, "ref.unresolved",
+                              f"cannot resolve {ref!r}: {loaded.display} has nothing at {stopped or '/'}")
+        return Resolved(path=target, pointer=fragment, data=found, document=loaded)
+
+    def deref(self, base: Path, node: Mapping) -> tuple[Any, Path]:
+        """Follow the chain of ``$ref`` at ``node`` (no deeper).
+
+        Sibling keys override the target's; an unresolvable or cyclic link
+        stops the chain where it is (the failure is kept for
+        :meth:`problems`).
+
+        Returns:
+            The merged value and the file the innermost target came from.
+        """
+        path, value = base, node
+        layers: list[dict] = []
+        seen: set[_Key] = set()
+        for _ in range(_MAX_CHAIN):
+            ref = _ref_of(value)
+            if ref is None:
+                break
+            found = self.resolve(path, ref)
+            if isinstance(found, Diagnostic):
+                break
+            key = (found.path, found.pointer)
+            if key in seen:
+                self._fail(path, ref, None, "ref.cycle", f"reference cycle through {ref!r}")
+                break
+            seen.add(key)
+            layers.append({k: v for k, v in value.items() if k != "$ref"})
+            path, value = found.path, found.data
+        for siblings in reversed(layers):
+            if siblings and isinstance(value, Mapping):
+                value = {**value, **siblings}
+        return value, path
+
+    def iter_refs(self, document: Document) -> Iterator[tuple[str, str]]:
+        """``(pointer of the mapping holding $ref, ref text)`` in document order."""
+        stack: list[tuple[str, Any]] = [("", document.data)]
+        while stack:
+            pointer, node = stack.pop()
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    yield pointer, ref
+                children = list(node.items())
+            elif isinstance(node, list):
+                children = list(enumerate(node))
+            else:
+                continue
+            for token, child in reversed(children):
+                if isinstance(child, (dict, list)):
+                    stack.append((join_pointer(pointer, token), child))
+
+    def source_of(self, path: Path, pointer: str, start: str = "") -> tuple[Path, str]:
+        """Where the value at ``pointer`` of the *inlined* view of
+        ``path#start`` is written: follows ``$ref`` wherever a token is not
+        a sibling override, so a merged example's field maps back to the
+        partial file that supplied it."""
+        doc = self.corpus.document(path)
+        if doc is None:
+            return path, start
+        node, stopped = _walk_pointer(doc.data, start)
+        if stopped is not None:
+            return path, start
+        here, at = path, start
+        for token in split_pointer(pointer):
+            for _ in range(_MAX_CHAIN):
+                ref = _ref_of(node)
+                if ref is None or token in node:
+                    break
+                found = self.resolve(here, ref, at=at)
+                if isinstance(found, Diagnostic):
+                    return here, at
+                here, at, node = found.path, found.pointer, found.data
+            if isinstance(node, dict) and token in node:
+                node = node[token]
+            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+                node = node[int(token)]
+            else:
+                return here, at
+            at = join_pointer(at, token)
+        return here, at
+
+    # -- whole documents -------------------------------------------------
+
+    def inline(self, path: Path, data: Any = None, pointer: str = "") -> Inlined:
+        """A copy of ``path#pointer`` (or of ``data``, taken to live there)
+        with every ``$ref`` replaced by its target.
+
+        Subtrees without references are shared with the source, not copied:
+        treat the result as read-only. ``allOf`` is kept as written (see
+        :func:`merge_all_of`). A cyclic reference stays ``{"$ref": ...}``
+        and is reported as ``ref.cycle``; a missing target stays too and is
+        reported as ``ref.unresolved``.
+        """
+        path = path.resolve()
+        key = (path, pointer)
+        if data is None or self._node_at(path, pointer) is data:
+            cached = self._memo.get(key)
+            if cached is not None:
+                return Inlined(*cached)
+            if data is None:
+                loaded = self.corpus.load(path)
+                if isinstance(loaded, Diagnostic):
+                    return Inlined(None, (loaded,))
+                data, stopped = _walk_pointer(loaded.data, pointer)
+                if stopped is not None:
+                    return Inlined(None, (self._located(path, pointer, "ref.unresolved",
+                                                        f"nothing at {stopped} in {loaded.display}"),))
+            result = self._inline_top(path, pointer, data)
+            self._memo[key] = result
+            return Inlined(*result)
+        return Inlined(*self._inline_top(path, pointer, data))
+
+    def _node_at(self, path: Path, pointer: str) -> Any:
+        doc = self.corpus.document(path)
+        if doc is None:
+            return _ABSENT
+        node, stopped = _walk_pointer(doc.data, pointer)
+        return _ABSENT if stopped is not None else node
+
+    def _inline_top(self, path: Path, pointer: str, data: Any) -> tuple[Any, tuple[Diagnostic, ...]]:
+        diagnostics: list[Diagnostic] = []
+        try:
+            value = self._inline(path, pointer, data, {(path, pointer)}, 0, diagnostics)
+        except RecursionError:
+            value = data
+            diagnostics.append(self._located(path, pointer, "ref.too-deep",
+                                             "document nests too deeply to inline"))
+        return value, tuple(dict.fromkeys(diagnostics))
+
+    def _inline(self, path: Path, pointer: str, node: Any, stack: set[_Key], depth: int,
+                out: list[Diagnostic]) -> Any:
+        if not isinstance(node, (dict, list)):
+            return node
+        if depth > MAX_DEPTH:
+            out.append(self._located(path, pointer, "ref.too-deep",
+                                     f"nesting deeper than {MAX_DEPTH} levels is not inlined"))
+            return node
+        if isinstance(node, list):
+            items = [self._inline(path, join_pointer(pointer, i), v, stack, depth + 1, out)
+                     for i, v in enumerate(node)]
+            return node if all(a is b for a, b in zip(items, node)) else items
+        ref = node.get("$ref")
+        siblings = {}
+        changed = False
+        for k, v in node.items():
+            if k == "$ref" and isinstance(ref, str):
+                continue
+            siblings[k] = self._inline(path, join_pointer(pointer, k), v, stack, depth + 1, out)
+            changed = changed or siblings[k] is not v
+        if not isinstance(ref, str):
+            return siblings if changed else node
+        found = self.resolve(path, ref, at=pointer)
+        unchanged = {**siblings, "$ref": ref} if changed else node
+        if isinstance(found, Diagnostic):
+            out.append(found)
+            return unchanged
+        key = (found.path, found.pointer)
+        if key in stack:
+            out.append(self._fail(path, ref, pointer, "ref.cycle",
+                                  f"reference cycle: {ref!r} leads back to a schema that is still being inlined"))
+            return unchanged
+        cached = self._memo.get(key)
+        if cached is None:
+            stack.add(key)
+            inner: list[Diagnostic] = []
+            try:
+                target = self._inline(found.path, found.pointer, found.data, stack, depth + 1, inner)
+            finally:
+                stack.discard(key)
+            cached = (target, tuple(dict.fromkeys(inner)))
+            self._memo[key] = cached
+        target, inner_diags = cached
+        out.extend(inner_diags)
+        if siblings and isinstance(target, Mapping):
+            return {**target, **siblings}
+        return target
+
+    # -- jsonschema integration --------------------------------------------
+
+    def registry(self) -> referencing.Registry:
+        """Every corpus data file as a resource under its ``file://`` URI.
+
+        ``retrieve`` loads any other local file on demand through the same
+        cache and refuses everything else, so validation never touches the
+        network.
+        """
+        if self._registry is None:
+            resources = []
+            for path in self.corpus.data_files():
+                doc = self.corpus.document(path)
+                if doc is not None:
+                    resources.append((path.resolve().as_uri(), make_resource(doc.data)))
+            self._registry = referencing.Registry(retrieve=self._retrieve).with_resources(resources)
+        return self._registry
+
+    def _retrieve(self, uri: str) -> referencing.Resource:
+        parts = urlsplit(uri)
+        if parts.scheme != "file":
+            raise referencing.exceptions.NoSuchResource(ref=uri)
+        doc = self.corpus.document(Path(url2pathname(parts.path)))
+        if doc is None:
+            raise referencing.exceptions.NoSuchResource(ref=uri)
+        return make_resource(doc.data)
+
+    def problems(self) -> list[Diagnostic]:
+        """Every reference failure met so far, each once."""
+        return list(self._problems.values())
+
+    # -- diagnostics ----------------------------------------------------------
+
+    def _fail(self, base: Path, ref: str, at: str | None, code: str, message: str) -> Diagnostic:
+        if at is None:
+            at = self._find_ref(base, ref)
+        pointer = join_pointer(at, "$ref") if at is not None else ""
+        diagnostic = self._located(base, pointer, code, message)
+        self._problems.setdefault((diagnostic.path, diagnostic.line, diagnostic.column, code, ref), diagnostic)
+        return diagnostic
+
+    def _find_ref(self, base: Path, ref: str) -> str | None:
+        doc = self.corpus.document(base)
+        if doc is None:
+            return None
+        return next((p for p, r in self.iter_refs(doc) if r == ref), None)
+
+    def _located(self, path: Path, pointer: str, code: str, message: str) -> Diagnostic:
+        doc = self.corpus.document(path)
+        line, column = doc.locate(pointer) if doc is not None else (0, 0)
+        return Diagnostic(
+            path=self.corpus.display(path), line=line, column=column, code=code,
+            severity=Severity.ERROR, message=message, pointer=pointer,
+        )
+
+
+_ABSENT = object()
+
+
+def make_resource(contents: Any) -> referencing.Resource:
+    """A resource under the dialect its ``$schema`` names, else 2020-12
+    (an unknown dialect, or a non-object document, is kept opaque)."""
+    if not isinstance(contents, dict):
+        return referencing.Resource.opaque(contents)
+    dialect = contents.get("$schema")
+    spec = referencing.jsonschema.DRAFT202012
+    if isinstance(dialect, str):
+        spec = referencing.jsonschema.specification_with(dialect, default=spec)
+    try:
+        return spec.create_resource(contents)
+    except Exception:  # an ill-typed $id or similar: still addressable by URI
+        return referencing.Resource.opaque(contents)
+
+
+def _ref_of(node: Any) -> str | None:
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return ref
+    return None
+
+
+def _walk_pointer(data: Any, pointer: str) -> tuple[Any, str | None]:
+    """``(node, None)`` or ``(None, the longest prefix that failed)``."""
+    node = data
+    walked = ""
+    for token in split_pointer(pointer):
+        walked = join_pointer(walked, token)
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None, walked
+    return node, None
+
+
+def merge_all_of(schema: Any) -> Any:
+    """Fold ``allOf`` members into one object schema for tables.
+
+    Members are merged in order and the schema's own keys last, so its
+    ``title`` and ``description`` win; ``properties`` merge per property and
+    ``required`` lists are united. Expects an inlined schema; members that
+    are still ``$ref`` (cycles) are skipped.
+    """
+    return _merge_all_of(schema, 0)
+
+
+def _merge_all_of(schema: Any, depth: int) -> Any:
+    if not isinstance(schema, Mapping) or depth > MAX_DEPTH:
+        return schema
+    members = schema.get("allOf")
+    if not isinstance(members, list):
+        return schema
+    merged: dict = {}
+    for member in members:
+        if isinstance(member, Mapping) and "$ref" not in member:
+            merged = _merge_schemas(merged, _merge_all_of(member, depth + 1))
+    own = {k: v for k, v in schema.items() if k != "allOf"}
+    return _merge_schemas(merged, own)
+
+
+def _merge_schemas(a: Mapping, b: Mapping) -> dict:
+    out = dict(a)
+    for key, value in b.items():
+        if key == "properties" and isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            props = dict(out[key])
+            for name, sub in value.items():
+                old = props.get(name)
+                props[name] = (_merge_schemas(old, sub)
+                               if isinstance(old, Mapping) and isinstance(sub, Mapping) else sub)
+            out[key] = props
+        elif key == "required" and isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = list(dict.fromkeys([*out[key], *value]))
+        else:
+            out[key] = value
+    return out
