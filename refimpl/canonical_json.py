@@ -1,0 +1,213 @@
+"""Canonical JSON: the one byte encoding every signature and hash is taken over.
+
+Theory of operation (``specification/appendices.rst``, "Canonical JSON"):
+object keys are sorted by Unicode code point, there is no insignificant
+whitespace, the output is UTF-8, and strings are escaped as little as the
+JSON grammar allows: ``"`` and ``\\``, the short forms ``\\b \\f \\n \\r \\t``,
+and every other character below U+0020 as ``\\u00xx`` with lower-case hex.
+Nothing else is escaped, so non-ASCII text appears as its UTF-8 bytes.
+
+The encoding is done in two passes. :func:`_find_problem` walks the value
+once without recursion, checking what the standard library encoder would let
+through or get wrong (non-string keys, out-of-range integers, floats in
+strict mode, NaN, lone surrogates, excessive depth, unknown types); then
+:func:`json.dumps` with ``sort_keys`` and ``ensure_ascii=False`` does the
+writing in C. Its escaping is exactly the escaping described above, which the
+vectors in ``tests/vectors/canonical_json.json`` pin down.
+
+Numbers. In strict mode (room versions with ``strict_canonical_json``, v6
+onwards) only integers in [-(2**53)+1, 2**53-1] are allowed. In lenient mode
+(older room versions and non-event documents) any integer is written in
+decimal, and a finite float is written as Python's shortest round-trip
+``repr`` (``1.0``, ``0.1``, ``1e+100``, ``-0.0``): deterministic, though
+other implementations may render floats differently, which is why the
+protocol forbids them where it matters.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import BadJson
+
+__all__ = [
+    "CanonicalJsonError",
+    "encode_canonical_json",
+    "CANONICAL_INT_MIN",
+    "CANONICAL_INT_MAX",
+    "MAX_DEPTH",
+]
+
+CANONICAL_INT_MAX = 2**53 - 1
+CANONICAL_INT_MIN = -(2**53) + 1
+
+#: Nesting deeper than this is refused, so hostile input produces an error
+#: value instead of exhausting the interpreter's stack in the C encoder.
+MAX_DEPTH = 128
+
+
+class CanonicalJsonError(BadJson):
+    """A value cannot be written as canonical JSON.
+
+    ``pointer`` is the JSON pointer (RFC 6901) of the offending value, or of
+    the object holding an offending key.
+    """
+
+    def __init__(self, message: str, pointer: str) -> None:
+        super().__init__(f"{message} at {pointer or '/'}", pointer=pointer)
+        self.pointer = pointer
+
+
+def _pointer(path: tuple[Any, ...]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _leaf_problem(value: Any, strict: bool) -> str | None:
+    """Why a scalar cannot be encoded, or None if it can."""
+    if value is None or value is True or value is False:
+        return None
+    if isinstance(value, str):
+        return "string contains a lone surrogate" if _has_lone_surrogate(value) else None
+    if isinstance(value, int):
+        if strict and not CANONICAL_INT_MIN <= value <= CANONICAL_INT_MAX:
+            return f"integer {value} is outside [-(2**53)+1, 2**53-1]"
+        return None
+    if isinstance(value, float):
+        if strict:
+            return "floats are not allowed in canonical JSON for this room version"
+        if not math.isfinite(value):
+            return f"{value!r} is not a JSON number"
+        return None
+    return f"values of type {type(value).__name__} cannot be encoded as JSON"
+
+
+def _find_problem(value: Any, strict: bool) -> CanonicalJsonError | None:
+    """The first reason ``value`` cannot be canonical JSON, or None.
+
+    An explicit stack instead of recursion, so depth is bounded by
+    :data:`MAX_DEPTH` and never by the interpreter.
+    """
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return CanonicalJsonError(f"nesting deeper than {MAX_DEPTH} levels", _pointer(path))
+        if isinstance(node, Mapping):
+            for key, child in node.items():
+                if not isinstance(key, str):
+                    return CanonicalJsonError(f"object key {key!r} is not a string", _pointer(path))
+                if _has_lone_surrogate(key):
+                    return CanonicalJsonError("object key contains a lone surrogate", _pointer(path))
+                stack.append((child, path + (key,)))
+        elif isinstance(node, (list, tuple)):
+            stack.extend((child, path + (i,)) for i, child in enumerate(node))
+        else:
+            reason = _leaf_problem(node, strict)
+            if reason is not None:
+                return CanonicalJsonError(reason, _pointer(path))
+    return None
+
+
+def _is_plain(value: Any, strict: bool) -> bool:
+    """Quick check that the fast encoder may be used unchanged.
+
+    True means every container is a dict or list with string keys, every
+    scalar is of a type the standard encoder renders canonically, integers are
+    in range (strict mode) and nesting is shallow. It does not look inside
+    strings: lone surrogates surface when the result is UTF-8 encoded. False
+    sends the value to :func:`_find_problem` for a precise verdict.
+    """
+    stack = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        if depth > MAX_DEPTH:
+            return False
+        kind = type(node)
+        if kind is dict:
+            for key, child in node.items():
+                if type(key) is not str:
+                    return False
+                ckind = type(child)
+                if ckind is str or child is None or ckind is bool:
+                    continue
+                if ckind is int and (
+                    not strict or CANONICAL_INT_MIN <= child <= CANONICAL_INT_MAX
+                ):
+                    continue
+                push((child, depth + 1))
+        elif kind is list:
+            for child in node:
+                push((child, depth + 1))
+        elif kind is str or node is None or kind is bool:
+            continue
+        elif kind is int:
+            if strict and not CANONICAL_INT_MIN <= node <= CANONICAL_INT_MAX:
+                return False
+        elif kind is float:
+            if strict or not math.isfinite(node):
+                return False
+        else:
+            return False
+    return True
+
+
+def _as_plain(value: Any) -> Any:
+    """A copy whose objects are dicts (the C encoder only knows dict).
+
+    Only called on values :func:`_find_problem` accepted, so depth is bounded.
+    """
+    if isinstance(value, Mapping):
+        return {k: _as_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_plain(v) for v in value]
+    return value
+
+
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False,
+    allow_nan=False,
+    check_circular=False,
+    separators=(",", ":"),
+    sort_keys=True,
+)
+
+
+def encode_canonical_json(value: Any, *, strict: bool = False) -> bytes:
+    """Encode ``value`` as canonical JSON.
+
+    Args:
+        value: JSON-like data: any Mapping with string keys, list or tuple,
+            str, int, float, bool or None. It is never modified.
+        strict: enforce the strict number rules of room versions with
+            ``strict_canonical_json``: integers only, within +/-(2**53-1).
+
+    Returns:
+        The UTF-8 bytes of the canonical encoding.
+
+    Raises:
+        CanonicalJsonError: the value has a non-string key, an unsupported
+            type, a non-finite or (strict) any float, an out-of-range integer
+            (strict), a lone surrogate, or nesting deeper than MAX_DEPTH.
+    """
+    if _is_plain(value, strict):
+        try:
+            return _ENCODER.encode(value).encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+    problem = _find_problem(value, strict)
+    if problem is not None:
+        raise problem
+    # Valid but built from Mapping/tuple/subclass types: normalise, then encode.
+    return _ENCODER.encode(_as_plain(value)).encode("utf-8")

@@ -1,0 +1,187 @@
+"""Signing JSON objects and checking their signatures.
+
+Theory of operation (``specification/appendices.rst``, "Signing JSON"): the
+signed bytes of an object are the canonical JSON of the object without its
+``signatures`` and ``unsigned`` members. A signature is stored as
+``signatures[<signing name>][<key ID>] = <unpadded base64>``, where the
+signing name is normally a server name. Adding a signature never disturbs
+the signatures of other names or keys, and ``unsigned`` travels along
+untouched because it is not covered.
+
+Verification is a value, not an exception: :func:`verify_json` returns a
+:class:`SignatureVerdict` naming the key and the reason, and
+:func:`require_valid_signature` is the raising form for callers that only
+go on when everything is in order. Keys are passed in as data; fetching them
+is the caller's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .canonical_json import CanonicalJsonError, encode_canonical_json
+from .errors import BadJson, InvalidSignature
+from .keys import SigningKey, VerifyKey
+from .unpadded_base64 import Base64Error, decode_base64, encode_base64
+
+__all__ = [
+    "SignatureVerdict",
+    "signed_bytes",
+    "sign_json",
+    "verify_json",
+    "require_valid_signature",
+    "OK",
+    "NO_SIGNATURES",
+    "NO_KNOWN_KEY",
+    "UNDECODABLE_SIGNATURE",
+    "BAD_SIGNATURE",
+    "NOT_CANONICAL",
+]
+
+_UNCOVERED = ("signatures", "unsigned")
+
+#: Reasons a :class:`SignatureVerdict` can carry; tests compare these.
+OK = "ok"
+NO_SIGNATURES = "no_signatures"
+NO_KNOWN_KEY = "no_known_key"
+UNDECODABLE_SIGNATURE = "undecodable_signature"
+BAD_SIGNATURE = "bad_signature"
+NOT_CANONICAL = "not_canonical"
+
+
+@dataclass(frozen=True)
+class SignatureVerdict:
+    """The outcome of checking one signing name's signatures on an object.
+
+    ``key_id`` is the key whose signature decided the verdict (the one that
+    verified, or the first one that failed), or None when no key was tried.
+    ``reason`` is one of the module's reason constants and ``detail`` says
+    the same for humans.
+    """
+
+    ok: bool
+    key_id: str | None
+    reason: str
+    detail: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _require_object(obj: Any) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        raise BadJson(f"only JSON objects can be signed, not {type(obj).__name__}")
+    return obj
+
+
+def signed_bytes(obj: Mapping[str, Any], *, strict: bool = False) -> bytes:
+    """The bytes a signature of ``obj`` covers.
+
+    Raises:
+        BadJson: ``obj`` is not an object.
+        CanonicalJsonError: ``obj`` cannot be encoded (see ``strict``).
+    """
+    obj = _require_object(obj)
+    return encode_canonical_json(
+        {k: v for k, v in obj.items() if k not in _UNCOVERED}, strict=strict
+    )
+
+
+def _signature_map(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    signatures = obj.get("signatures", {})
+    if not isinstance(signatures, Mapping) or not all(
+        isinstance(v, Mapping) for v in signatures.values()
+    ):
+        raise BadJson("'signatures' must be an object of objects")
+    return signatures
+
+
+def sign_json(
+    obj: Mapping[str, Any], signing_name: str, key: SigningKey, *, strict: bool = False
+) -> dict[str, Any]:
+    """A copy of ``obj`` with ``key``'s signature added under ``signing_name``.
+
+    ``obj`` is not modified; other names' and keys' signatures and
+    ``unsigned`` are kept. An existing signature by the same key is replaced.
+
+    Raises:
+        BadJson: ``obj`` is not an object or its ``signatures`` is malformed.
+        CanonicalJsonError: ``obj`` cannot be encoded.
+    """
+    existing = _signature_map(_require_object(obj))
+    signature = encode_base64(key.sign(signed_bytes(obj, strict=strict)))
+    signatures = {name: dict(sigs) for name, sigs in existing.items()}
+    signatures.setdefault(signing_name, {})[key.key_id] = signature
+    result = dict(obj)
+    result["signatures"] = signatures
+    return result
+
+
+def verify_json(
+    obj: Mapping[str, Any],
+    signing_name: str,
+    verify_keys: Mapping[str, VerifyKey],
+    *,
+    strict: bool = False,
+) -> SignatureVerdict:
+    """Check ``signing_name``'s signatures on ``obj`` against ``verify_keys``.
+
+    Every signature made with a key in ``verify_keys`` (key ID -> key) must
+    verify, and there must be at least one; signatures by keys the caller
+    does not know are ignored.
+
+    Raises:
+        BadJson: ``obj`` is not an object or its ``signatures`` is malformed.
+    """
+    by_name = _signature_map(_require_object(obj)).get(signing_name)
+    if not by_name:
+        return SignatureVerdict(False, None, NO_SIGNATURES, f"no signatures from {signing_name}")
+    known = sorted(k for k in by_name if k in verify_keys)
+    if not known:
+        return SignatureVerdict(
+            False,
+            None,
+            NO_KNOWN_KEY,
+            f"none of {signing_name}'s keys {sorted(by_name)} is among the known keys",
+        )
+    try:
+        message = signed_bytes(obj, strict=strict)
+    except CanonicalJsonError as exc:
+        return SignatureVerdict(False, None, NOT_CANONICAL, exc.message)
+    for key_id in known:
+        try:
+            signature = decode_base64(by_name[key_id])
+        except Base64Error:
+            signature = b""
+        if len(signature) != 64:
+            return SignatureVerdict(
+                False,
+                key_id,
+                UNDECODABLE_SIGNATURE,
+                f"{signing_name} {key_id}: not the base64 of a 64-byte ed25519 signature",
+            )
+        if not verify_keys[key_id].verify(message, signature):
+            return SignatureVerdict(
+                False, key_id, BAD_SIGNATURE, f"{signing_name} {key_id}: signature does not verify"
+            )
+    return SignatureVerdict(True, known[0], OK, f"{signing_name} {known[0]}: verified")
+
+
+def require_valid_signature(
+    obj: Mapping[str, Any],
+    signing_name: str,
+    verify_keys: Mapping[str, VerifyKey],
+    *,
+    strict: bool = False,
+) -> None:
+    """:func:`verify_json`, raising when the verdict is not ok.
+
+    Raises:
+        InvalidSignature: with ``reason`` and ``key_id`` fields from the verdict.
+        BadJson: ``obj`` is not an object or its ``signatures`` is malformed.
+    """
+    verdict = verify_json(obj, signing_name, verify_keys, strict=strict)
+    if not verdict.ok:
+        raise InvalidSignature(verdict.detail, reason=verdict.reason, key_id=verdict.key_id)

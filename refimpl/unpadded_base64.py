@@ -1,0 +1,52 @@
+"""Unpadded Base64, the protocol's encoding for keys, signatures and hashes.
+
+Theory of operation (``specification/appendices.rst``, "Unpadded Base64"):
+the RFC 4648 encoding with the trailing ``=`` padding left off. Encoders
+emit the standard alphabet unless a format calls for the URL-safe one (event
+IDs from room version 4, room IDs in room version 12). Decoders are liberal
+in what they accept: either alphabet, padded or not, and non-zero bits in
+the unused tail of the last character, which some published keys contain
+(the appendix's test seed ends in ``1``).
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+
+from .errors import BadJson
+
+__all__ = ["Base64Error", "encode_base64", "decode_base64"]
+
+
+class Base64Error(BadJson):
+    """Text is not unpadded (or padded) Base64 in either alphabet."""
+
+
+_ALPHABET = re.compile(r"[A-Za-z0-9+/\-_]*={0,2}")
+
+
+def encode_base64(data: bytes, *, urlsafe: bool = False) -> str:
+    """Encode bytes as unpadded Base64 (standard alphabet unless ``urlsafe``)."""
+    text = binascii.b2a_base64(bytes(data), newline=False).decode("ascii").rstrip("=")
+    if urlsafe:
+        return text.replace("+", "-").replace("/", "_")
+    return text
+
+
+def decode_base64(text: str) -> bytes:
+    """Decode Base64 in either alphabet, with or without padding.
+
+    Raises:
+        Base64Error: ``text`` is not a string, holds characters outside both
+            alphabets, mixes padding into the middle, or has a length no
+            Base64 encoding can have (1 mod 4).
+    """
+    if not isinstance(text, str) or not _ALPHABET.fullmatch(text):
+        raise Base64Error(f"not unpadded base64: {text!r}")
+    body = text.rstrip("=")
+    if len(body) % 4 == 1 or (len(text) != len(body) and len(text) % 4 != 0):
+        raise Base64Error(f"base64 of impossible length: {text!r}")
+    standard = body.replace("-", "+").replace("_", "/")
+    # binascii ignores non-zero trailing bits, which is what we want here.
+    return binascii.a2b_base64(standard + "=" * (-len(standard) % 4))

@@ -1,0 +1,125 @@
+"""Canonical JSON: escapes, ordering, number rules, error pointers, and agreement with canonicaljson."""
+
+from __future__ import annotations
+
+import json
+from types import MappingProxyType
+
+import canonicaljson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from refimpl.canonical_json import MAX_DEPTH, CanonicalJsonError, encode_canonical_json
+from refimpl.errors import BadJson, Errcode
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text()
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_values)
+def test_matches_canonicaljson_library(value):
+    """Any JSON value within the strict number range encodes as canonicaljson does, in both modes."""
+    expected = canonicaljson.encode_canonical_json(value)
+    assert encode_canonical_json(value) == expected
+    assert encode_canonical_json(value, strict=True) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values)
+def test_round_trips_through_json(value):
+    """Decoding the canonical bytes gives back an equal value."""
+    assert json.loads(encode_canonical_json(value).decode("utf-8")) == value
+
+
+def test_every_control_character_escape():
+    text = "".join(chr(c) for c in range(0x20)) + '"\\/\x7f\u2028é😀'
+    encoded = encode_canonical_json(text).decode("utf-8")
+    assert encoded == (
+        '"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r'
+        "\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018"
+        '\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f\\"\\\\/\x7f\u2028é😀"'
+    )
+
+
+def test_keys_sort_by_code_point_not_utf16():
+    value = {"\uffff": 1, "😀": 2, "a": 3, "B": 4}
+    assert encode_canonical_json(value).decode() == '{"B":4,"a":3,"\uffff":1,"😀":2}'
+
+
+def test_mappings_and_tuples_are_accepted_and_not_mutated():
+    inner = {"z": 1, "a": (True, None)}
+    value = MappingProxyType({"k": inner})
+    assert encode_canonical_json(value) == b'{"k":{"a":[true,null],"z":1}}'
+    assert inner == {"z": 1, "a": (True, None)}
+
+
+def test_lenient_floats_use_shortest_repr():
+    assert encode_canonical_json([1.0, 0.1, 1e100, -0.0]) == b"[1.0,0.1,1e+100,-0.0]"
+    assert encode_canonical_json(2**64) == b"18446744073709551616"
+
+
+@pytest.mark.parametrize(
+    ("value", "strict", "pointer", "fragment"),
+    [
+        ({"a": [1, {1: 2}]}, False, "/a/1", "key 1 is not a string"),
+        ({"a": [1, {None: 2}]}, False, "/a/1", "is not a string"),
+        ({"a~b/c": float("nan")}, False, "/a~0b~1c", "not a JSON number"),
+        ({"a": float("inf")}, False, "/a", "not a JSON number"),
+        ({"x": 1.5}, True, "/x", "floats are not allowed"),
+        ({"x": [2**53]}, True, "/x/0", "outside"),
+        ({"x": [-(2**53)]}, True, "/x/0", "outside"),
+        ({"s": "ok\ud800"}, False, "/s", "lone surrogate"),
+        ({"\udfff": 1}, False, "", "lone surrogate"),
+        ({"b": b"bytes"}, False, "/b", "type bytes"),
+        ({"s": {1, 2}}, False, "/s", "type set"),
+        (object(), False, "", "type object"),
+    ],
+)
+def test_errors_carry_pointer_and_errcode(value, strict, pointer, fragment):
+    with pytest.raises(CanonicalJsonError) as info:
+        encode_canonical_json(value, strict=strict)
+    assert info.value.pointer == pointer
+    assert fragment in info.value.message
+    assert isinstance(info.value, BadJson)
+    assert info.value.errcode is Errcode.M_BAD_JSON
+
+
+def test_strict_bounds_are_inclusive():
+    assert encode_canonical_json([2**53 - 1, -(2**53) + 1], strict=True) == (
+        b"[9007199254740991,-9007199254740991]"
+    )
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 100_000])
+def test_deep_nesting_is_an_error_not_a_recursion_error(depth):
+    value: object = []
+    for _ in range(depth):
+        value = {"a": value}
+    with pytest.raises(CanonicalJsonError, match="nesting deeper"):
+        encode_canonical_json(value)
+
+
+def test_cycles_are_an_error():
+    value: dict = {}
+    value["self"] = value
+    with pytest.raises(CanonicalJsonError):
+        encode_canonical_json(value)
+
+
+def test_maximum_depth_is_allowed():
+    value: object = 1
+    for _ in range(MAX_DEPTH):
+        value = [value]
+    assert encode_canonical_json(value) == b"[" * MAX_DEPTH + b"1" + b"]" * MAX_DEPTH
