@@ -237,6 +237,12 @@ class Sources:
         result = self.load(path)
         return result if isinstance(result, Document) else None
 
+    def documents(self) -> Iterator[Document]:
+        """Every file parsed so far (a snapshot: safe while more load)."""
+        for result in list(self._docs.values()):
+            if isinstance(result, Document):
+                yield result
+
     def failures(self) -> Iterator[Diagnostic]:
         for result in self._docs.values():
             if isinstance(result, Diagnostic):

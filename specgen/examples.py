@@ -1,0 +1,351 @@
+"""Every example against its schema: ``specgen validate``.
+
+Theory of operation: an example is first inlined through the resolver (a
+``$ref`` with sibling overrides becomes one merged value), then validated
+with ``jsonschema``'s ``iter_errors`` against a validator that refers to the
+schema by its ``file://`` URI in the resolver's registry. Referring by URI,
+rather than copying the schema, keeps two facts intact: relative ``$ref``
+resolve against the file that holds them, and every subschema jsonschema
+reports in an error *is* the node parsed from its file. The second lets a
+failing keyword be located by object identity, wherever ``$ref`` led.
+
+Each error becomes one ``example.invalid`` diagnostic at the failing value
+(mapped back through ``$ref`` to the file that wrote it) with a related
+note on the schema keyword. Validators are compiled once per
+``(file, pointer, dialect)``.
+
+Sources of examples:
+
+- event examples, grouped by :attr:`Corpus.examples`, against
+  ``schemas/<type>``;
+- OpenAPI 3.x: parameter ``example``/``examples``, and ``example``/
+  ``examples`` of request-body, response and header media types;
+- Swagger 2.0: parameter ``x-example`` and response ``examples`` keyed by
+  media type (body parameters carry their example in ``schema.example``,
+  which lint covers as a schema concern).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import jsonschema
+import jsonschema.validators
+
+from .corpus import Corpus
+from .diagnostics import Diagnostic, Severity
+from .refs import Resolver
+from .sources import join_pointer
+
+__all__ = ["validate", "ExampleValidator", "Site"]
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_SCHEMA_REF_CODES = frozenset({"ref.unresolved", "ref.remote"})
+
+
+def _nullable_type(validator, types, instance, schema):
+    """OpenAPI 3.0's ``nullable: true`` admits ``null`` whatever ``type`` says."""
+    if instance is None and schema.get("nullable") is True:
+        return
+    yield from jsonschema.Draft4Validator.VALIDATORS["type"](validator, types, instance, schema)
+
+
+_OpenAPI30Validator = jsonschema.validators.extend(jsonschema.Draft4Validator, {"type": _nullable_type})
+
+
+@dataclass(frozen=True)
+class Site:
+    """A value in a file: ``(path, pointer)``, with the node itself."""
+
+    path: Path
+    pointer: str
+    node: Any
+
+
+class ExampleValidator:
+    """Validates examples of one corpus; caches compiled validators."""
+
+    def __init__(self, corpus: Corpus, resolver: Resolver) -> None:
+        self.corpus = corpus
+        self.resolver = resolver
+        self._validators: dict[tuple[Path, str, type], Any] = {}
+        self._inlined_schemas: dict[Path, tuple[Diagnostic, ...]] = {}
+        self._where: dict[int, tuple[Path, str]] = {}
+        self._indexed: set[int] = set()
+
+    # -- what to validate --------------------------------------------------
+
+    def event_examples(self, selected: "_Selection") -> Iterator[Diagnostic]:
+        for event_type, group in sorted(self.corpus.examples.items()):
+            schema_path = self.corpus.schemas.get(event_type)
+            for example in group:
+                if not selected(example.path, schema_path):
+                    continue
+                loaded = self.corpus.load(example.path)
+                if isinstance(loaded, Diagnostic):
+                    yield loaded
+                    continue
+                if schema_path is None:
+                    yield self._diagnostic(example.path, "", "example.no-schema", Severity.ERROR,
+                                           f"example of {event_type!r} has no event schema "
+                                           f"(expected {self.corpus.display(self.corpus.schema_dir / event_type)}.yaml)")
+                    continue
+                schema_doc = self.corpus.load(schema_path)
+                if isinstance(schema_doc, Diagnostic):
+                    continue
+                cls = jsonschema.validators.validator_for(schema_doc.data, default=jsonschema.Draft202012Validator) \
+                    if isinstance(schema_doc.data, dict) else jsonschema.Draft202012Validator
+                yield from self.check(Site(schema_path, "", schema_doc.data),
+                                      Site(example.path, "", loaded.data), cls)
+        for event_type, schema_path in sorted(self.corpus.schemas.items()):
+            if event_type not in self.corpus.examples and selected(schema_path, schema_path) \
+                    and self.corpus.document(schema_path) is not None:
+                yield self._diagnostic(schema_path, "", "example.missing", Severity.WARNING,
+                                       f"event schema {event_type!r} has no example in "
+                                       f"{self.corpus.display(self.corpus.example_dir)}")
+
+    def api_examples(self, selected: "_Selection") -> Iterator[Diagnostic]:
+        for api_path in self.corpus.api_files:
+            if not selected(api_path, None):
+                continue
+            doc = self.corpus.document(api_path)
+            if doc is None or not isinstance(doc.data, dict):
+                continue
+            cls = _dialect(doc.data)
+            for schema, example in _api_pairs(self._follow, Site(api_path, "", doc.data)):
+                yield from self.check(schema, example, cls)
+
+    # -- one pair ------------------------------------------------------------
+
+    def check(self, schema: Site, example: Site, cls: type) -> Iterator[Diagnostic]:
+        """Every error of one example against one schema, as diagnostics."""
+        yield from self._schema_ref_problems(schema.path)
+        inlined = self.resolver.inline(example.path, example.node, example.pointer)
+        yield from inlined.diagnostics
+        validator = self._validator(schema, cls)
+        try:
+            errors = list(validator.iter_errors(inlined.data))
+        except RecursionError:
+            yield self._diagnostic(schema.path, schema.pointer, "example.unchecked", Severity.ERROR,
+                                   "schema recursion without end (a $ref cycle?): examples against it were not checked")
+            return
+        except Exception as exc:  # noqa: BLE001 - a malformed schema must not abort the run
+            if not self._schema_ref_problems(schema.path):
+                yield self._diagnostic(schema.path, schema.pointer, "example.unchecked", Severity.ERROR,
+                                       f"schema is unusable for validation ({_describe(exc)}); "
+                                       f"{self.corpus.display(example.path)} was not checked")
+            return
+        for error in sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))):
+            yield self._error(error, example)
+
+    def _schema_ref_problems(self, path: Path) -> tuple[Diagnostic, ...]:
+        found = self._inlined_schemas.get(path)
+        if found is None:
+            found = tuple(d for d in self.resolver.inline(path).diagnostics if d.code in _SCHEMA_REF_CODES)
+            self._inlined_schemas[path] = found
+        return found
+
+    def _validator(self, schema: Site, cls: type) -> Any:
+        key = (schema.path, schema.pointer, cls)
+        validator = self._validators.get(key)
+        if validator is None:
+            uri = schema.path.resolve().as_uri() + "#" + _quote_pointer(schema.pointer)
+            validator = cls({"$ref": uri}, registry=self.resolver.registry())
+            self._validators[key] = validator
+        return validator
+
+    def _error(self, error: jsonschema.ValidationError, example: Site) -> Diagnostic:
+        relative = join_pointer("", *error.absolute_path)
+        path, pointer = self.resolver.source_of(example.path, relative, example.pointer)
+        keyword = error.validator if isinstance(error.validator, str) else "schema"
+        expected = _short(error.validator_value)
+        message = f"{relative or '/'}: {error.message} (keyword {keyword!r} expects {expected})"
+        related = ()
+        where = self._schema_site(error.schema)
+        if where is not None:
+            at = join_pointer(where[1], keyword) if isinstance(error.validator, str) else where[1]
+            related = (self._diagnostic(where[0], at, "example.schema", Severity.INFO,
+                                        f"schema keyword {keyword!r} is here", key=True),)
+        return self._diagnostic(path, pointer, "example.invalid", Severity.ERROR, message, related)
+
+    def _schema_site(self, schema: Any) -> tuple[Path, str] | None:
+        """The file and pointer of a subschema, by identity with parsed nodes."""
+        if not isinstance(schema, (dict, list)):
+            return None
+        found = self._where.get(id(schema))
+        if found is None:
+            for doc in self.corpus.sources.documents():
+                if id(doc) not in self._indexed:
+                    self._indexed.add(id(doc))
+                    _index_nodes(doc.path, doc.data, self._where)
+            found = self._where.get(id(schema))
+        return found
+
+    def _follow(self, site: Site) -> Site:
+        """Follow a Reference Object chain to the node it names (siblings of
+        ``$ref`` are descriptive in OpenAPI, so they are dropped)."""
+        for _ in range(32):
+            ref = site.node.get("$ref") if isinstance(site.node, dict) else None
+            if not isinstance(ref, str):
+                return site
+            found = self.resolver.resolve(site.path, ref, at=site.pointer)
+            if isinstance(found, Diagnostic):
+                return site
+            site = Site(found.path, found.pointer, found.data)
+        return site
+
+    def _diagnostic(self, path: Path, pointer: str, code: str, severity: Severity, message: str,
+                    related: tuple[Diagnostic, ...] = (), *, key: bool = False) -> Diagnostic:
+        doc = self.corpus.document(path)
+        line, column = (doc.locate_key(pointer) if key else doc.locate(pointer)) if doc is not None else (0, 0)
+        return Diagnostic(path=self.corpus.display(path), line=line, column=column, code=code,
+                          severity=severity, message=message, pointer=pointer, related=related)
+
+
+class _Selection:
+    """``PATH...`` arguments: files, or folders that contain them."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.paths = tuple(p.resolve() for p in paths)
+
+    def __call__(self, path: Path, also: Path | None) -> bool:
+        if not self.paths:
+            return True
+        return any(_within(c.resolve(), p) for c in (path, also) if c is not None for p in self.paths)
+
+
+def _within(candidate: Path, selected: Path) -> bool:
+    return candidate == selected or selected in candidate.parents
+
+
+def validate(corpus: Corpus, resolver: Resolver, paths: Iterable[Path] = ()) -> list[Diagnostic]:
+    """Validate every example of ``corpus`` (or those ``paths`` select).
+
+    Args:
+        paths: example, schema or API files, or folders; an example is
+            selected when it or its schema is named or lies in a named folder.
+
+    Returns:
+        The diagnostics, in discovery order; empty when every example fits.
+    """
+    checker = ExampleValidator(corpus, resolver)
+    selected = _Selection(paths)
+    return [*checker.event_examples(selected), *checker.api_examples(selected)]
+
+
+def _dialect(document: Mapping) -> type:
+    if "swagger" in document:
+        return _OpenAPI30Validator
+    version = str(document.get("openapi", ""))
+    if version.startswith("3.0"):
+        return _OpenAPI30Validator
+    return jsonschema.Draft202012Validator
+
+
+def _api_pairs(follow, root: Site) -> Iterator[tuple[Site, Site]]:
+    """``(schema, example)`` sites of one API document, in document order."""
+    swagger = isinstance(root.node, dict) and "swagger" in root.node
+    for path_item in _children(root, "paths"):
+        path_item = follow(path_item)
+        shared = list(_items(follow, _child(path_item, "parameters")))
+        for method in _METHODS:
+            operation = _child(path_item, method)
+            if not isinstance(operation.node, dict):
+                continue
+            for parameter in [*shared, *_items(follow, _child(operation, "parameters"))]:
+                yield from _parameter_pairs(follow, parameter, swagger)
+            body = follow(_child(operation, "requestBody"))
+            yield from _content_pairs(follow, body)
+            for response in _children(operation, "responses"):
+                response = follow(response)
+                if swagger:
+                    schema = _child(response, "schema")
+                    if isinstance(schema.node, dict):
+                        for example in _children(response, "examples"):
+                            yield schema, example
+                else:
+                    yield from _content_pairs(follow, response)
+                for header in _children(response, "headers"):
+                    yield from _parameter_pairs(follow, follow(header), swagger)
+
+
+def _parameter_pairs(follow, parameter: Site, swagger: bool) -> Iterator[tuple[Site, Site]]:
+    if not isinstance(parameter.node, dict):
+        return
+    if swagger:
+        if parameter.node.get("in") != "body" and "x-example" in parameter.node:
+            yield parameter, _child(parameter, "x-example")
+        return
+    yield from _media_pairs(follow, parameter)
+
+
+def _content_pairs(follow, holder: Site) -> Iterator[tuple[Site, Site]]:
+    for media in _children(holder, "content"):
+        yield from _media_pairs(follow, media)
+
+
+def _media_pairs(follow, holder: Site) -> Iterator[tuple[Site, Site]]:
+    """``example`` and named ``examples`` (Example Objects) beside a ``schema``."""
+    schema = _child(holder, "schema")
+    if not isinstance(schema.node, (dict, bool)) or schema.node is None:
+        return
+    if isinstance(holder.node, dict) and "example" in holder.node:
+        yield schema, _child(holder, "example")
+    for named in _children(holder, "examples"):
+        named = follow(named)
+        if isinstance(named.node, dict) and "value" in named.node:
+            yield schema, _child(named, "value")
+
+
+_MISSING = object()
+
+
+def _child(site: Site, key: str) -> Site:
+    node = site.node.get(key, _MISSING) if isinstance(site.node, dict) else _MISSING
+    return Site(site.path, join_pointer(site.pointer, key), None if node is _MISSING else node)
+
+
+def _children(site: Site, key: str) -> Iterator[Site]:
+    holder = _child(site, key)
+    if isinstance(holder.node, dict):
+        for name, value in holder.node.items():
+            yield Site(site.path, join_pointer(holder.pointer, name), value)
+
+
+def _items(follow, site: Site) -> Iterator[Site]:
+    if isinstance(site.node, list):
+        for i, value in enumerate(site.node):
+            yield follow(Site(site.path, join_pointer(site.pointer, i), value))
+
+
+def _index_nodes(path: Path, data: Any, where: dict[int, tuple[Path, str]]) -> None:
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, dict):
+            where.setdefault(id(node), (path, pointer))
+            stack.extend((join_pointer(pointer, k), v) for k, v in node.items() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            where.setdefault(id(node), (path, pointer))
+            stack.extend((join_pointer(pointer, i), v) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+
+
+def _quote_pointer(pointer: str) -> str:
+    return quote(pointer, safe="/~!$&'()*+,;=:@")
+
+
+def _short(value: Any) -> str:
+    try:
+        text = json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
