@@ -79,6 +79,7 @@ class Parameter:
     pointer: str
     #: Whether the parameter carries an example at all (``None`` is a value).
     has_example: bool = False
+    example_pointer: str = ""
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ class _Builder:
                 self._report(pointer, "ref.cycle", f"$ref {ref!r} refers back to itself")
                 return None, base
             seen.add((base, ref))
-            resolved = self.resolver.resolve(base, ref)
+            resolved = self.resolver.resolve(base, ref, at=pointer if base == self.doc.path else None)
             if isinstance(resolved, Diagnostic):
                 self.diagnostics.append(resolved)
                 return None, base
@@ -369,20 +370,15 @@ class _Builder:
             schema = {k: v for k, v in node.items() if k in _SWAGGER_SCHEMA_KEYS}
         else:
             schema = node.get("schema", {})
-        example, has_example = None, False
-        for key in ("example", "x-example"):
-            if key in node:
-                example, has_example = self._inline(base, node[key], join_pointer(pointer, key)), True
-                break
-        else:
-            named = self._named_examples(node.get("examples"), join_pointer(pointer, "examples"), base)
-            if named:
-                example, has_example = named[0].value, True
+        found = [Example(key, node[key], join_pointer(pointer, key)) for key in ("example", "x-example") if key in node]
+        found += self._named_examples(node.get("examples"), join_pointer(pointer, "examples"), base)
+        example = found[0]._replace(value=self._inline(base, found[0].value, found[0].pointer)) if found else None
         return Parameter(
             name=name, location=location, required=node.get("required") is True,
             description=_text(node.get("description")),
             schema=self._inline(base, schema, join_pointer(pointer, "schema")),
-            example=example, pointer=pointer, has_example=has_example,
+            example=example.value if example else None, pointer=pointer,
+            has_example=example is not None, example_pointer=example.pointer if example else "",
         )
 
     def _swagger_body(self, node: dict, pointer: str, base: Path, op: dict) -> Body:

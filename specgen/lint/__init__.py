@@ -1,0 +1,343 @@
+"""Lint rules: an explicit registry and the walker that runs them.
+
+A rule is a generator ``rule(node, ctx) -> Iterator[Finding]`` that reports
+problems relative to the node it was handed. The walker here knows where
+that node sits (file and JSON pointer), prepends the pointer, and turns each
+finding into a located :class:`~specgen.diagnostics.Diagnostic` through the
+file's position index. Nothing is located unless something was found, so a
+clean corpus never builds a position index.
+
+Rules come in four kinds, by what they are handed:
+
+- ``CORPUS``: the whole corpus, once (cross-file questions: unused
+  definitions, duplicate endpoints, schemas without examples);
+- ``SCHEMA_FILE``: the root of each event schema and shared schema file;
+- ``SCHEMA``: every sub-schema of every schema tree, including the schemas
+  embedded in API files, with :class:`SchemaContext` saying how it was
+  reached (for "nested object needs a title");
+- ``API``: each API file's :class:`specgen.openapi.ApiDocument`.
+
+Modules: :mod:`.ref_rules` (syntax, ``$ref``, unused definitions),
+:mod:`.schema_rules`, :mod:`.api_rules`, :mod:`.naming_rules`,
+:mod:`.example_rules`, and :mod:`._cache` (verdicts of the slow structural
+validators, kept across runs by content hash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from ..diagnostics import Diagnostic, Severity
+from ..openapi import ApiDocument, load_api, version_kind
+from ..sources import Document, join_pointer
+from ._cache import VerdictCache
+
+__all__ = [
+    "RULES",
+    "Rule",
+    "Finding",
+    "RuleContext",
+    "SchemaContext",
+    "check",
+    "fail_fast",
+    "CORPUS",
+    "SCHEMA_FILE",
+    "SCHEMA",
+    "API",
+]
+
+CORPUS = "corpus"
+SCHEMA_FILE = "schema-file"
+SCHEMA = "schema"
+API = "api"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem at ``pointer`` below the node the rule was handed.
+
+    ``key`` locates the mapping key rather than its value (for "this
+    property lacks ..."); ``path`` names another file when a corpus-wide
+    rule reports about a particular file.
+    """
+
+    message: str
+    pointer: str = ""
+    key: bool = False
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    default_severity: Severity
+    description: str
+    function: Callable[..., Iterator[Finding | Diagnostic]]
+    kind: str
+
+
+class RuleContext:
+    """What every rule may ask about the run: the corpus, the resolver,
+    the verdict cache, and per-run memos shared between rules."""
+
+    def __init__(self, corpus, resolver, cache: VerdictCache | None = None) -> None:
+        self.corpus = corpus
+        self.resolver = resolver
+        self.cache = cache if cache is not None else VerdictCache.open()
+        self._apis: dict[Path, tuple[ApiDocument | None, list[Diagnostic]]] = {}
+        self._references: dict[Path, list[tuple[str, str, Any]]] | None = None
+
+    def api(self, path: Path) -> tuple[ApiDocument | None, list[Diagnostic]]:
+        if path not in self._apis:
+            self._apis[path] = load_api(self.corpus, self.resolver, path)
+        return self._apis[path]
+
+    def references(self) -> dict[Path, list[tuple[str, str, Any]]]:
+        """Every ``$ref`` of every loadable file: ``(pointer, ref, target)``
+        per file, where target is the resolver's ``Resolved`` or its
+        ``Diagnostic``."""
+        if self._references is None:
+            table: dict[Path, list[tuple[str, str, Any]]] = {}
+            for path in self.corpus.data_files():
+                document = self.corpus.document(path)
+                if document is None:
+                    continue
+                table[path] = [(pointer, ref, self.resolver.resolve(path, ref))
+                               for pointer, ref in self.resolver.iter_refs(document)]
+            self._references = table
+        return self._references
+
+
+@dataclass(frozen=True)
+class SchemaContext:
+    """Where a sub-schema sits: its file, and how the walk reached it.
+
+    ``nested`` is true below an object's ``properties`` (or an array's
+    ``items``), where the renderer gives an object its own table;
+    ``branch`` is true for a direct member of ``allOf``/``anyOf``/``oneOf``,
+    whose properties merge into the parent's table instead.
+    """
+
+    run: RuleContext
+    path: Path
+    document: Document
+    dialect: str
+    nested: bool = False
+    branch: bool = False
+
+
+from . import api_rules, example_rules, naming_rules, ref_rules, schema_rules  # noqa: E402
+
+_E, _W = Severity.ERROR, Severity.WARNING
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in (
+    Rule("syntax", _E, "a file does not parse as YAML or JSON", ref_rules.syntax, CORPUS),
+    Rule("ref.unresolved", _E, "a $ref names a file or pointer that does not exist", ref_rules.unresolved, CORPUS),
+    Rule("ref.remote", _E, "a $ref points outside the corpus (http, https)", ref_rules.remote, CORPUS),
+    Rule("ref.cycle", _E, "a $ref chain leads back to itself", ref_rules.cycle, CORPUS),
+    Rule("definition.unused", _W, "a shared definition or example partial that nothing refers to",
+         ref_rules.unused_definition, CORPUS),
+    Rule("schema.metaschema", _E, "a schema is not valid against its JSON Schema metaschema",
+         schema_rules.metaschema, SCHEMA_FILE),
+    Rule("schema.state-key", _W, "a state event schema does not describe its state_key",
+         schema_rules.state_key, SCHEMA_FILE),
+    Rule("schema.no-example", _W, "an event schema has no example", example_rules.no_example, CORPUS),
+    Rule("example.no-schema", _W, "an example has no event schema", example_rules.no_schema, CORPUS),
+    Rule("example.invalid", _E, "an example, examples or x-example value does not match its schema",
+         example_rules.invalid_schema_example, SCHEMA),
+    Rule("api.example-invalid", _E, "an API parameter, body or response example does not match its schema",
+         example_rules.invalid_api_example, API),
+    Rule("property.no-description", _W, "an object property has no description",
+         schema_rules.property_description, SCHEMA),
+    Rule("object.no-title", _W, "a nested object that gets its own table has no title",
+         schema_rules.object_title, SCHEMA),
+    Rule("schema.enum-type", _E, "an enum value contradicts the schema's declared type",
+         schema_rules.enum_type, SCHEMA),
+    Rule("schema.required-undefined", _E, "required names a property the object does not define",
+         schema_rules.required_undefined, SCHEMA),
+    Rule("api.openapi", _E, "an API file is not a structurally valid OpenAPI/Swagger document",
+         api_rules.structure, API),
+    Rule("api.path-parameters", _E, "path parameters declared and used in the path template differ",
+         api_rules.path_parameters, API),
+    Rule("api.no-responses", _E, "an operation declares no responses", api_rules.no_responses, API),
+    Rule("api.duplicate-endpoint", _E, "two operations share a method and full path",
+         api_rules.duplicate_endpoint, CORPUS),
+    Rule("naming.event-type", _W, "an event type is not namespaced (lower-case dotted, two segments or more)",
+         naming_rules.event_type, CORPUS),
+)}
+
+
+def check(corpus, resolver, rules: Iterable[str] | None = None) -> Iterator[Diagnostic]:
+    """Every finding of every rule (or of the named ``rules``), lazily.
+
+    Severities are the rules' defaults; the driver applies overrides and
+    ``--ignore`` (see :class:`specgen.diagnostics.Collector`).
+
+    Raises:
+        KeyError: a name in ``rules`` is not in :data:`RULES` (a caller bug;
+            the CLI validates names first).
+    """
+    selected = list(RULES.values()) if rules is None else [RULES[r] for r in rules]
+    run = RuleContext(corpus, resolver)
+    try:
+        yield from _run(run, selected)
+    finally:
+        run.cache.flush()
+
+
+def fail_fast(corpus, resolver, rules: Iterable[str] | None = None) -> Diagnostic | None:
+    """The first finding, or ``None`` for a clean corpus."""
+    return next(check(corpus, resolver, rules), None)
+
+
+def _run(run: RuleContext, rules: list[Rule]) -> Iterator[Diagnostic]:
+    by_kind: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_kind.setdefault(rule.kind, []).append(rule)
+    corpus = run.corpus
+    for rule in by_kind.get(CORPUS, ()):
+        yield from _emit(run, rule, rule.function(corpus, run), None, "")
+    file_rules, node_rules = by_kind.get(SCHEMA_FILE, []), by_kind.get(SCHEMA, [])
+    if file_rules or node_rules:
+        for path in (*corpus.schemas.values(), *corpus.schema_definitions):
+            document = corpus.document(path)
+            if document is None:
+                continue
+            ctx = SchemaContext(run, path, document, _dialect(document.data))
+            for rule in file_rules:
+                yield from _emit(run, rule, rule.function(document.data, ctx), document, "")
+            yield from _walk_schema(run, node_rules, document.data, "", ctx)
+    api_rules_ = by_kind.get(API, [])
+    for path in corpus.api_files:
+        document = corpus.document(path)
+        if document is None:
+            continue
+        if node_rules:
+            ctx = SchemaContext(run, path, document, version_kind(document.data) or "")
+            for pointer, schema in _api_schemas(document.data, ""):
+                yield from _walk_schema(run, node_rules, schema, pointer, ctx)
+        if api_rules_:
+            model, _ = run.api(path)
+            if model is None:
+                continue
+            ctx = SchemaContext(run, path, document, model.version_kind)
+            for rule in api_rules_:
+                yield from _emit(run, rule, rule.function(model, ctx), document, "")
+    if node_rules:
+        for path in corpus.api_definitions:
+            document = corpus.document(path)
+            if document is None or not isinstance(document.data, dict):
+                continue
+            ctx = SchemaContext(run, path, document, "")
+            roots = _api_schemas(document.data, "") if _is_api_fragment(document.data) else [("", document.data)]
+            for pointer, schema in roots:
+                yield from _walk_schema(run, node_rules, schema, pointer, ctx)
+
+
+def _emit(run: RuleContext, rule: Rule, findings: Iterable[Finding | Diagnostic],
+          document: Document | None, prefix: str) -> Iterator[Diagnostic]:
+    for finding in findings:
+        if isinstance(finding, Diagnostic):
+            yield finding if finding.code == rule.id else _recode(finding, rule)
+            continue
+        doc = document
+        if finding.path is not None:
+            doc = run.corpus.document(finding.path)
+        pointer = prefix + finding.pointer
+        if doc is None:
+            path = finding.path
+            display = run.corpus.display(path) if path is not None else ""
+            yield Diagnostic(display, 0, 0, rule.id, rule.default_severity, finding.message, pointer)
+            continue
+        line, column = doc.locate_key(pointer) if finding.key else doc.locate(pointer)
+        yield Diagnostic(doc.display, line, column, rule.id, rule.default_severity, finding.message, pointer)
+
+
+def _recode(diagnostic: Diagnostic, rule: Rule) -> Diagnostic:
+    return replace(diagnostic, code=rule.id, severity=rule.default_severity)
+
+
+def _dialect(data: Any) -> str:
+    if isinstance(data, dict) and isinstance(data.get("$schema"), str):
+        return data["$schema"]
+    return ""
+
+
+#: Keywords whose value is one sub-schema, and whether passing through them
+#: puts the sub-schema in a nested table.
+_ONE = {"additionalProperties": True, "items": True, "additionalItems": True, "contains": True,
+        "unevaluatedProperties": True, "unevaluatedItems": True, "propertyNames": False,
+        "not": False, "if": False, "then": False, "else": False}
+#: Keywords whose value maps names to sub-schemas.
+_MAP = {"properties": True, "patternProperties": True, "$defs": False, "definitions": False,
+        "dependentSchemas": False}
+#: Keywords whose value is a list of sub-schemas.
+_LIST = {"allOf": False, "anyOf": False, "oneOf": False, "prefixItems": True, "items": True}
+
+
+def _walk_schema(run: RuleContext, rules: list[Rule], schema: Any, pointer: str,
+                 ctx: SchemaContext) -> Iterator[Diagnostic]:
+    """Apply node rules to ``schema`` and every sub-schema below it."""
+    stack = [(schema, pointer, ctx)]
+    while stack:
+        node, node_pointer, node_ctx = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        for rule in rules:
+            yield from _emit(run, rule, rule.function(node, node_ctx), node_ctx.document, node_pointer)
+        children = []
+        for key, value in node.items():
+            if key in _ONE and isinstance(value, dict):
+                children.append((value, join_pointer(node_pointer, key), _nest(node_ctx, _ONE[key], False)))
+            elif key in _MAP and isinstance(value, dict):
+                child_ctx = _nest(node_ctx, _MAP[key], False)
+                children.extend((sub, join_pointer(node_pointer, key, name), child_ctx)
+                                for name, sub in value.items())
+            elif key in _LIST and isinstance(value, list):
+                branch = key in ("allOf", "anyOf", "oneOf")
+                child_ctx = _nest(node_ctx, _LIST[key], branch)
+                children.extend((sub, join_pointer(node_pointer, key, i), child_ctx)
+                                for i, sub in enumerate(value))
+        stack.extend(reversed(children))
+
+
+def _nest(ctx: SchemaContext, nested: bool, branch: bool) -> SchemaContext:
+    nested = ctx.nested or nested
+    if nested == ctx.nested and branch == ctx.branch:
+        return ctx
+    return SchemaContext(ctx.run, ctx.path, ctx.document, ctx.dialect, nested, branch)
+
+
+#: API keys whose values are example data, never to be searched for schemas.
+_EXAMPLE_KEYS = frozenset({"example", "examples", "x-example"})
+
+
+def _is_api_fragment(data: dict) -> bool:
+    """A shared API definition that is a parameter, body or response
+    rather than a bare schema."""
+    return any(k in data for k in ("in", "content", "schema"))
+
+
+def _api_schemas(node: Any, pointer: str) -> list[tuple[str, Any]]:
+    """The schema roots of an API document: every ``schema`` value, plus
+    ``components/schemas`` and Swagger's ``definitions``."""
+    found: list[tuple[str, Any]] = []
+    stack = [(node, pointer)]
+    while stack:
+        current, current_pointer = stack.pop()
+        if isinstance(current, dict):
+            for key, value in current.items():
+                child = join_pointer(current_pointer, key)
+                if key in _EXAMPLE_KEYS:
+                    continue
+                if key == "schema" and isinstance(value, dict):
+                    found.append((child, value))
+                elif child in ("/components/schemas", "/definitions") and isinstance(value, dict):
+                    found.extend((join_pointer(child, name), sub) for name, sub in value.items())
+                else:
+                    stack.append((value, child))
+        elif isinstance(current, list):
+            stack.extend((item, join_pointer(current_pointer, i)) for i, item in enumerate(current))
+    return found

@@ -1,0 +1,93 @@
+"""Rules about OpenAPI/Swagger files, over the :mod:`specgen.openapi` model.
+
+Pointers in the model are pointers into the API file, so findings here are
+already absolute (the walker's prefix for API rules is the root).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.metadata import version
+from typing import Iterator
+
+from ..openapi import ApiDocument
+from . import Finding, RuleContext, SchemaContext
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+#: Longest validator message kept: some quote the whole offending node.
+_MESSAGE_LIMIT = 240
+
+
+def _validator_class(kind: str):
+    """Imported on a cache miss only: the validator package costs a
+    noticeable part of a warm run's start-up."""
+    import openapi_spec_validator as osv
+
+    return {"swagger2": osv.OpenAPIV2SpecValidator, "openapi3.0": osv.OpenAPIV30SpecValidator,
+            "openapi3.1": osv.OpenAPIV31SpecValidator}[kind]
+
+
+def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
+    import referencing.exceptions
+    from openapi_spec_validator.validation.exceptions import UnresolvableParameterError
+
+    problems = []
+    try:
+        for error in _validator_class(kind)(data).iter_errors():
+            if isinstance(error, UnresolvableParameterError):
+                continue  # api.path-parameters says the same, with a location
+            path = getattr(error, "absolute_path", ())
+            pointer = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in path)
+            message = str(getattr(error, "message", error))
+            if len(message) > _MESSAGE_LIMIT:
+                message = message[:_MESSAGE_LIMIT] + "..."
+            problems.append((pointer, message))
+    except (referencing.exceptions.Unresolvable, ValueError, KeyError, TypeError) as exc:
+        problems.append(("", f"validation stopped: {type(exc).__name__}: {exc}"))
+    return problems
+
+
+def structure(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
+    """openapi-spec-validator over the inlined document (so it never goes
+    looking for files itself), its verdict cached by content."""
+    inlined = ctx.run.resolver.inline(ctx.path).data
+    content = json.dumps(inlined, sort_keys=True, default=str).encode("utf-8")
+    key = ctx.run.cache.key(content, "openapi", model.version_kind, version("openapi-spec-validator"))
+    for pointer, message in ctx.run.cache.verdict(key, lambda: _structural_problems(inlined, model.version_kind)):
+        yield Finding(f"invalid {model.version_kind} document: {message}", pointer)
+
+
+def path_parameters(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
+    for endpoint in model.endpoints:
+        used = _PLACEHOLDER.findall(endpoint.template)
+        declared = {p.name: p for p in endpoint.parameters if p.location == "path"}
+        for name in dict.fromkeys(used):
+            if name not in declared:
+                yield Finding(f"{endpoint.method} {endpoint.path}: path parameter {{{name}}} is not declared",
+                              endpoint.pointer, key=True)
+        for name, parameter in declared.items():
+            if name not in used:
+                yield Finding(f"{endpoint.method} {endpoint.path}: path parameter {name!r} "
+                              "does not appear in the path", parameter.pointer)
+
+
+def no_responses(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
+    for endpoint in model.endpoints:
+        if not endpoint.responses:
+            yield Finding(f"{endpoint.method} {endpoint.path} declares no responses", endpoint.pointer, key=True)
+
+
+def duplicate_endpoint(corpus, ctx: RuleContext) -> Iterator[Finding]:
+    first: dict[tuple[str, str], tuple[ApiDocument, str]] = {}
+    for path in corpus.api_files:
+        model, _ = ctx.api(path)
+        if model is None:
+            continue
+        for endpoint in model.endpoints:
+            seen = first.setdefault(endpoint.key, (model, endpoint.pointer))
+            if seen[0] is model and seen[1] == endpoint.pointer:
+                continue
+            line, _ = corpus.document(seen[0].path).locate_key(seen[1])
+            yield Finding(f"{endpoint.method} {endpoint.path} is already defined at {seen[0].display}:{line}",
+                          endpoint.pointer, key=True, path=path)

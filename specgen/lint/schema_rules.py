@@ -1,0 +1,174 @@
+"""Rules about JSON schemas: the files themselves and every sub-schema.
+
+File rules receive a schema file's root; node rules receive each sub-schema
+with a :class:`~specgen.lint.SchemaContext`, and report pointers relative
+to it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import jsonschema.validators
+from jsonschema import Draft202012Validator
+
+from ..diagnostics import Diagnostic
+from ..refs import merge_all_of
+from ..sources import join_pointer
+from . import Finding, SchemaContext
+
+
+@lru_cache(maxsize=None)
+def _metaschema_validator(dialect: str):
+    """One validator over the metaschema of ``dialect`` (``""`` is 2020-12),
+    built once: constructing it is most of a check's cost."""
+    cls = jsonschema.validators.validator_for({"$schema": dialect} if dialect else {}, default=Draft202012Validator)
+    meta_cls = jsonschema.validators.validator_for(cls.META_SCHEMA, default=cls)
+    return meta_cls(cls.META_SCHEMA), cls.META_SCHEMA.get("$id") or cls.META_SCHEMA.get("id", "")
+
+
+def metaschema(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
+    validator, uri = _metaschema_validator(ctx.dialect)
+
+    def compute() -> list[tuple[str, str]]:
+        return [(join_pointer("", *error.absolute_path), error.message)
+                for error in validator.iter_errors(node)]
+
+    key = ctx.run.cache.key(ctx.document.text.encode("utf-8"), "metaschema", uri, version("jsonschema"))
+    for pointer, message in ctx.run.cache.verdict(key, compute):
+        yield Finding(f"not a valid schema under {uri}: {message}", pointer)
+
+
+def _is_state_schema(node: Mapping, ctx: SchemaContext) -> bool:
+    """A state event's schema: it builds on a core state-event schema, or
+    it declares ``state_key`` itself."""
+    if isinstance(node.get("properties"), Mapping) and "state_key" in node["properties"]:
+        return True
+    for member in node.get("allOf", ()) if isinstance(node.get("allOf"), list) else ():
+        if isinstance(member, Mapping) and isinstance(member.get("$ref"), str):
+            target = ctx.run.resolver.resolve(ctx.path, member["$ref"])
+            if not isinstance(target, Diagnostic) and _declares_state_key(target.data):
+                return True
+    return False
+
+
+def _declares_state_key(schema: Any) -> bool:
+    if not isinstance(schema, Mapping):
+        return False
+    properties = schema.get("properties")
+    required = schema.get("required")
+    return ((isinstance(properties, Mapping) and "state_key" in properties)
+            or (isinstance(required, list) and "state_key" in required))
+
+
+def state_key(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
+    """An event schema (not a shared core schema) of a state event says
+    what its own ``state_key`` holds; the core's generic text does not."""
+    if not isinstance(node, Mapping) or ctx.path.parent != ctx.run.corpus.schema_dir:
+        return
+    if not _is_state_schema(node, ctx):
+        return
+    properties = node.get("properties")
+    if not isinstance(properties, Mapping) or not isinstance(properties.get("state_key"), Mapping):
+        yield Finding(f"state event {ctx.path.stem} does not describe its state_key "
+                      "(add properties.state_key with a description)",
+                      "/properties" if isinstance(properties, Mapping) else "", key=True)
+        return
+    description = properties["state_key"].get("description")
+    if not isinstance(description, str) or not description.strip():
+        yield Finding(f"state event {ctx.path.stem}: state_key has no description", "/properties/state_key", key=True)
+
+
+def _resolved(node: Any, ctx: SchemaContext) -> tuple[Any, Path]:
+    if isinstance(node, Mapping) and "$ref" in node:
+        return ctx.run.resolver.deref(ctx.path, node)
+    return node, ctx.path
+
+
+def property_description(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
+    properties = node.get("properties")
+    if not isinstance(properties, Mapping):
+        return
+    for name, prop in properties.items():
+        value, _ = _resolved(prop, ctx)
+        if not isinstance(value, Mapping):
+            continue
+        description = value.get("description")
+        if not isinstance(description, str) or not description.strip():
+            yield Finding(f"property {name!r} has no description", join_pointer("/properties", name), key=True)
+
+
+def _needs_table(schema: Any) -> bool:
+    return isinstance(schema, Mapping) and isinstance(schema.get("properties"), Mapping) and bool(schema["properties"])
+
+
+def object_title(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
+    """Nested objects with properties get their own table, headed by the
+    title; a ``$ref`` to such an object is judged at its definition."""
+    if not ctx.nested or ctx.branch:
+        return
+    if "$ref" in node:
+        value, path = _resolved(node, ctx)
+        if _needs_table(value) and not value.get("title"):
+            target = ctx.run.resolver.resolve(ctx.path, node["$ref"])
+            if not isinstance(target, Diagnostic):
+                yield Finding(f"object schema {ctx.run.corpus.display(path)} is rendered as its own table "
+                              "and needs a title", target.pointer, path=path)
+        return
+    if _needs_table(node) and not node.get("title"):
+        yield Finding("nested object with properties is rendered as its own table and needs a title")
+
+
+_TYPE_CHECKS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def enum_type(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
+    enum, declared = node.get("enum"), node.get("type")
+    if not isinstance(enum, list):
+        return
+    types = [declared] if isinstance(declared, str) else declared
+    if not isinstance(types, list) or not all(t in _TYPE_CHECKS for t in types):
+        return
+    if node.get("nullable") is True:
+        types = [*types, "null"]
+    for i, value in enumerate(enum):
+        if not any(_TYPE_CHECKS[t](value) for t in types):
+            yield Finding(f"enum value {value!r} is not of the declared type {' or '.join(types)}",
+                          join_pointer("/enum", i))
+
+
+def required_undefined(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
+    """Only where the names are knowable: the object lists its properties
+    (its own and those its ``allOf`` members bring) and nothing else
+    (``additionalProperties``, ``patternProperties``, a ``$ref``) could
+    define more."""
+    required = node.get("required")
+    if not isinstance(required, list) or not isinstance(node.get("properties"), Mapping):
+        return
+    if "allOf" in node:
+        inlined = ctx.run.resolver.inline(ctx.path, node).data
+        members = inlined.get("allOf") if isinstance(inlined, Mapping) else None
+        if not isinstance(members, list) or any(not isinstance(m, Mapping) or "$ref" in m for m in members):
+            return
+        merged = merge_all_of(inlined)
+    else:
+        merged = node
+    if any(k in merged for k in ("patternProperties", "$ref", "anyOf", "oneOf")):
+        return
+    if merged.get("additionalProperties", False) not in (False, None):
+        return
+    defined = merged.get("properties") if isinstance(merged.get("properties"), Mapping) else {}
+    for i, name in enumerate(required):
+        if isinstance(name, str) and name not in defined:
+            yield Finding(f"required property {name!r} is not defined in properties", join_pointer("/required", i))
