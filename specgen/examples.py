@@ -28,6 +28,7 @@ Sources of examples:
 from __future__ import annotations
 
 import json
+import warnings
 from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,23 +91,12 @@ class ExampleValidator:
                     yield loaded
                     continue
                 if schema_path is None:
-                    yield self._diagnostic(example.path, "", "example.no-schema", Severity.ERROR,
-                                           f"example of {event_type!r} has no event schema "
-                                           f"(expected {self.corpus.display(self.corpus.schema_dir / event_type)}.yaml)")
-                    continue
+                    continue  # lint's example.no-schema reports it
                 schema_doc = self.corpus.load(schema_path)
                 if isinstance(schema_doc, Diagnostic):
                     continue
-                cls = jsonschema.validators.validator_for(schema_doc.data, default=jsonschema.Draft202012Validator) \
-                    if isinstance(schema_doc.data, dict) else jsonschema.Draft202012Validator
                 yield from self.check(Site(schema_path, "", schema_doc.data),
-                                      Site(example.path, "", loaded.data), cls)
-        for event_type, schema_path in sorted(self.corpus.schemas.items()):
-            if event_type not in self.corpus.examples and selected(schema_path, schema_path) \
-                    and self.corpus.document(schema_path) is not None:
-                yield self._diagnostic(schema_path, "", "example.missing", Severity.WARNING,
-                                       f"event schema {event_type!r} has no example in "
-                                       f"{self.corpus.display(self.corpus.example_dir)}")
+                                      Site(example.path, "", loaded.data), _schema_dialect(schema_doc.data))
 
     def api_examples(self, selected: "_Selection") -> Iterator[Diagnostic]:
         for api_path in self.corpus.api_files:
@@ -235,6 +225,15 @@ def validate(corpus: Corpus, resolver: Resolver, paths: Iterable[Path] = ()) -> 
     checker = ExampleValidator(corpus, resolver)
     selected = _Selection(paths)
     return [*checker.event_examples(selected), *checker.api_examples(selected)]
+
+
+def _schema_dialect(schema: Any) -> type:
+    """The validator ``$schema`` names; 2020-12 when absent or unknown."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("$schema"), str):
+        return jsonschema.Draft202012Validator
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
 
 
 def _dialect(document: Mapping) -> type:
