@@ -1,0 +1,156 @@
+"""Signing events, and checking the hashes and signatures of received events.
+
+Theory of operation (``specification/server-server-api.rst``, "Signing
+events" and "Checks performed on receipt of a PDU"):
+
+Signing: set the content hash first, then sign the *redacted* event, and
+put that signature on the full event. Signing the redacted form means the
+signature still verifies after a redaction; the content hash inside it
+still ties the signature to the full content.
+
+Receiving, in the specification's order:
+
+1. Every server that must sign (:func:`required_signatures`) has a valid
+   signature over the redacted event, by a key the caller vouches for.
+   Otherwise the event is dropped.
+2. The content hash matches. Otherwise the event is kept, but only in its
+   redacted form.
+
+Keys come in through a narrow callable ``verify_keys(server_name, key_id)``
+returning a :class:`~refimpl.keys.VerifyKey` or None; the caller does the
+fetching and, for room versions with ``enforce_key_validity``, returns None
+for keys whose validity ended before the event's ``origin_server_ts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .errors import BadJson, InvalidParam, RemoteProtocolError
+from .events import sender_server_name
+from .hashing import check_content_hash, with_content_hash
+from .identifiers import parse_event_id, parse_user_id
+from .keys import SigningKey, VerifyKey
+from .redaction import redact
+from .room_versions import EventFormat, RoomVersion
+from .signing import sign_json, verify_json
+
+__all__ = [
+    "sign_event",
+    "required_signatures",
+    "check_received_event",
+    "ReceivedEvent",
+    "KeyLookup",
+]
+
+KeyLookup = Callable[[str, str], "VerifyKey | None"]
+
+
+def sign_event(
+    pdu: Mapping[str, Any], room_version: RoomVersion, server_name: str, key: SigningKey
+) -> dict[str, Any]:
+    """A copy of ``pdu`` with its content hash set and ``server_name``'s signature added.
+
+    Signatures already on the event (other servers', other keys') are kept.
+
+    Raises:
+        BadJson: ``pdu`` is not an object, or its ``hashes`` or
+            ``signatures`` are malformed.
+        CanonicalJsonError: the event cannot be encoded in this room version.
+    """
+    hashed = with_content_hash(pdu, room_version)
+    signed_redacted = sign_json(
+        redact(hashed, room_version), server_name, key, strict=room_version.strict_canonical_json
+    )
+    hashed["signatures"] = signed_redacted["signatures"]
+    return hashed
+
+
+def _server_of_user(value: Any, field: str) -> str:
+    try:
+        return parse_user_id(value).server_name
+    except InvalidParam as exc:
+        raise BadJson(f"{field}: {exc.message}") from None
+
+
+def required_signatures(pdu: Mapping[str, Any], room_version: RoomVersion) -> frozenset[str]:
+    """The server names whose signatures a received event must carry.
+
+    The sender's server always; in room versions 1-2 also the server named
+    in the event ID; and for a restricted-room join
+    (``join_authorised_via_users_server``, from room version 8) the server
+    of the authorising user.
+
+    Raises:
+        BadJson: ``pdu`` is not an object, or the sender, event ID or
+            authorising user is malformed.
+    """
+    if not isinstance(pdu, Mapping):
+        raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
+    servers = {sender_server_name(pdu)}
+    if room_version.event_format is EventFormat.V1:
+        try:
+            servers.add(parse_event_id(pdu.get("event_id"), room_version).server_name)
+        except InvalidParam as exc:
+            raise BadJson(f"event_id: {exc.message}") from None
+    content = pdu.get("content")
+    if (
+        room_version.restricted_join_rule
+        and pdu.get("type") == "m.room.member"
+        and isinstance(content, Mapping)
+        and content.get("membership") == "join"
+        and "join_authorised_via_users_server" in content
+    ):
+        servers.add(
+            _server_of_user(
+                content["join_authorised_via_users_server"],
+                "content.join_authorised_via_users_server",
+            )
+        )
+    return frozenset(servers)
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """What to do with a received PDU.
+
+    ``outcome`` is ``"accept"`` (``pdu`` is the event as received),
+    ``"redacted"`` (the content hash did not match: ``pdu`` is the redacted
+    form, to be used in its place) or ``"drop"`` (``pdu`` is the event as
+    received, to be discarded). ``reason`` says why, for logs and tests.
+    """
+
+    outcome: Literal["accept", "redacted", "drop"]
+    pdu: Mapping[str, Any]
+    reason: str
+
+
+def check_received_event(
+    pdu: Mapping[str, Any], room_version: RoomVersion, verify_keys: KeyLookup
+) -> ReceivedEvent:
+    """Check a received PDU's signatures, then its content hash.
+
+    Never raises for anything in ``pdu``: a malformed event is dropped with
+    the reason.
+    """
+    strict = room_version.strict_canonical_json
+    try:
+        servers = sorted(required_signatures(pdu, room_version))
+        redacted = redact(pdu, room_version)
+        signatures = pdu.get("signatures", {})
+        if not isinstance(signatures, Mapping):
+            raise BadJson("'signatures' must be an object")
+        for server in servers:
+            by_server = signatures.get(server)
+            key_ids = by_server if isinstance(by_server, Mapping) else {}
+            known = {k: key for k in key_ids if (key := verify_keys(server, k)) is not None}
+            verdict = verify_json(redacted, server, known, strict=strict)
+            if not verdict.ok:
+                return ReceivedEvent("drop", pdu, f"signature check failed: {verdict.detail}")
+        if not check_content_hash(pdu, room_version):
+            return ReceivedEvent("redacted", redacted, "content hash does not match")
+    except RemoteProtocolError as exc:
+        return ReceivedEvent("drop", pdu, f"malformed event: {exc.message}")
+    return ReceivedEvent("accept", pdu, "signatures and content hash are valid")

@@ -1,0 +1,109 @@
+"""The redaction algorithm, for every room version.
+
+Theory of operation (``specification/rooms/v1.rst`` .. ``v12.rst``,
+"Redactions"): redacting an event keeps only the top-level keys the
+protocol needs to authorise and link it, and, inside ``content``, only the
+keys that drive the authorization rules of a few state event types.
+Everything else, ``unsigned`` included, is dropped. The redacted form is
+what servers sign and what the reference hash (and so the event ID from
+room version 3) is taken over, so it must be computed identically
+everywhere.
+
+Which keys survive is decided by the ``redaction_*`` flags of
+:class:`~refimpl.room_versions.RoomVersion` and nothing else; the tables
+below are assembled from those flags once per room version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from .errors import BadJson
+from .room_versions import RoomVersion
+
+__all__ = ["redact", "kept_top_level_keys", "kept_content_keys"]
+
+_ALWAYS_KEPT = frozenset(
+    {
+        "event_id",
+        "type",
+        "room_id",
+        "sender",
+        "state_key",
+        "content",
+        "hashes",
+        "signatures",
+        "depth",
+        "prev_events",
+        "auth_events",
+        "origin_server_ts",
+    }
+)
+
+
+@lru_cache(maxsize=None)
+def kept_top_level_keys(room_version: RoomVersion) -> frozenset[str]:
+    """The top-level keys a redacted event of this room version keeps."""
+    if room_version.redaction_keeps_origin_membership_prev_state:
+        return _ALWAYS_KEPT | {"origin", "membership", "prev_state"}
+    return _ALWAYS_KEPT
+
+
+@lru_cache(maxsize=None)
+def kept_content_keys(room_version: RoomVersion) -> Mapping[str, frozenset[str]]:
+    """Event type -> the content keys it keeps, in this room version.
+
+    ``m.room.create`` from v11 (keeps everything) and the nested
+    ``third_party_invite.signed`` of ``m.room.member`` from v11 are handled
+    by :func:`redact` itself, since they are not plain top-level keys.
+    """
+    rv = room_version
+    member = {"membership"} | ({"join_authorised_via_users_server"} if rv.redaction_keeps_join_authorised_via else set())
+    power_levels = {
+        "ban", "events", "events_default", "kick", "redact", "state_default", "users", "users_default",
+    } | ({"invite"} if rv.redaction_keeps_power_levels_invite else set())
+    table: dict[str, set[str]] = {
+        "m.room.member": member,
+        "m.room.create": set() if rv.redaction_keeps_all_create_content else {"creator"},
+        "m.room.join_rules": {"join_rule"} | ({"allow"} if rv.redaction_keeps_join_rules_allow else set()),
+        "m.room.power_levels": power_levels,
+        "m.room.history_visibility": {"history_visibility"},
+    }
+    if rv.redaction_keeps_aliases:
+        table["m.room.aliases"] = {"aliases"}
+    if rv.redaction_keeps_redacts:
+        table["m.room.redaction"] = {"redacts"}
+    return {event_type: frozenset(keys) for event_type, keys in table.items()}
+
+
+def _redacted_content(event_type: Any, content: Any, room_version: RoomVersion) -> dict[str, Any]:
+    if not isinstance(content, Mapping):
+        return {}
+    if event_type == "m.room.create" and room_version.redaction_keeps_all_create_content:
+        return dict(content)
+    kept = kept_content_keys(room_version).get(event_type, frozenset())
+    result = {k: v for k, v in content.items() if k in kept}
+    if event_type == "m.room.member" and room_version.redaction_keeps_third_party_invite_signed:
+        invite = content.get("third_party_invite")
+        if isinstance(invite, Mapping) and "signed" in invite:
+            result["third_party_invite"] = {"signed": invite["signed"]}
+    return result
+
+
+def redact(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict[str, Any]:
+    """The redacted form of ``pdu`` under ``room_version``'s rules.
+
+    Returns a new dict and leaves ``pdu`` alone; kept values are shared,
+    not copied. Redacting a redacted event changes nothing.
+
+    Raises:
+        BadJson: ``pdu`` is not a JSON object.
+    """
+    if not isinstance(pdu, Mapping):
+        raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
+    kept = kept_top_level_keys(room_version)
+    result = {k: v for k, v in pdu.items() if k in kept}
+    result["content"] = _redacted_content(pdu.get("type"), pdu.get("content"), room_version)
+    return result
