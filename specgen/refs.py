@@ -316,7 +316,8 @@ class Resolver:
         parts = urlsplit(uri)
         if parts.scheme != "file":
             raise referencing.exceptions.NoSuchResource(ref=uri)
-        doc = self.corpus.document(Path(url2pathname(parts.path)))
+        path = Path(url2pathname(parts.path))
+        doc = self.corpus.document(path) if path.is_file() else None
         if doc is None:
             raise referencing.exceptions.NoSuchResource(ref=uri)
         return make_resource(doc.data)
