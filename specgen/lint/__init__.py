@@ -219,12 +219,14 @@ def _run(run: RuleContext, rules: list[Rule]) -> Iterator[Diagnostic]:
             for pointer, schema in _api_schemas(document.data, ""):
                 yield from _walk_schema(run, node_rules, schema, pointer, ctx)
         if api_rules_:
-            model, _ = run.api(path)
-            if model is None:
-                continue
-            ctx = SchemaContext(run, path, document, model.version_kind)
+            model, problems = run.api(path)
+            ctx = SchemaContext(run, path, document, model.version_kind) if model is not None else None
             for rule in api_rules_:
-                yield from _emit(run, rule, rule.function(model, ctx), document, "")
+                # Problems met building the model (an unknown version, a
+                # node of the wrong shape) belong to the rule of that code.
+                yield from (d for d in problems if d.code == rule.id)
+                if model is not None:
+                    yield from _emit(run, rule, rule.function(model, ctx), document, "")
     if node_rules:
         for path in corpus.api_definitions:
             document = corpus.document(path)
@@ -242,10 +244,9 @@ def _emit(run: RuleContext, rule: Rule, findings: Iterable[Finding | Diagnostic]
         if isinstance(finding, Diagnostic):
             yield finding if finding.code == rule.id else _recode(finding, rule)
             continue
-        doc = document
+        doc, pointer = document, prefix + finding.pointer
         if finding.path is not None:
-            doc = run.corpus.document(finding.path)
-        pointer = prefix + finding.pointer
+            doc, pointer = run.corpus.document(finding.path), finding.pointer
         if doc is None:
             path = finding.path
             display = run.corpus.display(path) if path is not None else ""

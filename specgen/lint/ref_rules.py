@@ -39,13 +39,13 @@ def remote(corpus, ctx: RuleContext) -> Iterator[Diagnostic]:
 
 def cycle(corpus, ctx: RuleContext) -> Iterator[Diagnostic]:
     """Inlining every file is what would loop forever on a cycle, so the
-    resolver's inliner is the judge."""
+    resolver's inliner is the judge. A cycle is met from every file that
+    reaches it, and reported once."""
+    found: dict[Diagnostic, None] = {}
     for path in corpus.data_files():
-        if corpus.document(path) is None:
-            continue
-        for diagnostic in ctx.resolver.inline(path).diagnostics:
-            if diagnostic.code == "ref.cycle":
-                yield diagnostic
+        if corpus.document(path) is not None:
+            found.update((d, None) for d in ctx.resolver.inline(path).diagnostics if d.code == "ref.cycle")
+    yield from found
 
 
 def unused_definition(corpus, ctx: RuleContext) -> Iterator[Finding]:
