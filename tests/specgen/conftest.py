@@ -1,0 +1,40 @@
+"""Shared helpers: temporary corpora written from a dict, and the real CLI
+run as a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from specgen.corpus import Corpus
+from specgen.refs import Resolver
+
+REPO = Path(__file__).resolve().parents[2]
+CORPORA = REPO / "tests" / "corpora"
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_corpus(tmp_path):
+    """``make_corpus({"event-schemas/schema/x.yaml": "..."}) -> (corpus, resolver)``."""
+
+    def make(files: dict[str, str]) -> tuple[Corpus, Resolver]:
+        corpus = Corpus(write_tree(tmp_path, files))
+        return corpus, Resolver(corpus)
+
+    return make
+
+
+def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "specgen", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)

@@ -1,0 +1,190 @@
+import pytest
+
+from specgen.examples import ExampleValidator, _Selection, validate
+
+SCHEMA = "event-schemas/schema/"
+EXAMPLES = "event-schemas/examples/"
+
+EVENT = {
+    SCHEMA + "core/event.yaml": (
+        "type: object\n"
+        "properties:\n"
+        "  sender: {type: string}\n"
+        "  origin_server_ts: {type: integer}\n"
+        "required: [sender]\n"
+    ),
+    SCHEMA + "m.note.yaml": (
+        "allOf:\n"
+        "  - $ref: core/event.yaml\n"
+        "properties:\n"
+        "  content:\n"
+        "    type: object\n"
+        "    properties:\n"
+        "      body: {type: string}\n"
+        "      count: {type: integer, minimum: 0}\n"
+        "    required: [body]\n"
+    ),
+    EXAMPLES + "core/event.json": '{\n  "sender": "@alice:example.org",\n  "origin_server_ts": "soon"\n}\n',
+}
+
+
+def codes(diagnostics):
+    return sorted((d.code, d.path, d.line) for d in diagnostics)
+
+
+def test_every_error_of_one_example_is_reported(make_corpus):
+    corpus, resolver = make_corpus({
+        **EVENT,
+        EXAMPLES + "m.note": '{\n  "$ref": "core/event.json",\n  "content": {\n    "count": -1\n  }\n}\n',
+    })
+    found = validate(corpus, resolver)
+    assert codes(found) == [
+        ("example.invalid", EXAMPLES + "core/event.json", 3),
+        ("example.invalid", EXAMPLES + "m.note", 3),
+        ("example.invalid", EXAMPLES + "m.note", 4),
+    ]
+    by_pointer = {d.pointer: d for d in found}
+    minimum = by_pointer["/content/count"]
+    assert "minimum" in minimum.message and "0" in minimum.message
+    assert (minimum.line, minimum.column) == (4, 14)
+    note = minimum.related[0]
+    assert (note.path, note.line) == (SCHEMA + "m.note.yaml", 8)
+    ts = by_pointer["/origin_server_ts"]
+    assert ts.related[0].path == SCHEMA + "core/event.yaml"
+    assert ts.related[0].line == 4
+    assert "required" in by_pointer["/content"].message
+
+
+def test_sibling_overrides_are_applied_before_validation(make_corpus):
+    corpus, resolver = make_corpus({
+        **EVENT,
+        EXAMPLES + "m.note#fixed": '{"$ref": "core/event.json", "origin_server_ts": 5, "content": {"body": "hi"}}',
+        EXAMPLES + "m.note$also": '{"$ref": "core/event.json", "origin_server_ts": 6, "content": {"body": "yo"}}',
+    })
+    assert validate(corpus, resolver) == []
+    assert {e.variant for e in corpus.examples["m.note"]} == {"fixed", "also"}
+
+
+def test_path_arguments_select_examples(make_corpus, tmp_path):
+    corpus, resolver = make_corpus({
+        **EVENT,
+        SCHEMA + "m.other.yaml": "type: object\nrequired: [content]\n",
+        EXAMPLES + "m.note": '{"sender": "@a:b", "content": {"body": 1}}',
+        EXAMPLES + "m.other": '{}',
+    })
+    assert {d.path for d in validate(corpus, resolver)} == {EXAMPLES + "m.note", EXAMPLES + "m.other"}
+    only = validate(corpus, resolver, [tmp_path / SCHEMA / "m.other.yaml"])
+    assert {d.path for d in only} == {EXAMPLES + "m.other"}
+    assert validate(corpus, resolver, [tmp_path / "api"]) == []
+
+
+API_31 = """openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  /v1/things/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema: {type: string, pattern: "^t"}
+        example: x1
+    put:
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: "definitions/thing.yaml"}
+            examples:
+              good: {value: {size: 1}}
+              shared: {$ref: "#/components/examples/Bad"}
+      responses:
+        "200":
+          description: ok
+          headers:
+            X-Count:
+              schema: {type: integer}
+              example: many
+          content:
+            application/json:
+              schema: {type: object, properties: {ok: {type: boolean}}}
+              example: {ok: "yes"}
+components:
+  examples:
+    Bad:
+      value: {size: "big"}
+"""
+
+
+def test_openapi_31_examples(make_corpus):
+    corpus, resolver = make_corpus({
+        "api/server-server/things.yaml": API_31,
+        "api/server-server/definitions/thing.yaml": "type: object\nproperties:\n  size: {type: integer}\n",
+    })
+    found = validate(corpus, resolver)
+    assert [(d.pointer, d.line) for d in found] == [
+        ("/paths/~1v1~1things~1{id}/parameters/0/example", 10),
+        ("/components/examples/Bad/value/size", 33),
+        ("/paths/~1v1~1things~1{id}/put/responses/200/content/application~1json/example/ok", 29),
+        ("/paths/~1v1~1things~1{id}/put/responses/200/headers/X-Count/example", 25),
+    ]
+    size = found[1]
+    assert size.related[0].path == "api/server-server/definitions/thing.yaml"
+    assert size.related[0].line == 3
+
+
+def test_swagger_and_openapi_30_dialects(make_corpus):
+    corpus, resolver = make_corpus({
+        "api/legacy.yaml": (
+            "swagger: '2.0'\n"
+            "info: {title: t, version: '1'}\n"
+            "paths:\n"
+            "  /v1/x:\n"
+            "    get:\n"
+            "      parameters:\n"
+            "        - {name: limit, in: query, type: integer, minimum: 1, x-example: 0}\n"
+            "      responses:\n"
+            "        200:\n"
+            "          description: ok\n"
+            "          schema: {$ref: '#/definitions/X'}\n"
+            "          examples:\n"
+            "            application/json: {n: 'one'}\n"
+            "definitions:\n"
+            "  X: {type: object, properties: {n: {type: integer}}}\n"
+        ),
+        "api/modern.json": (
+            '{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/v1/y": {"get": {'
+            '"responses": {"200": {"description": "ok", "content": {"application/json": {'
+            '"schema": {"type": "object", "properties": {"n": {"type": "integer", "nullable": true}}},'
+            '"example": {"n": null}}}}}}}}}'
+        ),
+    })
+    found = validate(corpus, resolver)
+    assert [(d.path, d.line) for d in found] == [("api/legacy.yaml", 7), ("api/legacy.yaml", 13)]
+    assert "minimum" in found[0].message
+
+
+def test_unusable_schema_is_reported_not_raised(make_corpus):
+    corpus, resolver = make_corpus({
+        SCHEMA + "m.bad.yaml": "type: object\nproperties: 5\n",
+        EXAMPLES + "m.bad": '{"a": 1}',
+    })
+    found = validate(corpus, resolver)
+    assert [d.code for d in found] == ["example.unchecked"]
+
+
+def test_validators_are_compiled_once_per_schema(make_corpus):
+    corpus, resolver = make_corpus({
+        **EVENT,
+        EXAMPLES + "m.note#a": '{"sender": "@a:b", "content": {"body": "1"}}',
+        EXAMPLES + "m.note#b": '{"sender": "@a:b", "content": {"body": "2"}}',
+    })
+    checker = ExampleValidator(corpus, resolver)
+    assert list(checker.event_examples(_Selection(()))) == []
+    assert len(checker._validators) == 1
+
+
+@pytest.mark.parametrize("text", ["[1, 2", "{\"a\": \n", "\t- x: : y"])
+def test_unparsable_example_is_one_syntax_diagnostic(make_corpus, text):
+    corpus, resolver = make_corpus({**EVENT, EXAMPLES + "m.note": text})
+    found = validate(corpus, resolver)
+    assert [d.code for d in found] == ["syntax"]
+    assert found[0].line >= 1
