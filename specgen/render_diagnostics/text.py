@@ -25,7 +25,9 @@ def render(diagnostics: Sequence[Diagnostic], context) -> str:
 
 
 def _one(diagnostic: Diagnostic, context) -> str:
-    lines = [f"{diagnostic.location}: {diagnostic.severity}[{diagnostic.code}] {diagnostic.message}"]
+    first, *rest = diagnostic.message.splitlines() or [""]
+    lines = [f"{diagnostic.location}: {diagnostic.severity}[{diagnostic.code}] {first}"]
+    lines.extend(f"    {more}" for more in rest)
     source = context.source_line(diagnostic.path, diagnostic.line) if diagnostic.line else ""
     if source:
         number = str(diagnostic.line)

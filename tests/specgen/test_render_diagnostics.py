@@ -1,0 +1,92 @@
+"""All four renderers on one fixture list, compared with snapshots.
+
+Refresh the snapshots after an intended change with
+``SPECGEN_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/specgen/test_render_diagnostics.py``
+and review the diff.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from specgen.diagnostics import Diagnostic, Severity
+from specgen.render_diagnostics import RENDERERS, RenderContext
+from specgen.render_diagnostics.github import escape_data, escape_property
+from specgen.render_diagnostics.text import summary
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+SUFFIX = {"text": "txt", "json": "json", "github": "txt", "sarif": "sarif"}
+
+SOURCE = {
+    "event-schemas/examples/m.room.member": ['{', '  "content": {', '\t"membership": 5', '  }', '}'],
+    "event-schemas/schema/m.room.member.yaml": ["properties:", "  membership:", "    type: string"],
+}
+
+FIXTURE = [
+    Diagnostic(
+        path="event-schemas/examples/m.room.member", line=3, column=16, code="example.invalid",
+        severity=Severity.ERROR, message="/content/membership: 5 is not of type 'string' (keyword 'type' expects \"string\")",
+        pointer="/content/membership",
+        related=(Diagnostic(path="event-schemas/schema/m.room.member.yaml", line=3, column=5, code="example.schema",
+                            severity=Severity.INFO, message="schema keyword 'type' is here",
+                            pointer="/properties/membership/type"),),
+    ),
+    Diagnostic(path="api/server-server/invites-v2.yaml", line=0, column=0, code="syntax", severity=Severity.ERROR,
+               message="cannot read file: Permission denied"),
+    Diagnostic(path="event-schemas/schema/m.room.member.yaml", line=2, column=3, code="property.no-description",
+               severity=Severity.WARNING, message="property 'membership' has no description, 100% sure:\nsee rules",
+               pointer="/properties/membership"),
+    Diagnostic(path="dir,with:odd%chars.yaml", line=1, column=1, code="schema.no-example", severity=Severity.INFO,
+               message="no example\r\nyet"),
+]
+
+CONTEXT = RenderContext(
+    source_line=lambda path, line: SOURCE.get(path, [""] * line)[line - 1] if line <= len(SOURCE.get(path, [])) else "",
+    rules={"example.invalid": (Severity.ERROR, "an example does not match its schema"),
+           "syntax": (Severity.ERROR, "a file does not parse as YAML or JSON")},
+)
+
+
+@pytest.mark.parametrize("name", sorted(RENDERERS))
+def test_snapshot(name):
+    rendered = RENDERERS[name](FIXTURE, CONTEXT)
+    snapshot = SNAPSHOTS / f"{name}.{SUFFIX[name]}"
+    if os.environ.get("SPECGEN_UPDATE_SNAPSHOTS"):
+        snapshot.write_text(rendered, encoding="utf-8", newline="")
+    with snapshot.open(encoding="utf-8", newline="") as stored:
+        assert rendered == stored.read()
+
+
+def test_clean_runs():
+    assert RENDERERS["text"]([], CONTEXT) == ""
+    assert RENDERERS["github"]([], CONTEXT) == ""
+    assert json.loads(RENDERERS["json"]([], CONTEXT)) == []
+    assert json.loads(RENDERERS["sarif"]([], CONTEXT))["runs"][0]["results"] == []
+
+
+def test_json_round_trips_every_field():
+    data = json.loads(RENDERERS["json"](FIXTURE, CONTEXT))
+    assert [d["code"] for d in data] == [d.code for d in FIXTURE]
+    assert data[0]["related"][0]["line"] == 3
+    assert data[0]["severity"] == "error"
+
+
+def test_sarif_rule_indexes_point_at_their_rules():
+    run = json.loads(RENDERERS["sarif"](FIXTURE, CONTEXT))["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+    region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 3, "startColumn": 16}
+
+
+def test_github_escaping():
+    assert escape_data("50%\r\nnext") == "50%25%0D%0Anext"
+    assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+
+
+def test_summary_counts():
+    assert summary(FIXTURE) == "2 errors, 1 warning, 1 info"
+    assert summary(FIXTURE[:1]) == "1 error, 0 warnings"
