@@ -95,7 +95,8 @@ def _run_validate(corpus: Corpus, args: argparse.Namespace, collector: Collector
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     collector.extend(validate(corpus, Resolver(corpus), args.paths))
-    collector.extend(corpus.sources.failures())
+    if not args.paths:
+        collector.extend(corpus.sources.failures())
 
 
 def rule_table() -> dict[str, tuple[Severity, str]]:

@@ -94,6 +94,7 @@ class ExampleValidator:
                     continue  # lint's example.no-schema reports it
                 schema_doc = self.corpus.load(schema_path)
                 if isinstance(schema_doc, Diagnostic):
+                    yield schema_doc
                     continue
                 yield from self.check(Site(schema_path, "", schema_doc.data),
                                       Site(example.path, "", loaded.data), _schema_dialect(schema_doc.data))
