@@ -25,7 +25,7 @@ validators, kept across runs by content hash).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -88,11 +88,20 @@ class RuleContext:
         self.cache = cache if cache is not None else VerdictCache.open()
         self._apis: dict[Path, tuple[ApiDocument | None, list[Diagnostic]]] = {}
         self._references: dict[Path, list[tuple[str, str, Any]]] | None = None
+        self._examples = None
 
     def api(self, path: Path) -> tuple[ApiDocument | None, list[Diagnostic]]:
         if path not in self._apis:
             self._apis[path] = load_api(self.corpus, self.resolver, path)
         return self._apis[path]
+
+    def examples(self):
+        """One example validator per run: it compiles each schema once."""
+        if self._examples is None:
+            from ..examples import ExampleValidator
+
+            self._examples = ExampleValidator(self.corpus, self.resolver)
+        return self._examples
 
     def references(self) -> dict[Path, list[tuple[str, str, Any]]]:
         """Every ``$ref`` of every loadable file: ``(pointer, ref, target)``
@@ -126,6 +135,9 @@ class SchemaContext:
     dialect: str
     nested: bool = False
     branch: bool = False
+    #: Where the node sits in its file, for rules that hand the node on to
+    #: another module (their own findings stay relative).
+    pointer: str = ""
 
 
 from . import api_rules, example_rules, naming_rules, ref_rules, schema_rules  # noqa: E402
@@ -145,10 +157,8 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
          schema_rules.state_key, SCHEMA_FILE),
     Rule("schema.no-example", _W, "an event schema has no example", example_rules.no_example, CORPUS),
     Rule("example.no-schema", _W, "an example has no event schema", example_rules.no_schema, CORPUS),
-    Rule("example.invalid", _E, "an example, examples or x-example value does not match its schema",
-         example_rules.invalid_schema_example, SCHEMA),
-    Rule("api.example-invalid", _E, "an API parameter, body or response example does not match its schema",
-         example_rules.invalid_api_example, API),
+    Rule("example.invalid", _E, "an example does not match its schema (here: example, examples or "
+         "x-example written inside a schema)", example_rules.invalid_schema_example, SCHEMA),
     Rule("property.no-description", _W, "an object property has no description",
          schema_rules.property_description, SCHEMA),
     Rule("object.no-title", _W, "a nested object that gets its own table has no title",
@@ -242,7 +252,7 @@ def _emit(run: RuleContext, rule: Rule, findings: Iterable[Finding | Diagnostic]
           document: Document | None, prefix: str) -> Iterator[Diagnostic]:
     for finding in findings:
         if isinstance(finding, Diagnostic):
-            yield finding if finding.code == rule.id else _recode(finding, rule)
+            yield finding
             continue
         doc, pointer = document, prefix + finding.pointer
         if finding.path is not None:
@@ -254,10 +264,6 @@ def _emit(run: RuleContext, rule: Rule, findings: Iterable[Finding | Diagnostic]
             continue
         line, column = doc.locate_key(pointer) if finding.key else doc.locate(pointer)
         yield Diagnostic(doc.display, line, column, rule.id, rule.default_severity, finding.message, pointer)
-
-
-def _recode(diagnostic: Diagnostic, rule: Rule) -> Diagnostic:
-    return replace(diagnostic, code=rule.id, severity=rule.default_severity)
 
 
 def _dialect(data: Any) -> str:
@@ -286,6 +292,8 @@ def _walk_schema(run: RuleContext, rules: list[Rule], schema: Any, pointer: str,
         node, node_pointer, node_ctx = stack.pop()
         if not isinstance(node, dict):
             continue
+        node_ctx = SchemaContext(node_ctx.run, node_ctx.path, node_ctx.document, node_ctx.dialect,
+                                 node_ctx.nested, node_ctx.branch, node_pointer)
         for rule in rules:
             yield from _emit(run, rule, rule.function(node, node_ctx), node_ctx.document, node_pointer)
         children = []

@@ -1,22 +1,19 @@
 """Rules about examples: which schemas have them, and whether the example
-values written inside schemas and API files match their schema.
+values written inside schemas match their schema.
 
-Example *files* are validated by ``specgen validate``; here we check the
-``example``/``examples``/``x-example`` values written next to a schema, in
-the dialect the file is written in (JSON Schema 2020-12 or the ``$schema``
-named, Draft 4 for Swagger 2.0 and OpenAPI 3.0 schema objects).
+Example files and API examples are validated by ``specgen validate``
+(:mod:`specgen.examples`); lint adds the ``example``/``examples``/
+``x-example`` values written inside a schema, which that module leaves to
+lint, and validates them with the same machinery.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator
 
-import jsonschema.validators
-import referencing.exceptions
-from jsonschema import Draft4Validator, Draft202012Validator
-from jsonschema.exceptions import best_match
-
-from ..openapi import ApiDocument
+from ..diagnostics import Diagnostic
+from ..examples import Site
+from ..examples import _dialect as _api_dialect, _schema_dialect
 from ..sources import join_pointer
 from . import Finding, RuleContext, SchemaContext
 
@@ -36,62 +33,32 @@ def no_schema(corpus, ctx: RuleContext) -> Iterator[Finding]:
             yield Finding(f"example {example.path.name} has no event schema {event_type}", path=example.path)
 
 
-def _validator_class(dialect: str):
-    if dialect in ("swagger2", "openapi3.0"):
-        return Draft4Validator
-    if dialect in ("", "openapi3.1"):
-        return Draft202012Validator
-    return jsonschema.validators.validator_for({"$schema": dialect}, default=Draft202012Validator)
+#: What the example validator says about the example itself; reference
+#: problems it also passes on are the ref rules' to report.
+_EXAMPLE_CODES = frozenset({"example.invalid", "example.unchecked"})
 
 
-def _mismatch(schema: Any, value: Any, dialect: str) -> tuple[str, str] | None:
-    """``(pointer into the value, message)`` of the most relevant error, or
-    ``None`` when the value matches (or the schema cannot be used because a
-    ``$ref`` in it does not resolve: the ref rules report that)."""
-    if not isinstance(schema, (dict, bool)):
-        return None
-    try:
-        error = best_match(_validator_class(dialect)(schema).iter_errors(value))
-    except (referencing.exceptions.Unresolvable, jsonschema.exceptions.SchemaError):
-        return None
-    if error is None:
-        return None
-    return join_pointer("", *error.absolute_path), error.message
+def _validator_class(ctx: SchemaContext):
+    if ctx.dialect in ("swagger2", "openapi3.0", "openapi3.1"):
+        return _api_dialect(ctx.document.data)
+    return _schema_dialect(ctx.document.data)
 
 
-def invalid_schema_example(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
-    values: list[tuple[str, Any]] = []
-    if "example" in node:
-        values.append(("/example", node["example"]))
-    if "x-example" in node:
-        values.append(("/x-example", node["x-example"]))
+def invalid_schema_example(node: Any, ctx: SchemaContext) -> Iterator[Diagnostic]:
+    """Example values written beside a schema, validated by
+    :mod:`specgen.examples` exactly as ``specgen validate`` validates
+    example files (same messages, same mapping back through ``$ref``)."""
+    values: list[str] = [key for key in ("example", "x-example") if key in node]
     if isinstance(node.get("examples"), list):
-        values.extend((join_pointer("/examples", i), v) for i, v in enumerate(node["examples"]))
+        values.extend(join_pointer("examples", i) for i in range(len(node["examples"])))
     if not values:
         return
-    schema = ctx.run.resolver.inline(ctx.path, node).data
-    for pointer, value in values:
-        problem = _mismatch(schema, value, ctx.dialect)
-        if problem is not None:
-            yield Finding(f"example does not match its schema: {problem[1]}", pointer + problem[0])
-
-
-def invalid_api_example(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
-    dialect = model.version_kind
-    for endpoint in model.endpoints:
-        checks: list[tuple[str, Any, Any, str]] = [
-            (f"parameter {p.name!r}", p.schema, p.example, p.example_pointer)
-            for p in endpoint.parameters if p.has_example
-        ]
-        if endpoint.request_body is not None:
-            body = endpoint.request_body
-            checks.extend(("request body", body.schema, e.value, e.pointer) for e in body.examples)
-        for response in endpoint.responses:
-            checks.extend((f"response {response.status}", response.schema, e.value, e.pointer)
-                          for e in response.examples)
-        for what, schema, value, pointer in checks:
-            problem = _mismatch(schema, value, dialect)
-            if problem is not None:
-                yield Finding(f"{endpoint.method} {endpoint.path}: {what} example does not match "
-                              f"its schema: {problem[1]}", pointer + problem[0])
-
+    checker = ctx.run.examples()
+    schema = Site(ctx.path, ctx.pointer, node)
+    cls = _validator_class(ctx)
+    for relative in values:
+        pointer = ctx.pointer + "/" + relative
+        value = node[relative] if "/" not in relative else node["examples"][int(relative.split("/")[1])]
+        for diagnostic in checker.check(schema, Site(ctx.path, pointer, value), cls):
+            if diagnostic.code in _EXAMPLE_CODES:
+                yield diagnostic
