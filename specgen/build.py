@@ -1,0 +1,498 @@
+"""``specgen build``: the HTML specification, as an explicit pipeline.
+
+Stages, each a function over values (docutils' reader, transforms, writer;
+mkdocs' gather-then-write):
+
+1. **load** the corpus and ``specification/targets.yaml`` (which prose files
+   form which page, at which depth);
+2. **resolve, lint, validate**: ``$ref``s, the lint rules, the examples;
+3. **build table models and render** each prose file
+   (:func:`specgen.rst.render_file`, placeholders expanded from a
+   :class:`specgen.placeholders.Catalog`);
+4. **assemble pages**: title levels checked, anchors unique per page, the
+   outline, the sidebar and the search index;
+5. **write** everything (HTML, one stylesheet, scripts, the search index, one
+   bundled OpenAPI JSON per API) into a temporary folder, check every
+   internal link and anchor there, and only then swap it in place of the
+   previous output. A failed build leaves the previous output untouched.
+
+:func:`build_site` is stages 1-4 and returns a :class:`Site` (file name to
+bytes); :func:`publish` is stage 5. ``specgen serve`` reuses both through
+:class:`SiteBuilder`, which remembers rendered files between rebuilds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import posixpath
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import unquote, urlsplit
+
+from docutils.nodes import fully_normalize_name
+from pygments.formatters import HtmlFormatter
+
+from .corpus import Corpus
+from .diagnostics import Collector, Diagnostic, Severity
+from .placeholders import Catalog, template_environment
+from .refs import Resolver
+from .rst import PLACEHOLDER, OutlineEntry, RenderedFile, check_title_levels, render_file
+
+__all__ = [
+    "PageTarget",
+    "Targets",
+    "Page",
+    "Site",
+    "SiteBuilder",
+    "load_targets",
+    "build_site",
+    "publish",
+    "check_links",
+    "build_command",
+    "add_build_arguments",
+    "STATIC",
+    "DEFAULT_OUT",
+]
+
+STATIC = Path(__file__).resolve().parent / "static"
+DEFAULT_OUT = Path("build/html")
+TARGETS_FILE = "targets.yaml"
+_DEFAULT_STYLES = ("=", "-", "~", "+", "^", "`")
+
+
+def _error(path: str, line: int, code: str, message: str, severity: Severity = Severity.ERROR) -> Diagnostic:
+    return Diagnostic(path, line, 1 if line else 0, code, severity, message)
+
+
+# -- 1. targets ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PageTarget:
+    #: The page's path without ``.html``: ``index``, ``rooms/v1``.
+    name: str
+    title: str
+    #: ``(corpus-relative file under specification/, depth)`` in page order.
+    files: tuple[tuple[str, int], ...]
+    unstable: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"{self.name}.html"
+
+
+@dataclass(frozen=True)
+class Targets:
+    display: str
+    title_styles: tuple[str, ...]
+    pages: tuple[PageTarget, ...]
+
+
+def _flatten(entries: Any, depth: int, pointer: str, out: list, problems: list) -> None:
+    """Files in a page's list; a nested list holds files one level deeper."""
+    for i, entry in enumerate(entries):
+        here = f"{pointer}/{i}"
+        if isinstance(entry, str):
+            out.append((entry, depth))
+        elif isinstance(entry, list):
+            _flatten(entry, depth + 1, here, out, problems)
+        else:
+            problems.append((here, "a page's files are names or nested lists of names"))
+
+
+def load_targets(corpus: Corpus) -> tuple[Targets | None, list[Diagnostic]]:
+    """Read ``targets.yaml`` from the specification folder.
+
+    The file holds ``title_styles`` (adornment characters, outermost first)
+    and ``pages``, each with ``page`` (its name), ``title``, ``files`` (a list
+    where a nested list goes one level deeper) and optionally
+    ``unstable: true``. Every problem is a diagnostic at its line.
+    """
+    path = corpus.spec_dir / TARGETS_FILE
+    loaded = corpus.load(path)
+    if isinstance(loaded, Diagnostic):
+        return None, [loaded]
+    data, problems = loaded.data, []
+    if not isinstance(data, dict) or not isinstance(data.get("pages"), list):
+        return None, [_error(loaded.display, 1, "build.targets", "targets.yaml needs a 'pages' list")]
+    styles = data.get("title_styles", list(_DEFAULT_STYLES))
+    if not (isinstance(styles, list) and styles and all(isinstance(s, str) and len(s) == 1 for s in styles)):
+        problems.append(("/title_styles", "title_styles must be a list of single adornment characters"))
+        styles = list(_DEFAULT_STYLES)
+    pages, seen = [], set()
+    for i, raw in enumerate(data["pages"]):
+        pointer = f"/pages/{i}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("page"), str) or not isinstance(raw.get("files"), list):
+            problems.append((pointer, "a page needs 'page' (its name) and 'files' (a list)"))
+            continue
+        if raw["page"] in seen:
+            problems.append((f"{pointer}/page", f"page {raw['page']!r} is declared twice"))
+            continue
+        seen.add(raw["page"])
+        files: list[tuple[str, int]] = []
+        _flatten(raw["files"], 0, f"{pointer}/files", files, problems)
+        for j, (name, _) in enumerate(files):
+            if not (corpus.spec_dir / name).is_file():
+                problems.append((f"{pointer}/files", f"page {raw['page']!r} lists {name!r}, which does not exist"))
+        title = raw.get("title") if isinstance(raw.get("title"), str) else raw["page"]
+        pages.append(PageTarget(raw["page"], title, tuple(files), raw.get("unstable") is True))
+    diagnostics = [
+        Diagnostic(loaded.display, *loaded.locate(p), "build.targets", Severity.ERROR, m, p) for p, m in problems
+    ]
+    return Targets(loaded.display, tuple(styles), tuple(pages)), diagnostics
+
+
+# -- 2. checks before rendering ----------------------------------------------
+
+def check_sources(corpus: Corpus, resolver: Resolver) -> list[Diagnostic]:
+    """Lint and example validation, as ``specgen lint`` and ``specgen
+    validate`` run them."""
+    from . import lint
+    from .examples import validate
+
+    return [*lint.check(corpus, resolver), *validate(corpus, resolver), *corpus.sources.failures()]
+
+
+# -- 3/4. pages --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Page:
+    target: PageTarget
+    files: tuple[RenderedFile, ...]
+
+    @property
+    def outline(self) -> tuple[OutlineEntry, ...]:
+        return tuple(e for f in self.files for e in f.outline)
+
+    @property
+    def body(self) -> str:
+        return "\n".join(f.body for f in self.files)
+
+
+def page_diagnostics(page: Page, title_styles: Sequence[str]) -> list[Diagnostic]:
+    """Title levels across the page's files, and anchors unique in it."""
+    out = check_title_levels([(f.display, depth, f.headings) for f, (_, depth) in zip(page.files, page.target.files)],
+                             title_styles)
+    first: dict[str, tuple[str, int]] = {}
+    for rendered in page.files:
+        for anchor, line in rendered.anchors:
+            if anchor in first and first[anchor][0] != rendered.display:
+                where = "%s:%d" % first[anchor]
+                out.append(_error(rendered.display, line, "build.duplicate-anchor",
+                                  f"duplicate anchor #{anchor} on page {page.target.url} (first defined at {where})"))
+            first.setdefault(anchor, (rendered.display, line))
+    return out
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything to write, by output-relative path, and what was found."""
+
+    files: Mapping[str, bytes]
+    diagnostics: tuple[Diagnostic, ...]
+    #: Output path -> the prose files it came from (to locate link errors).
+    sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _relative(from_page: str, to: str) -> str:
+    return posixpath.relpath(to, posixpath.dirname(from_page) or ".")
+
+
+def _stylesheet() -> bytes:
+    """Our stylesheet plus Pygments' colours, light and dark, in one file."""
+    light = HtmlFormatter(style="default").get_style_defs(".code")
+    dark = HtmlFormatter(style="monokai").get_style_defs(".code")
+    own = (STATIC / "style.css").read_text("utf-8")
+    return (f"{own}\n/* Pygments, light */\n{light}\n"
+            f"@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n").encode("utf-8")
+
+
+def search_entries(pages: Sequence[Page]) -> list[dict[str, str]]:
+    """Section titles, events, endpoints and definitions, with their URLs
+    relative to the site root."""
+    return [
+        {"t": e.title, "k": e.kind, "u": f"{p.target.url}#{e.anchor}", "p": p.target.title}
+        for p in pages for e in p.outline
+    ]
+
+
+def render_pages(pages: Sequence[Page], env, *, live_reload: bool = False) -> dict[str, bytes]:
+    """Every page through ``page.html``, each with the whole sidebar."""
+    template = env.get_template("page.html")
+    nav = [(p.target, [e for e in p.outline if e.level <= 1]) for p in pages]
+    out = {}
+    for page in pages:
+        url = page.target.url
+        out[url] = template.render(
+            page=page.target, body=page.body, toc=[e for e in page.outline if e.level <= 2],
+            nav=nav, here=url, root="../" * url.count("/"),
+            rel=lambda target, _from=url: _relative(_from, target),
+            live_reload=live_reload,
+        ).encode("utf-8")
+    return out
+
+
+def bundled_openapi(corpus: Corpus, resolver: Resolver) -> tuple[dict[str, bytes], list[Diagnostic]]:
+    """One JSON file per API file, every ``$ref`` inlined, for code generators."""
+    files, diagnostics = {}, []
+    for path in corpus.api_files:
+        inlined = resolver.inline(path)
+        diagnostics.extend(inlined.diagnostics)
+        if inlined.data is None:
+            continue
+        rel = path.relative_to(corpus.api_dir).with_suffix(".json").as_posix()
+        files[f"openapi/{rel}"] = json.dumps(inlined.data, indent=2, ensure_ascii=False).encode("utf-8")
+    return files, diagnostics
+
+
+class SiteBuilder:
+    """Stages 1-4 over one corpus, remembering each rendered prose file so a
+    rebuild only re-renders what a change touched.
+
+    ``rebuild(changed)`` is what ``specgen serve`` calls; a fresh builder's
+    ``build()`` is what ``specgen build`` calls.
+    """
+
+    def __init__(self, corpus: Corpus, *, check: bool = True, live_reload: bool = False) -> None:
+        self.check = check
+        self.live_reload = live_reload
+        self._rendered: dict[tuple[str, int], RenderedFile] = {}
+        self._texts: dict[str, str] = {}
+        self._reset(corpus)
+
+    def _reset(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+        self.resolver = Resolver(self.corpus)
+        self.env = template_environment(self.corpus)
+        self.catalog = Catalog(self.corpus, self.resolver, self.env)
+        self._rendered.clear()
+
+    def build(self) -> Site:
+        diagnostics: list[Diagnostic] = []
+        targets, found = load_targets(self.corpus)
+        diagnostics.extend(found)
+        if targets is None:
+            return Site({}, tuple(diagnostics))
+        if self.check:
+            diagnostics.extend(check_sources(self.corpus, self.resolver))
+        pages = []
+        lookup = _TitleIndex(self.catalog, self._placed_on(targets))
+        for target in targets.pages:
+            files = tuple(self._render(name, depth, targets, lookup.for_page(target.url)) for name, depth in target.files
+                          if (self.corpus.spec_dir / name).is_file())
+            page = Page(target, files)
+            pages.append(page)
+            diagnostics.extend(d for f in files for d in f.diagnostics)
+            diagnostics.extend(page_diagnostics(page, targets.title_styles))
+        diagnostics.extend(self.catalog.diagnostics())
+        placed = {p.name for page in pages for f in page.files for p in f.placements}
+        diagnostics.extend(self.catalog.unplaced(placed))
+        diagnostics.extend(self._unlisted_prose(targets))
+        files = render_pages(pages, self.env, live_reload=self.live_reload)
+        files["static/style.css"] = _stylesheet()
+        for name in ("search.js", "livereload.js"):
+            files[f"static/{name}"] = (STATIC / name).read_bytes()
+        files["search-index.js"] = ("window.SPECGEN_SEARCH = "
+                                    + json.dumps(search_entries(pages), ensure_ascii=False) + ";\n").encode("utf-8")
+        bundled, found = bundled_openapi(self.corpus, self.resolver)
+        files.update(bundled)
+        diagnostics.extend(found)
+        sources = {p.target.url: tuple(f.display for f in p.files) for p in pages}
+        return Site(files, tuple(diagnostics), sources)
+
+    def _text(self, name: str) -> str:
+        return (self.corpus.spec_dir / name).read_text("utf-8", errors="replace")
+
+    def _placed_on(self, targets: Targets) -> dict[str, str]:
+        """Placeholder name -> the page that places it, from a quick scan of
+        the prose for unindented ``{{name}}`` lines (indented ones sit in
+        literal blocks; the parse proper decides what really is a
+        placeholder)."""
+        found = {}
+        for target in targets.pages:
+            for name, _ in target.files:
+                if (self.corpus.spec_dir / name).is_file():
+                    for line in self._text(name).splitlines():
+                        match = PLACEHOLDER.fullmatch(line.rstrip())
+                        if match:
+                            found.setdefault(match.group(1), target.url)
+        return found
+
+    def _render(self, name: str, depth: int, targets: Targets, lookup) -> RenderedFile:
+        path = self.corpus.spec_dir / name
+        key = (name, depth)
+        text = self._text(name)
+        cached = self._rendered.get(key)
+        if cached is not None and self._texts.get(name) == text:
+            return cached
+        rendered = render_file(text, self.corpus.display(path), expand=self.catalog.expand,
+                               title_styles=targets.title_styles, depth=depth, lookup=lookup)
+        self._rendered[key] = rendered
+        self._texts[name] = text
+        return rendered
+
+    def _unlisted_prose(self, targets: Targets) -> Iterable[Diagnostic]:
+        listed = {self.corpus.spec_dir / name for page in targets.pages for name, _ in page.files}
+        for path in self.corpus.prose:
+            if path not in listed:
+                yield _error(self.corpus.display(path), 0, "build.unplaced",
+                             "no page in targets.yaml includes this prose file", Severity.WARNING)
+
+    def rebuild(self, changed: Iterable[Path]) -> Site:
+        """A build after ``changed`` files were edited: prose edits re-render
+        only their own files; any data or template edit starts the corpus
+        afresh (its parse cache and everything built from it)."""
+        changed = [Path(p).resolve() for p in changed]
+        spec_dir = self.corpus.spec_dir
+        if any(p.suffix != ".rst" or spec_dir not in p.parents for p in changed):
+            self._reset(Corpus(self.corpus.root, self.corpus.config))
+        return self.build()
+
+
+class _TitleIndex:
+    """Generated sections by title, for references across files: built on
+    first use from what the catalog renders anyway."""
+
+    def __init__(self, catalog: Catalog, placed_on: Mapping[str, str]) -> None:
+        self.catalog = catalog
+        self.placed_on = placed_on
+        self._index: dict[str, tuple[str, str]] | None = None
+
+    def find(self, refname: str) -> tuple[str, str] | None:
+        if self._index is None:
+            self._index = {}
+            for name, url in self.placed_on.items():
+                for block in self.catalog.expand(name) or ():
+                    if block.title:
+                        self._index.setdefault(fully_normalize_name(block.title), (url, block.anchor))
+        return self._index.get(refname)
+
+    def for_page(self, url: str):
+        def lookup(refname: str) -> str | None:
+            found = self.find(refname)
+            if found is None:
+                return None
+            target, anchor = found
+            return f"#{anchor}" if target == url else f"{_relative(url, target)}#{anchor}"
+        return lookup
+
+
+def build_site(corpus: Corpus, *, check: bool = True) -> Site:
+    """Stages 1-4: what to write and what was found, writing nothing."""
+    return SiteBuilder(corpus, check=check).build()
+
+
+# -- 5. write, check, swap -----------------------------------------------------
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.add(value)
+            elif value is not None and ((name == "href" and tag in ("a", "link")) or (name == "src" and tag in ("script", "img"))):
+                self.links.append(value)
+
+
+def check_links(folder: Path, sources: Mapping[str, Sequence[str]], corpus_root: Path) -> list[Diagnostic]:
+    """Every relative link and ``#anchor`` in the written HTML must resolve
+    to a written file and an ``id`` in it. A broken link is located in the
+    prose file that wrote it when its text can be found there."""
+    parsed: dict[str, _Links] = {}
+    for path in sorted(folder.rglob("*.html")):
+        links = _Links()
+        links.feed(path.read_text("utf-8"))
+        parsed[path.relative_to(folder).as_posix()] = links
+    out = []
+    for page, links in parsed.items():
+        for href in links.links:
+            parts = urlsplit(href)
+            if parts.scheme or href.startswith("//"):
+                continue
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(parts.path))) if parts.path else page
+            problem = ""
+            if not (folder / target).is_file():
+                problem = f"link {href!r} on {page} points to {target}, which the build does not write"
+            elif parts.fragment and target in parsed and unquote(parts.fragment) not in parsed[target].ids:
+                problem = f"link {href!r} on {page} names #{parts.fragment}, which {target} does not define"
+            if problem:
+                out.append(_locate_link(href, sources.get(page, ()), corpus_root, problem))
+    return out
+
+
+def _locate_link(href: str, sources: Sequence[str], root: Path, message: str) -> Diagnostic:
+    needle = href.split("#", 1)[1] if href.startswith("#") else href
+    for display in sources:
+        try:
+            lines = (root / display).read_text("utf-8").splitlines()
+        except OSError:
+            continue
+        for number, text in enumerate(lines, 1):
+            if needle in text:
+                return _error(display, number, "build.broken-link", message)
+    return _error(sources[0] if sources else "", 0, "build.broken-link", message)
+
+
+def publish(site: Site, out: Path, collector: Collector, corpus_root: Path) -> bool:
+    """Write ``site`` into a fresh folder beside ``out``, check its links,
+    and swap it into place if nothing in ``collector`` fails the build.
+
+    Returns whether ``out`` now holds the new build; when it does not, the
+    previous contents of ``out`` are untouched.
+    """
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    collector.extend(site.diagnostics)
+    if collector.failed:
+        return False
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for rel, data in site.files.items():
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        collector.extend(check_links(staging, site.sources, corpus_root))
+        if collector.failed:
+            return False
+        _swap(staging, out)
+        staging = None
+        return True
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap(staging: Path, out: Path) -> None:
+    """Rename the new build into place; the old one is renamed aside first
+    and removed only once the new one is there."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+        os.rmdir(old)
+        os.rename(out, old)
+    os.rename(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip lint and example validation (rendering and link checks still run)")
+
+
+def build_command(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int | None:
+    """``specgen build``: the exit status comes from the collector."""
+    site = build_site(corpus, check=not args.no_check)
+    publish(site, args.out, collector, corpus.root)
+    return None

@@ -1,0 +1,257 @@
+"""The placeholder registry: which ``{{name}}`` stands for what, built how,
+rendered by which template.
+
+:data:`PLACEHOLDERS` maps each kind to three things, nothing found by
+reflection:
+
+- ``discover(corpus)``: every placeholder name of that kind the corpus
+  offers, mapped to the source file it stands for (so a name is known, and
+  an unplaced source can be warned about, without building anything);
+- ``build(catalog, path, name)``: the section models for that source, with
+  the diagnostics met on the way;
+- ``template``: the Jinja2 template in ``templates/`` each model is
+  rendered with.
+
+Names follow the corpus layout: ``m.room.member`` gives
+``{{m_room_member_event}}``; ``api/server-server/invites-v2.yaml`` gives
+``{{invites_v2_ss_http_api}}``; ``api/server-server/definitions/pdu.yaml``
+gives ``{{definition_ss_pdu}}``; the core event schemas give
+``{{common_event_fields}}``, ``{{common_room_event_fields}}`` and
+``{{common_state_event_fields}}``.
+
+A :class:`Catalog` is one build's view: it builds on first use, remembers
+what it built, and renders through one Jinja2 environment.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import jinja2
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import JsonLexer
+
+from .corpus import Corpus
+from .diagnostics import Diagnostic, Severity
+from .event_schemas import event_section
+from .openapi import load_api
+from .refs import Resolver
+from .rst import Generated
+from .tables import definition_section, endpoint_section
+
+__all__ = ["PlaceholderKind", "PLACEHOLDERS", "API_SUFFIXES", "COMMON_FIELDS", "Catalog",
+           "DEFAULT_TEMPLATES", "template_environment"]
+
+#: The project's own templates, used for whatever a corpus does not override.
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+#: API folder under ``api/`` -> the suffix its placeholders carry.
+API_SUFFIXES: Mapping[str, str] = {
+    "server-server": "ss",
+    "identity": "is",
+    "client-server": "cs",
+    "application-service": "as",
+    "push-gateway": "push",
+}
+
+#: Core event schema file stem -> (placeholder name, anchor, title).
+COMMON_FIELDS: Mapping[str, tuple[str, str, str]] = {
+    "event": ("common_event_fields", "common-event-fields", "Event fields"),
+    "room_event": ("common_room_event_fields", "common-room-event-fields", "Room event fields"),
+    "state_event": ("common_state_event_fields", "common-state-event-fields", "State event fields"),
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    """What one source builds into: models to render, and its findings."""
+
+    models: tuple[Any, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class PlaceholderKind:
+    discover: Callable[[Corpus], Mapping[str, Path]]
+    build: Callable[["Catalog", Path, str], Built]
+    template: str
+
+
+def _underscored(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
+
+
+def _api_suffix(corpus: Corpus, path: Path) -> str:
+    folder = path.relative_to(corpus.api_dir).parts[0] if len(path.relative_to(corpus.api_dir).parts) > 1 else ""
+    return API_SUFFIXES.get(folder, _underscored(folder))
+
+
+def _stem(path: Path) -> str:
+    return path.name.rsplit(".", 1)[0] if path.suffix else path.name
+
+
+# -- events ----------------------------------------------------------------
+
+def _discover_events(corpus: Corpus) -> Mapping[str, Path]:
+    return {f"{_underscored(event_type)}_event": path for event_type, path in corpus.schemas.items()}
+
+
+def _build_event(catalog: "Catalog", path: Path, name: str) -> Built:
+    event_type = next(t for t, p in catalog.corpus.schemas.items() if p == path)
+    schema = catalog.resolver.inline(path)
+    diagnostics = list(schema.diagnostics)
+    examples = []
+    for example in sorted(catalog.corpus.examples.get(event_type, []), key=lambda e: (e.variant != "", e.variant)):
+        inlined = catalog.resolver.inline(example.path)
+        diagnostics.extend(inlined.diagnostics)
+        if inlined.data is not None:
+            examples.append((example.variant, inlined.data))
+    return Built((event_section(event_type, schema.data, examples),), tuple(diagnostics))
+
+
+# -- APIs ------------------------------------------------------------------
+
+def _discover_apis(corpus: Corpus) -> Mapping[str, Path]:
+    return {f"{_underscored(_stem(p))}_{_api_suffix(corpus, p)}_http_api": p for p in corpus.api_files}
+
+
+def _build_api(catalog: "Catalog", path: Path, name: str) -> Built:
+    document, diagnostics = load_api(catalog.corpus, catalog.resolver, path)
+    if document is None:
+        return Built((), tuple(diagnostics))
+    return Built(tuple(endpoint_section(e) for e in document.endpoints), tuple(diagnostics))
+
+
+# -- shared definitions ----------------------------------------------------
+
+def _discover_definitions(corpus: Corpus) -> Mapping[str, Path]:
+    found = {}
+    for p in corpus.api_definitions:
+        parts = p.relative_to(corpus.api_dir).parts
+        if len(parts) >= 3 and parts[-2] == "definitions":
+            found[f"definition_{_api_suffix(corpus, p)}_{_underscored(_stem(p))}"] = p
+    return found
+
+
+def _build_definition(catalog: "Catalog", path: Path, name: str) -> Built:
+    inlined = catalog.resolver.inline(path)
+    return Built((definition_section(_stem(path), inlined.data),), inlined.diagnostics)
+
+
+# -- common event fields ---------------------------------------------------
+
+def _discover_common(corpus: Corpus) -> Mapping[str, Path]:
+    return {COMMON_FIELDS[_stem(p)][0]: p for p in corpus.schema_definitions if _stem(p) in COMMON_FIELDS}
+
+
+def _build_common(catalog: "Catalog", path: Path, name: str) -> Built:
+    _, anchor, title = COMMON_FIELDS[_stem(path)]
+    inlined = catalog.resolver.inline(path)
+    return Built((definition_section(_stem(path), inlined.data, anchor=anchor, title=title),), inlined.diagnostics)
+
+
+PLACEHOLDERS: Mapping[str, PlaceholderKind] = {
+    "event": PlaceholderKind(_discover_events, _build_event, "event.html"),
+    "endpoint": PlaceholderKind(_discover_apis, _build_api, "endpoint.html"),
+    "definition": PlaceholderKind(_discover_definitions, _build_definition, "definition.html"),
+    "common": PlaceholderKind(_discover_common, _build_common, "common_fields.html"),
+}
+
+
+# -- rendering -------------------------------------------------------------
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+_LEXER = JsonLexer()
+_CODE = re.compile(r"``(.+?)``|`([^`]+?)`")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def highlight_json(text: str) -> Markup:
+    """The same markup docutils' ``code`` directive writes, so one
+    stylesheet colours both."""
+    return Markup('<pre class="code json literal-block"><code>') + Markup(highlight(text, _LEXER, _FORMATTER)) + Markup("</code></pre>")
+
+
+def inline_text(text: str) -> Markup:
+    """Schema descriptions: paragraphs on blank lines, ``code`` in
+    backticks and ``[text](link)`` links; everything else escaped."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+    out = []
+    for paragraph in paragraphs:
+        escaped = html.escape(" ".join(paragraph.split()), quote=True)
+        escaped = _CODE.sub(lambda m: f"<code>{m.group(1) or m.group(2)}</code>", escaped)
+        escaped = _LINK.sub(lambda m: f'<a href="{m.group(2)}">{m.group(1)}</a>', escaped)
+        out.append(f"<p>{escaped}</p>")
+    return Markup("".join(out))
+
+
+def template_environment(corpus: Corpus) -> jinja2.Environment:
+    """The corpus's own ``templates/`` first, then the project's."""
+    folders = [str(corpus.template_dir)] if corpus.template_dir.is_dir() else []
+    if DEFAULT_TEMPLATES not in (Path(f) for f in folders):
+        folders.append(str(DEFAULT_TEMPLATES))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["json"] = highlight_json
+    env.filters["prose"] = inline_text
+    return env
+
+
+class Catalog:
+    """Every placeholder a corpus offers; builds and renders on demand."""
+
+    def __init__(self, corpus: Corpus, resolver: Resolver | None = None,
+                 environment: jinja2.Environment | None = None) -> None:
+        self.corpus = corpus
+        self.resolver = resolver or Resolver(corpus)
+        self.env = environment or template_environment(corpus)
+        #: placeholder name -> (kind, source path)
+        self.names: dict[str, tuple[str, Path]] = {}
+        for kind, entry in PLACEHOLDERS.items():
+            for name, path in entry.discover(corpus).items():
+                self.names.setdefault(name, (kind, path))
+        self._built: dict[str, tuple[tuple[Generated, ...], tuple[Diagnostic, ...]]] = {}
+
+    def expand(self, name: str) -> Sequence[Generated] | None:
+        """The rendered blocks for ``name``; ``None`` if no such placeholder."""
+        found = self.names.get(name)
+        if found is None:
+            return None
+        if name not in self._built:
+            kind, path = found
+            entry = PLACEHOLDERS[kind]
+            built = entry.build(self, path, name)
+            template = self.env.get_template(entry.template)
+            blocks = tuple(
+                Generated(anchor=m.anchor, title="" if kind == "common" else m.title, kind=kind,
+                          html=template.render(section=m), inner_anchors=m.inner_anchors)
+                for m in built.models
+            )
+            self._built[name] = (blocks, built.diagnostics)
+        return self._built[name][0]
+
+    def diagnostics(self) -> Iterable[Diagnostic]:
+        for _, found in self._built.values():
+            yield from found
+
+    def unplaced(self, placed: Iterable[str]) -> list[Diagnostic]:
+        """A warning for each source no page places."""
+        placed = set(placed)
+        out = []
+        for name, (kind, path) in sorted(self.names.items()):
+            if name in placed or kind == "common":
+                continue
+            out.append(Diagnostic(self.corpus.display(path), 0, 0, "build.unplaced", Severity.WARNING,
+                                  f"no page places this {kind} ({{{{{name}}}}})"))
+        return out
+
+    def sources_of(self, name: str) -> Path | None:
+        found = self.names.get(name)
+        return found[1] if found else None
+

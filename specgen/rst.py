@@ -1,0 +1,380 @@
+"""Prose files through docutils: parse, expand placeholders, write HTML.
+
+Theory of operation. Each prose file is parsed on its own, with its own
+source path, so every docutils message (bad markup, broken reference,
+duplicate target) carries that file's true line. A placeholder is a
+paragraph holding nothing but ``{{name}}``; the :class:`FindPlaceholders`
+transform swaps each one for a ``pending`` node, and :class:`ExpandPlaceholder`
+later replaces the pending node with the generated sections, before
+docutils resolves references, so prose can link to a generated section by
+its title. The text of the prose is never run through a template engine:
+``{{`` inside a literal block, inline code, or a sentence is left alone.
+
+The Reporter is silenced (nothing is printed) and observed: every message
+of level INFO and above becomes a :class:`~specgen.diagnostics.Diagnostic`
+at the file's line, with ``rst.markup`` as its code unless the raiser gave
+a more specific one (placeholder errors do). The build decides what fails.
+
+Title levels follow a fixed order of adornment characters (``title_styles``
+in ``targets.yaml``) so that a file included at depth *d* of a page has all
+its headings shifted down by *d*; :func:`check_title_levels` reports a
+heading that skips a level.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import docutils.core
+import docutils.frontend
+import docutils.io
+import docutils.parsers.rst
+import docutils.readers.doctree
+import docutils.readers.standalone
+import docutils.utils
+import docutils.writers.html5_polyglot
+from docutils import nodes
+from docutils.transforms import Transform
+
+from .diagnostics import Diagnostic, Severity
+
+__all__ = [
+    "Generated",
+    "Placement",
+    "Heading",
+    "OutlineEntry",
+    "RenderedFile",
+    "PLACEHOLDER",
+    "render_file",
+    "check_title_levels",
+]
+
+#: A placeholder paragraph: ``{{name}}`` alone (surrounding spaces allowed).
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
+
+_SEVERITY = {1: Severity.INFO, 2: Severity.WARNING, 3: Severity.ERROR, 4: Severity.ERROR}
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One generated block, as a placeholder expands to it."""
+
+    anchor: str
+    #: Its heading, or ``""`` for a block without one (common field tables).
+    title: str
+    #: ``event``, ``endpoint``, ``definition`` or ``common``: what the search
+    #: index and the outline call it.
+    kind: str
+    html: str
+    #: Every other ``id`` the HTML defines (nested tables), for the page's
+    #: uniqueness check.
+    inner_anchors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A placeholder as found in a prose file, and what it became."""
+
+    name: str
+    line: int
+    anchors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Heading:
+    line: int
+    #: The adornment character under (and maybe over) the title.
+    style: str
+    #: Nesting depth within its file, as docutils parsed it (0 = top).
+    depth: int
+    title: str
+
+
+@dataclass(frozen=True)
+class OutlineEntry:
+    #: 0 for the page's top headings.
+    level: int
+    title: str
+    anchor: str
+    #: ``section`` for prose, else the :attr:`Generated.kind`.
+    kind: str
+    line: int
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    display: str
+    body: str
+    outline: tuple[OutlineEntry, ...]
+    headings: tuple[Heading, ...]
+    placements: tuple[Placement, ...]
+    #: Every ``id`` in the body with the line that defines it.
+    anchors: tuple[tuple[str, int], ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+Expand = Callable[[str], "Sequence[Generated] | None"]
+#: A reference name (normalised) -> the URI of what it names, or ``None``.
+Lookup = Callable[[str], "str | None"]
+
+
+def _nowhere(name: str) -> None:
+    return None
+
+
+class FindPlaceholders(Transform):
+    """Paragraphs that are exactly ``{{name}}`` become pending nodes."""
+
+    default_priority = 100
+
+    def apply(self) -> None:
+        for paragraph in list(self.document.findall(nodes.paragraph)):
+            match = PLACEHOLDER.fullmatch(paragraph.rawsource.strip())
+            if match is None or len(paragraph.children) != 1 or not isinstance(paragraph[0], nodes.Text):
+                continue
+            pending = nodes.pending(ExpandPlaceholder, {"name": match.group(1)})
+            pending.source, pending.line = paragraph.source, paragraph.line
+            paragraph.replace_self(pending)
+            self.document.note_pending(pending)
+
+
+class ExpandPlaceholder(Transform):
+    """Replaces one pending placeholder with what its builder generated.
+
+    Runs before docutils resolves references, so the generated sections'
+    titles are targets like any prose title.
+    """
+
+    default_priority = 200
+
+    def apply(self) -> None:
+        pending = self.startnode
+        name = pending.details["name"]
+        settings = self.document.settings
+        generated = settings.specgen_expand(name)
+        reporter = self.document.reporter
+        if generated is None:
+            reporter.error(f"unknown placeholder {{{{{name}}}}}", base_node=pending,
+                           code="build.unknown-placeholder")
+            pending.parent.remove(pending)
+            return
+        produced: list[nodes.Element] = []
+        anchors: list[str] = []
+        for block in generated:
+            taken = [a for a in (block.anchor, *block.inner_anchors) if a in self.document.ids]
+            if taken:
+                reporter.error(f"duplicate anchor #{taken[0]} (placeholder {{{{{name}}}}})",
+                               base_node=pending, code="build.duplicate-anchor")
+                continue
+            produced.append(self._node(block, pending))
+            anchors.extend((block.anchor, *block.inner_anchors))
+            for inner in block.inner_anchors:
+                self.document.ids[inner] = produced[-1]
+        settings.specgen_placements.append(Placement(name, pending.line or 0, tuple(anchors)))
+        pending.replace_self(produced)
+
+    def _node(self, block: Generated, pending: nodes.pending) -> nodes.Element:
+        raw = nodes.raw("", block.html, format="html")
+        if block.title:
+            node = nodes.section("", nodes.title(block.title, block.title), raw,
+                                 ids=[block.anchor], names=[nodes.fully_normalize_name(block.title)],
+                                 classes=["generated", block.kind])
+        else:
+            node = nodes.container("", raw, ids=[block.anchor], classes=["generated", block.kind])
+        node.source, node.line = pending.source, pending.line
+        node["specgen_kind"] = block.kind
+        if block.title:
+            self.document.note_implicit_target(node, node)
+        else:
+            self.document.set_id(node)
+        return node
+
+
+class _Reader(docutils.readers.standalone.Reader):
+    """The standalone reader plus placeholders, an observing reporter, and
+    one more way to resolve a reference: a name this file does not define
+    may be a generated section placed elsewhere (``lookup``)."""
+
+    def __init__(self, sink: list[Diagnostic], lookup: Lookup) -> None:
+        super().__init__()
+        self.sink = sink
+
+        def elsewhere(node: nodes.Element) -> bool:
+            uri = lookup(node["refname"])
+            if uri is None:
+                return False
+            node["refuri"] = uri
+            del node["refname"]
+            node.resolved = True
+            return True
+
+        elsewhere.priority = 500
+        self.unknown_reference_resolvers = (elsewhere,)
+
+    def get_transforms(self):
+        return [*super().get_transforms(), FindPlaceholders]
+
+    def new_document(self):
+        document = super().new_document()
+        document.reporter.attach_observer(lambda message: self.sink.append(_diagnostic(message)))
+        return document
+
+
+def _diagnostic(message: nodes.system_message) -> Diagnostic:
+    text = message[0].astext() if len(message) and isinstance(message[0], nodes.paragraph) else message.astext()
+    return Diagnostic(
+        path=str(message.get("source") or ""),
+        line=int(message.get("line") or 0),
+        column=1 if message.get("line") else 0,
+        code=message.get("code") or "rst.markup",
+        severity=_SEVERITY.get(message["level"], Severity.ERROR),
+        message=text,
+    )
+
+
+_COMMON = {
+    "report_level": 5,          # print nothing; the observer sees everything
+    "halt_level": 5,
+    "warning_stream": False,
+    "doctitle_xform": False,    # a file's lone top heading stays a section
+    "sectsubtitle_xform": False,
+    "file_insertion_enabled": False,
+    "raw_enabled": True,
+    "syntax_highlight": "short",
+    "input_encoding": "utf-8",
+    "_disable_config": True,
+    "traceback": True,
+}
+_PARSE_SETTINGS = docutils.frontend.get_default_settings(docutils.parsers.rst.Parser, docutils.readers.standalone.Reader)
+_WRITE_SETTINGS = docutils.frontend.get_default_settings(docutils.writers.html5_polyglot.Writer, docutils.readers.doctree.Reader)
+for _settings in (_PARSE_SETTINGS, _WRITE_SETTINGS):
+    _settings._update(_COMMON, "loose")
+_WRITE_SETTINGS._update({"section_self_link": True, "embed_stylesheet": False, "stylesheet_path": "",
+                         "stylesheet": "", "math_output": "HTML"}, "loose")
+
+
+def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequence[str], depth: int,
+                lookup: Lookup = _nowhere) -> RenderedFile:
+    """Parse one prose file, expand its placeholders and write its HTML body.
+
+    Args:
+        text: the file's contents.
+        display: its corpus-relative path (diagnostics and docutils' source).
+        expand: maps a placeholder name to its generated blocks, or ``None``
+            when no placeholder has that name.
+        title_styles: adornment characters, outermost first.
+        depth: how many levels this file's headings sit below the page's top.
+        lookup: resolves reference names this file does not define (the
+            titles of generated sections placed by other files).
+    """
+    sink: list[Diagnostic] = []
+    settings = copy.copy(_PARSE_SETTINGS)
+    settings.specgen_expand = expand
+    settings.specgen_placements = []
+    document = docutils.core.publish_doctree(
+        text, source_path=display, reader=_Reader(sink, lookup), parser=docutils.parsers.rst.Parser(),
+        settings=settings,
+    )
+    headings = tuple(_headings(document, text.splitlines()))
+    top_style = headings[0].style if headings else (title_styles[0] if title_styles else "=")
+    first_level = depth + (title_styles.index(top_style) if top_style in title_styles else 0)
+    outline = tuple(_outline(document, first_level))
+    anchors = tuple((anchor, node.line or _line_of(node)) for anchor, node in document.ids.items()
+                    if not isinstance(node, (nodes.system_message, nodes.problematic)))
+    body = _write_body(document, header_level=min(first_level + 1, 6))
+    return RenderedFile(display, body, outline, headings, tuple(settings.specgen_placements), anchors, tuple(sink))
+
+
+def _line_of(node: nodes.Node) -> int:
+    return docutils.utils.get_source_line(node)[1] or 0
+
+
+_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1*\s*")
+
+
+def _headings(document: nodes.document, lines: list[str]) -> Iterable[Heading]:
+    for section in document.findall(nodes.section):
+        if "generated" in section["classes"] or not len(section) or not isinstance(section[0], nodes.title):
+            continue
+        title = section[0]
+        line = title.line or 0
+        style = ""
+        for candidate in (line - 1, line, line - 2):
+            if 0 <= candidate < len(lines) and _ADORNMENT.fullmatch(lines[candidate]):
+                style = lines[candidate][0]
+                break
+        depth = sum(1 for a in _ancestors(section) if isinstance(a, nodes.section))
+        yield Heading(line=max(line - 1, 1), style=style, depth=depth, title=title.astext())
+
+
+def _ancestors(node: nodes.Node) -> Iterable[nodes.Node]:
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def _outline(document: nodes.document, first_level: int) -> Iterable[OutlineEntry]:
+    for section in document.findall(lambda n: isinstance(n, nodes.section)):
+        if not section["ids"] or not len(section) or not isinstance(section[0], nodes.title):
+            continue
+        depth = sum(1 for a in _ancestors(section) if isinstance(a, nodes.section))
+        yield OutlineEntry(
+            level=first_level + depth,
+            title=section[0].astext(),
+            anchor=section["ids"][0],
+            kind=section.get("specgen_kind", "section"),
+            line=max((section[0].line or _line_of(section)) - 1, 1),
+        )
+
+
+def _write_body(document: nodes.document, *, header_level: int) -> str:
+    settings = copy.copy(_WRITE_SETTINGS)
+    settings.initial_header_level = header_level
+    writer = docutils.writers.html5_polyglot.Writer()
+    publisher = docutils.core.Publisher(
+        reader=docutils.readers.doctree.Reader(parser_name="null"), writer=writer,
+        source=docutils.io.DocTreeInput(document), destination=docutils.io.StringOutput(encoding="unicode"),
+        settings=settings,
+    )
+    publisher.publish()
+    return writer.parts["body"]
+
+
+def check_title_levels(files: Sequence[tuple[str, int, Sequence[Heading]]], title_styles: Sequence[str]) -> list[Diagnostic]:
+    """Headings of one page, file by file: each must use a known style and
+    sit at most one level below the heading before it.
+
+    Args:
+        files: ``(display, depth, headings)`` for each file, in page order.
+        title_styles: adornment characters, outermost first.
+
+    Returns:
+        A ``build.title-level`` error for each offending heading.
+    """
+    out: list[Diagnostic] = []
+    previous = -1
+    for display, depth, headings in files:
+        first_index = None
+        for heading in headings:
+            if heading.style not in title_styles:
+                out.append(_level_error(display, heading, f"title adornment {heading.style!r} is not one of "
+                                        f"the title styles {''.join(title_styles)!r}"))
+                continue
+            index = title_styles.index(heading.style)
+            first_index = index if first_index is None else first_index
+            level = depth + index
+            if level > previous + 1 or index - first_index != heading.depth:
+                expected = title_styles[previous + 1 - depth] if 0 <= previous + 1 - depth < len(title_styles) else "?"
+                out.append(_level_error(display, heading, f"title level jump: {heading.title!r} uses {heading.style!r} "
+                                        f"(level {level + 1}) after a level-{previous + 1} heading; "
+                                        f"use {expected!r} or a shallower style"))
+            previous = level
+    return out
+
+
+def _level_error(display: str, heading: Heading, message: str) -> Diagnostic:
+    return Diagnostic(display, heading.line, 1, "build.title-level", Severity.ERROR, message)
