@@ -74,6 +74,7 @@ class ExampleValidator:
         self.corpus = corpus
         self.resolver = resolver
         self._validators: dict[tuple[Path, str, type], Any] = {}
+        self._bases: dict[type, Any] = {}
         self._inlined_schemas: dict[Path, tuple[Diagnostic, ...]] = {}
         self._where: dict[int, tuple[Path, str]] = {}
         self._indexed: set[int] = set()
@@ -145,9 +146,18 @@ class ExampleValidator:
         validator = self._validators.get(key)
         if validator is None:
             uri = schema.path.resolve().as_uri() + "#" + _quote_pointer(schema.pointer)
-            validator = cls({"$ref": uri}, registry=self.resolver.registry())
+            validator = self._base(cls).evolve(schema={"$ref": uri})
             self._validators[key] = validator
         return validator
+
+    def _base(self, cls: type) -> Any:
+        """One validator per dialect owns the registry; per-schema validators
+        are evolved from it, so the registry is combined with jsonschema's
+        metaschemas once rather than once per schema."""
+        base = self._bases.get(cls)
+        if base is None:
+            base = self._bases[cls] = cls({}, registry=self.resolver.registry())
+        return base
 
     def _error(self, error: jsonschema.ValidationError, example: Site) -> Diagnostic:
         relative = join_pointer("", *error.absolute_path)
