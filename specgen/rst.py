@@ -193,29 +193,36 @@ class ExpandPlaceholder(Transform):
         return node
 
 
-class _Reader(docutils.readers.standalone.Reader):
-    """The standalone reader plus placeholders, an observing reporter, and
-    one more way to resolve a reference: a name this file does not define
-    may be a generated section placed elsewhere (``lookup``)."""
+class ResolveElsewhere(Transform):
+    """A reference name this file does not define may be the title of a
+    generated section another file of the site places; ask the build
+    (``settings.specgen_lookup``) just before docutils reports it dangling."""
 
-    def __init__(self, sink: list[Diagnostic], lookup: Lookup) -> None:
+    default_priority = 845
+
+    def apply(self) -> None:
+        lookup = self.document.settings.specgen_lookup
+        for node in self.document.findall(nodes.reference):
+            name = node.get("refname")
+            if not name or name in self.document.nameids:
+                continue
+            uri = lookup(name)
+            if uri is not None:
+                node["refuri"] = uri
+                del node["refname"]
+                node.resolved = True
+
+
+class _Reader(docutils.readers.standalone.Reader):
+    """The standalone reader plus placeholders, cross-file references and
+    an observing reporter."""
+
+    def __init__(self, sink: list[Diagnostic]) -> None:
         super().__init__()
         self.sink = sink
 
-        def elsewhere(node: nodes.Element) -> bool:
-            uri = lookup(node["refname"])
-            if uri is None:
-                return False
-            node["refuri"] = uri
-            del node["refname"]
-            node.resolved = True
-            return True
-
-        elsewhere.priority = 500
-        self.unknown_reference_resolvers = (elsewhere,)
-
     def get_transforms(self):
-        return [*super().get_transforms(), FindPlaceholders]
+        return [*super().get_transforms(), FindPlaceholders, ResolveElsewhere]
 
     def new_document(self):
         document = super().new_document()
@@ -274,22 +281,27 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     settings = copy.copy(_PARSE_SETTINGS)
     settings.specgen_expand = expand
     settings.specgen_placements = []
+    settings.specgen_lookup = lookup
     document = docutils.core.publish_doctree(
-        text, source_path=display, reader=_Reader(sink, lookup), parser=docutils.parsers.rst.Parser(),
+        text, source_path=display, reader=_Reader(sink), parser=docutils.parsers.rst.Parser(),
         settings=settings,
     )
     headings = tuple(_headings(document, text.splitlines()))
     top_style = headings[0].style if headings else (title_styles[0] if title_styles else "=")
     first_level = depth + (title_styles.index(top_style) if top_style in title_styles else 0)
     outline = tuple(_outline(document, first_level))
-    anchors = tuple((anchor, node.line or _line_of(node)) for anchor, node in document.ids.items()
+    anchors = tuple((anchor, _line_of(node)) for anchor, node in document.ids.items()
                     if not isinstance(node, (nodes.system_message, nodes.problematic)))
     body = _write_body(document, header_level=min(first_level + 1, 6))
     return RenderedFile(display, body, outline, headings, tuple(settings.specgen_placements), anchors, tuple(sink))
 
 
 def _line_of(node: nodes.Node) -> int:
-    return docutils.utils.get_source_line(node)[1] or 0
+    """A prose section's line is its title's (docutils puts a title at its
+    underline); anything else's is its own or its nearest ancestor's."""
+    if isinstance(node, nodes.section) and len(node) and isinstance(node[0], nodes.title) and node[0].line:
+        return max(node[0].line - 1, 1)
+    return node.line or docutils.utils.get_source_line(node)[1] or 0
 
 
 _ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1*\s*")
@@ -299,15 +311,14 @@ def _headings(document: nodes.document, lines: list[str]) -> Iterable[Heading]:
     for section in document.findall(nodes.section):
         if "generated" in section["classes"] or not len(section) or not isinstance(section[0], nodes.title):
             continue
-        title = section[0]
-        line = title.line or 0
+        line = section[0].line or 0
         style = ""
         for candidate in (line - 1, line, line - 2):
             if 0 <= candidate < len(lines) and _ADORNMENT.fullmatch(lines[candidate]):
                 style = lines[candidate][0]
                 break
         depth = sum(1 for a in _ancestors(section) if isinstance(a, nodes.section))
-        yield Heading(line=max(line - 1, 1), style=style, depth=depth, title=title.astext())
+        yield Heading(line=_line_of(section), style=style, depth=depth, title=section[0].astext())
 
 
 def _ancestors(node: nodes.Node) -> Iterable[nodes.Node]:
@@ -327,7 +338,7 @@ def _outline(document: nodes.document, first_level: int) -> Iterable[OutlineEntr
             title=section[0].astext(),
             anchor=section["ids"][0],
             kind=section.get("specgen_kind", "section"),
-            line=max((section[0].line or _line_of(section)) - 1, 1),
+            line=_line_of(section),
         )
 
 
@@ -336,7 +347,7 @@ def _write_body(document: nodes.document, *, header_level: int) -> str:
     settings.initial_header_level = header_level
     writer = docutils.writers.html5_polyglot.Writer()
     publisher = docutils.core.Publisher(
-        reader=docutils.readers.doctree.Reader(parser_name="null"), writer=writer,
+        reader=docutils.readers.doctree.Reader(), writer=writer,
         source=docutils.io.DocTreeInput(document), destination=docutils.io.StringOutput(encoding="unicode"),
         settings=settings,
     )

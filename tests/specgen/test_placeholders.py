@@ -1,0 +1,111 @@
+"""Placeholders are resolved on the document tree, by an explicit registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from specgen.corpus import Corpus
+from specgen.placeholders import PLACEHOLDERS, Catalog
+from specgen.rst import Generated, render_file
+
+GOOD = Path(__file__).resolve().parents[1] / "corpora" / "build" / "good"
+STYLES = ("=", "-", "~", "+")
+
+PROSE = """\
+Title
+=====
+
+{{known}}
+
+Literal::
+
+  {{known}}
+
+Inline ``{{known}}`` and a sentence with {{known}} in it.
+
+{{unknown_thing}}
+"""
+
+
+def expand(name):
+    if name == "known":
+        return [Generated("known-anchor", "Known Section", "event", '<p class="made">made</p>', ("known-anchor-inner",))]
+    return None
+
+
+def test_only_a_standalone_paragraph_is_a_placeholder():
+    rendered = render_file(PROSE, "spec/a.rst", expand=expand, title_styles=STYLES, depth=0)
+    assert [(p.name, p.line) for p in rendered.placements] == [("known", 4)]
+    assert rendered.body.count('class="made"') == 1
+    assert "<pre class=\"literal-block\">{{known}}</pre>" in rendered.body
+    assert '<span class="docutils literal">{{known}}</span>' in rendered.body
+    assert "with {{known}} in it" in rendered.body
+
+
+def test_unknown_placeholder_is_an_error_at_its_line():
+    rendered = render_file(PROSE, "spec/a.rst", expand=expand, title_styles=STYLES, depth=0)
+    (error,) = [d for d in rendered.diagnostics if d.code == "build.unknown-placeholder"]
+    assert (error.path, error.line, str(error.severity)) == ("spec/a.rst", 12, "error")
+    assert "{{unknown_thing}}" in error.message
+
+
+def test_generated_sections_join_the_tree_as_sections_and_targets():
+    text = "Title\n=====\n\nSee `Known Section`_.\n\n{{known}}\n\nAfter\n-----\n\nText.\n"
+    rendered = render_file(text, "spec/b.rst", expand=expand, title_styles=STYLES, depth=0)
+    assert not [d for d in rendered.diagnostics if d.severity >= 2]
+    assert [(e.level, e.title, e.anchor, e.kind) for e in rendered.outline] == [
+        (0, "Title", "title", "section"), (1, "Known Section", "known-anchor", "event"), (1, "After", "after", "section")]
+    assert '<a class="reference internal" href="#known-anchor">Known Section</a>' in rendered.body
+    assert {"known-anchor", "known-anchor-inner"} <= {a for a, _ in rendered.anchors}
+
+
+def test_prose_line_numbers_stay_true_after_expansion():
+    text = "Title\n=====\n\n{{known}}\n\n{{known}}\n\nA `broken`_ link.\n"
+    rendered = render_file(text, "spec/c.rst", expand=expand, title_styles=STYLES, depth=0)
+    codes = {(d.code, d.line) for d in rendered.diagnostics if d.severity >= 2}
+    assert codes == {("build.duplicate-anchor", 6), ("rst.markup", 8)}
+
+
+def test_depth_shifts_heading_levels():
+    text = "Sub\n===\n\nInner\n-----\n\nx\n"
+    rendered = render_file(text, "spec/d.rst", expand=expand, title_styles=STYLES, depth=1)
+    assert "<h2>Sub" in rendered.body and "<h3>Inner" in rendered.body
+    assert [e.level for e in rendered.outline] == [1, 2]
+
+
+def test_registry_names_follow_the_corpus_layout():
+    catalog = Catalog(Corpus(GOOD))
+    kinds = {name: kind for name, (kind, _) in catalog.names.items()}
+    assert kinds == {
+        "m_room_member_event": "event",
+        "m_room_message_event": "event",
+        "invites_v2_ss_http_api": "endpoint",
+        "keys_ss_http_api": "endpoint",
+        "definition_ss_invite_event": "definition",
+        "common_event_fields": "common",
+        "common_room_event_fields": "common",
+        "common_state_event_fields": "common",
+    }
+    assert set(PLACEHOLDERS) == {"event", "endpoint", "definition", "common"}
+
+
+@pytest.mark.parametrize("name", ["m_room_member_event", "invites_v2_ss_http_api", "definition_ss_invite_event",
+                                  "common_state_event_fields"])
+def test_every_kind_renders_through_its_template(name):
+    catalog = Catalog(Corpus(GOOD))
+    blocks = catalog.expand(name)
+    assert blocks and all(b.html.strip() for b in blocks)
+    assert catalog.expand(name) is blocks  # built once per catalog
+    assert not [d for d in catalog.diagnostics() if d.severity >= 3]
+
+
+def test_unplaced_sources_are_warnings():
+    catalog = Catalog(Corpus(GOOD))
+    warnings = catalog.unplaced({"m_room_member_event", "invites_v2_ss_http_api"})
+    assert {(d.path, d.code, str(d.severity)) for d in warnings} == {
+        ("event-schemas/schema/m.room.message.yaml", "build.unplaced", "warning"),
+        ("api/server-server/keys.yaml", "build.unplaced", "warning"),
+        ("api/server-server/definitions/invite_event.yaml", "build.unplaced", "warning"),
+    }
