@@ -265,6 +265,9 @@ def test_first_join_is_the_creators(version):
     assert verdict_of(room, room.join(ALICE, commit=False)) == "allowed"
     # Anyone else straight after the create event meets the default (invite) join rule.
     assert verdict_of(room, room.join(BOB, commit=False)) == "member.join.not_invited"
+    # So does the creator once anything else came first.
+    room.send_state(ALICE, "m.room.topic", {"topic": "early"})
+    assert verdict_of(room, room.join(ALICE, commit=False)) == "member.join.not_invited"
 
 
 @pytest.mark.parametrize("version", ALL)
@@ -352,9 +355,10 @@ def test_restricted_join_authoriser_power(version):
     room = _restricted(version)
     room.invite(ALICE, CAROL)
     room.join(CAROL)
-    room.set_power_levels(ALICE, dict(room.default_power_levels(), invite=50))
+    room.set_power_levels(ALICE, dict(room.default_power_levels({CAROL: 49}), invite=50))
     assert verdict_of(room, room.join(BOB, via=CAROL, commit=False)) == "member.join.authoriser_power"
-    assert verdict_of(room, room.join(BOB, via=ALICE, commit=False)) == "allowed"
+    room.set_power_levels(ALICE, dict(room.default_power_levels({CAROL: 50}), invite=50))
+    assert verdict_of(room, room.join(BOB, via=CAROL, commit=False)) == "allowed"
 
 
 @pytest.mark.parametrize("version", versions("restricted_join_rule"))
@@ -587,10 +591,11 @@ def test_first_power_levels_event_is_free(version):
 
 @pytest.mark.parametrize("version", ALL)
 def test_power_levels_named_fields(version):
-    room = power_room(version, ban=60)
+    room = power_room(version, ban=51, redact=50)
     assert _levels(room, ban=40) == "power_levels.change_from_above_own"
-    assert _levels(room, kick=75) == "power_levels.raise_above_own"
-    assert _levels(room, kick=40) == "allowed"
+    assert _levels(room, kick=51) == "power_levels.raise_above_own"
+    assert _levels(room, kick=50) == "allowed"
+    assert _levels(room, redact=10) == "allowed"
 
 
 @pytest.mark.parametrize("version", ALL)
