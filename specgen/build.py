@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
-from docutils.nodes import fully_normalize_name
+from docutils.nodes import fully_normalize_name, make_id
 from pygments.formatters import HtmlFormatter
 
 from .corpus import Corpus
@@ -64,6 +65,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 DEFAULT_OUT = Path("build/html")
 TARGETS_FILE = "targets.yaml"
 _DEFAULT_STYLES = ("=", "-", "~", "+", "^", "`")
+_UNDERLINE = re.compile(r"([=\-~+^`#*:.'\"_])\1+\s*")
 
 
 def _error(path: str, line: int, code: str, message: str, severity: Severity = Severity.ERROR) -> Diagnostic:
@@ -281,7 +283,7 @@ class SiteBuilder:
         if self.check:
             diagnostics.extend(check_sources(self.corpus, self.resolver))
         pages = []
-        lookup = _TitleIndex(self.catalog, self._placed_on(targets))
+        lookup = _TitleIndex(self.catalog, *self._scan(targets))
         for target in targets.pages:
             files = tuple(self._render(name, depth, targets, lookup.for_page(target.url)) for name, depth in target.files
                           if (self.corpus.spec_dir / name).is_file())
@@ -308,20 +310,25 @@ class SiteBuilder:
     def _text(self, name: str) -> str:
         return (self.corpus.spec_dir / name).read_text("utf-8", errors="replace")
 
-    def _placed_on(self, targets: Targets) -> dict[str, str]:
-        """Placeholder name -> the page that places it, from a quick scan of
-        the prose for unindented ``{{name}}`` lines (indented ones sit in
-        literal blocks; the parse proper decides what really is a
-        placeholder)."""
-        found = {}
+    def _scan(self, targets: Targets) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+        """A quick look at the prose before the parse proper: which page
+        places each placeholder (unindented ``{{name}}`` lines; indented ones
+        sit in literal blocks) and where each heading's title lands, so a
+        file can refer to a title another file defines."""
+        placed: dict[str, str] = {}
+        headings: dict[str, tuple[str, str]] = {}
         for target in targets.pages:
             for name, _ in target.files:
-                if (self.corpus.spec_dir / name).is_file():
-                    for line in self._text(name).splitlines():
-                        match = PLACEHOLDER.fullmatch(line.rstrip())
-                        if match:
-                            found.setdefault(match.group(1), target.url)
-        return found
+                if not (self.corpus.spec_dir / name).is_file():
+                    continue
+                lines = self._text(name).splitlines()
+                for line, after in zip(lines, [*lines[1:], ""]):
+                    match = PLACEHOLDER.fullmatch(line.rstrip())
+                    if match:
+                        placed.setdefault(match.group(1), target.url)
+                    elif line.strip() and _UNDERLINE.fullmatch(after) and len(after.rstrip()) >= len(line.rstrip()):
+                        headings.setdefault(fully_normalize_name(line.strip()), (target.url, make_id(line.strip())))
+        return placed, headings
 
     def _render(self, name: str, depth: int, targets: Targets, lookup) -> RenderedFile:
         path = self.corpus.spec_dir / name
@@ -355,17 +362,20 @@ class SiteBuilder:
 
 
 class _TitleIndex:
-    """Generated sections by title, for references across files: built on
-    first use from what the catalog renders anyway."""
+    """Titles across files, for references a file cannot resolve itself:
+    prose headings (from the scan) and generated sections (built on first
+    use from what the catalog renders anyway)."""
 
-    def __init__(self, catalog: Catalog, placed_on: Mapping[str, str]) -> None:
+    def __init__(self, catalog: Catalog, placed_on: Mapping[str, str],
+                 headings: Mapping[str, tuple[str, str]]) -> None:
         self.catalog = catalog
         self.placed_on = placed_on
+        self.headings = headings
         self._index: dict[str, tuple[str, str]] | None = None
 
     def find(self, refname: str) -> tuple[str, str] | None:
         if self._index is None:
-            self._index = {}
+            self._index = dict(self.headings)
             for name, url in self.placed_on.items():
                 for block in self.catalog.expand(name) or ():
                     if block.title:
