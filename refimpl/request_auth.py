@@ -39,6 +39,7 @@ at all (server ACLs, 403 ``M_FORBIDDEN``) is decided after this, elsewhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
@@ -65,8 +66,11 @@ SCHEME = "X-Matrix"
 #: callable ``(server, key_id) -> VerifyKey | None``.
 KeyLookup = Union[Mapping[str, Mapping[str, VerifyKey]], Callable[[str, str], Union[VerifyKey, None]]]
 
-_TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_UNQUOTED_VALUE_CHARS = _TCHARS | {":"}
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
+_UNQUOTED_VALUE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z:]*")
+_QUOTED_STRING = re.compile(r'"((?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*)"')
+_QUOTED_PAIR = re.compile(r"\\(.)")
+_FORBIDDEN_CHARS = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
 _OWS = " \t"
 
 
@@ -141,37 +145,24 @@ class _Scanner:
             self.pos += 1
         return self.pos - start
 
-    def run(self, allowed: frozenset[str]) -> str:
-        start = self.pos
-        while self.peek() and self.peek() in allowed:
-            self.pos += 1
-        return self.text[start : self.pos]
+    def run(self, pattern: re.Pattern[str]) -> str:
+        match = pattern.match(self.text, self.pos)
+        self.pos = match.end()
+        return match.group()
 
     def quoted_string(self) -> str:
-        self.pos += 1  # the opening quote
-        out = []
-        while True:
-            char = self.peek()
-            if not char:
-                raise self.fail("unterminated quoted string")
-            self.pos += 1
-            if char == '"':
-                return "".join(out)
-            if char == "\\":
-                char = self.peek()
-                if not char:
-                    raise self.fail("backslash at the end of the header")
-                self.pos += 1
-            elif char == "\x7f" or (char < " " and char != "\t"):
-                raise self.fail("control character in a quoted string")
-            out.append(char)
+        match = _QUOTED_STRING.match(self.text, self.pos)
+        if match is None:
+            raise self.fail("unterminated quoted string")
+        self.pos = match.end()
+        return _QUOTED_PAIR.sub(r"\1", match.group(1))
 
 
 def _raw_params(header: str) -> dict[str, str]:
-    if any(ord(c) > 0xFF or c == "\x7f" or (c < " " and c != "\t") for c in header):
+    if _FORBIDDEN_CHARS.search(header):
         raise Unauthorized("X-Matrix authorization holds characters no HTTP header can carry", header=header)
     scan = _Scanner(header.strip(_OWS))
-    scheme = scan.run(_TCHARS)
+    scheme = scan.run(_TOKEN)
     if not scheme:
         raise scan.fail("missing authorization scheme")
     if scheme.lower() != SCHEME.lower():
@@ -184,7 +175,7 @@ def _raw_params(header: str) -> dict[str, str]:
             scan.pos += 1
             scan.skip(_OWS)
             continue
-        name = scan.run(_TCHARS).lower()
+        name = scan.run(_TOKEN).lower()
         if not name:
             raise scan.fail("expected a parameter name")
         scan.skip(_OWS)
@@ -195,7 +186,7 @@ def _raw_params(header: str) -> dict[str, str]:
         if scan.peek() == '"':
             value = scan.quoted_string()
         else:
-            value = scan.run(_UNQUOTED_VALUE_CHARS)
+            value = scan.run(_UNQUOTED_VALUE)
             if not value:
                 raise scan.fail(f"expected a value for {name!r}")
         if name in params:

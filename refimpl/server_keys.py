@@ -180,7 +180,6 @@ def _object(value: Any, where: str) -> Mapping[str, Any]:
 
 def _verify_key(key_id: str, entry: Any, where: str) -> VerifyKey:
     entry = _object(entry, f"{where}[{key_id!r}]")
-    parse_key_id(key_id)
     if not isinstance(entry.get("key"), str):
         raise BadJson(f"{where}[{key_id!r}].key must be a string")
     return VerifyKey.from_base64(key_id, entry["key"])
