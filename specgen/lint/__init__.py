@@ -108,15 +108,36 @@ class RuleContext:
         per file, where target is the resolver's ``Resolved`` or its
         ``Diagnostic``."""
         if self._references is None:
+            # A reference text means the same target from every file of one
+            # folder; failures are asked again, since they carry the site.
+            found: dict[tuple[Path, str], Any] = {}
             table: dict[Path, list[tuple[str, str, Any]]] = {}
             for path in self.corpus.data_files():
                 document = self.corpus.document(path)
                 if document is None:
                     continue
-                table[path] = [(pointer, ref, self.resolver.resolve(path, ref))
-                               for pointer, ref in self.resolver.iter_refs(document)]
+                rows = table[path] = []
+                for pointer, ref in self.resolver.iter_refs(document):
+                    key = (path if ref.startswith("#") else path.parent, ref)
+                    target = found.get(key)
+                    if target is None:
+                        target = self.resolver.resolve(path, ref, at=pointer)
+                        if not isinstance(target, Diagnostic):
+                            found[key] = target
+                    rows.append((pointer, ref, target))
             self._references = table
         return self._references
+
+    def referenced_files(self, path: Path) -> list[Path]:
+        """``path`` and every file it reaches through ``$ref``, sorted."""
+        table = self.references()
+        seen, stack = {path}, [path]
+        while stack:
+            for _, _, target in table.get(stack.pop(), ()):
+                if not isinstance(target, Diagnostic) and target.path not in seen:
+                    seen.add(target.path)
+                    stack.append(target.path)
+        return sorted(seen)
 
 
 @dataclass(frozen=True)

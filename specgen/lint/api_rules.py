@@ -6,7 +6,7 @@ already absolute (the walker's prefix for API rules is the root).
 
 from __future__ import annotations
 
-import json
+import hashlib
 import re
 from importlib.metadata import version
 from typing import Iterator
@@ -50,11 +50,18 @@ def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
 
 def structure(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
     """openapi-spec-validator over the inlined document (so it never goes
-    looking for files itself), its verdict cached by content."""
-    inlined = ctx.run.resolver.inline(ctx.path).data
-    content = json.dumps(inlined, sort_keys=True, default=str).encode("utf-8")
-    key = ctx.run.cache.key(content, "openapi", model.version_kind, version("openapi-spec-validator"))
-    for pointer, message in ctx.run.cache.verdict(key, lambda: _structural_problems(inlined, model.version_kind)):
+    looking for files itself). The verdict is cached under the content of
+    the file and of every file it reaches through ``$ref``."""
+    digest = hashlib.sha256()
+    for path in ctx.run.referenced_files(ctx.path):
+        document = ctx.run.corpus.document(path)
+        digest.update(str(path).encode("utf-8") + b"\0" + (document.text.encode("utf-8") if document else b""))
+    key = ctx.run.cache.key(digest.digest(), "openapi", model.version_kind, version("openapi-spec-validator"))
+
+    def compute() -> list[tuple[str, str]]:
+        return _structural_problems(ctx.run.resolver.inline(ctx.path).data, model.version_kind)
+
+    for pointer, message in ctx.run.cache.verdict(key, compute):
         yield Finding(f"invalid {model.version_kind} document: {message}", pointer)
 
 

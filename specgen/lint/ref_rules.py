@@ -38,14 +38,60 @@ def remote(corpus, ctx: RuleContext) -> Iterator[Diagnostic]:
 
 
 def cycle(corpus, ctx: RuleContext) -> Iterator[Diagnostic]:
-    """Inlining every file is what would loop forever on a cycle, so the
-    resolver's inliner is the judge. A cycle is met from every file that
-    reaches it, and reported once."""
+    """Inlining is what would loop forever on a cycle, so the resolver's
+    inliner is the judge. It is only asked about files that lie on a cycle
+    of the file-level reference graph (a file referring into itself
+    included): no other file can reach a node cycle. A cycle is met from
+    every file on it, and reported once."""
     found: dict[Diagnostic, None] = {}
-    for path in corpus.data_files():
-        if corpus.document(path) is not None:
-            found.update((d, None) for d in ctx.resolver.inline(path).diagnostics if d.code == "ref.cycle")
+    for path in _files_on_cycles(ctx):
+        found.update((d, None) for d in ctx.resolver.inline(path).diagnostics if d.code == "ref.cycle")
     yield from found
+
+
+def _files_on_cycles(ctx: RuleContext) -> list[Path]:
+    """Files in a strongly connected component with an edge inside it
+    (Tarjan's algorithm, iterative so deep chains cannot overflow)."""
+    graph = {path: sorted({t.path for _, _, t in rows if not isinstance(t, Diagnostic)})
+             for path, rows in ctx.references().items()}
+    index: dict[Path, int] = {}
+    low: dict[Path, int] = {}
+    on_stack: set[Path] = set()
+    stack: list[Path] = []
+    result: list[Path] = []
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = len(index)
+                stack.append(node)
+                on_stack.add(node)
+            edges = graph.get(node, [])
+            if i < len(edges):
+                work.append((node, i + 1))
+                nxt = edges[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in graph.get(node, ()):
+                    result.extend(component)
+    return sorted(result)
 
 
 def unused_definition(corpus, ctx: RuleContext) -> Iterator[Finding]:
