@@ -1,0 +1,89 @@
+"""Authorization throughput over long linear histories.
+
+Builds histories of 10,000 and 20,000 events with RoomFactory (not timed):
+mostly messages, with joins, leaves and power-level changes mixed in, so
+the room state keeps growing. Then times :func:`authorize_history` with the
+state-dependent rules alone, and with the signature and content-hash checks
+on receipt (real ed25519 verification). The 20,000-event run against the
+10,000-event one shows whether the walk stays linear.
+"""
+
+from __future__ import annotations
+
+import time
+
+from refimpl.auth_rules import authorize_history
+from refimpl.factories import ALICE, BOB, RoomFactory
+from refimpl.room_versions import V11
+from refimpl.test_keys import PUBLISHED_KEYS
+
+SIZES = (10_000, 20_000)
+#: Best of several runs, since the machines are shared and noisy.
+RULES_REPEATS = 7
+SIGNED_REPEATS = 2
+#: Moderators the power-level changes rotate through (the users map stays small).
+MODERATORS = tuple(f"@mod{i}:third.example.net" for i in range(5))
+
+
+def verify_keys(server: str, key_id: str):
+    key = PUBLISHED_KEYS.get(server)
+    return key.verify_key if key is not None and key.key_id == key_id else None
+
+
+def build_history(size: int):
+    """A public room's history of exactly ``size`` events."""
+    room = RoomFactory.public_chat(V11)
+    joined: list[str] = [BOB]
+    step = 0
+    while len(room.events) < size:
+        step += 1
+        if step % 10 == 0:
+            user = f"@user{step}:remote.example.com"
+            room.join(user)
+            joined.append(user)
+        elif step % 25 == 0 and len(joined) > 1:
+            room.leave(joined.pop(0))
+        elif step % 100 == 0:
+            content = room.default_power_levels({m: (step // 100 + i) % 50 for i, m in enumerate(MODERATORS)})
+            room.set_power_levels(ALICE, content)
+        else:
+            room.send_message(joined[step % len(joined)], f"message {step}")
+    return room
+
+
+def _rate(events, room_version, **options) -> tuple[float, float]:
+    start = time.perf_counter()
+    verdicts = authorize_history(events, room_version, **options)
+    elapsed = time.perf_counter() - start
+    refused = [v for _, v in verdicts if not v]
+    if refused:
+        raise SystemExit(f"bench history has rejected events: {refused[:3]}")
+    return elapsed, len(events) / elapsed
+
+
+def main() -> None:
+    histories = {}
+    for size in SIZES:
+        start = time.perf_counter()
+        histories[size] = build_history(size).events
+        print(f"built {size:>6} events in {time.perf_counter() - start:6.2f}s (not counted)")
+    rules_only = {}
+    for size, events in histories.items():
+        elapsed, rate = min(_rate(events, V11) for _ in range(RULES_REPEATS))
+        rules_only[size] = elapsed
+        print(f"state-dependent rules      {size:>6} events: {elapsed:6.3f}s  {rate:>9,.0f} events/s")
+    with_checks = {}
+    for size, events in histories.items():
+        elapsed, rate = min(
+            _rate(events, V11, check_signatures=True, verify_keys=verify_keys) for _ in range(SIGNED_REPEATS)
+        )
+        with_checks[size] = elapsed
+        print(f"with signatures and hashes {size:>6} events: {elapsed:6.3f}s  {rate:>9,.0f} events/s")
+    small, large = SIZES
+    print(f"ratio {large}/{small}, rules only:      {rules_only[large] / rules_only[small]:.2f}x (linear: 2.00x, limit 2.2x)")
+    print(f"ratio {large}/{small}, with signatures: {with_checks[large] / with_checks[small]:.2f}x")
+    print(f"signature and hash checks cost {with_checks[small] / rules_only[small]:.1f}x the rules alone")
+
+
+if __name__ == "__main__":
+    main()
