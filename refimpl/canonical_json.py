@@ -44,8 +44,9 @@ __all__ = [
 CANONICAL_INT_MAX = 2**53 - 1
 CANONICAL_INT_MIN = -(2**53) + 1
 
-#: Nesting deeper than this is refused, so hostile input produces an error
-#: value instead of exhausting the interpreter's stack in the C encoder.
+#: At most this many arrays and objects may be nested in one another; deeper
+#: input is refused, so hostile input produces an error value instead of
+#: exhausting the interpreter's stack in the C encoder.
 MAX_DEPTH = 128
 
 
@@ -101,7 +102,7 @@ def _find_problem(value: Any, strict: bool) -> CanonicalJsonError | None:
     stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
     while stack:
         node, path = stack.pop()
-        if len(path) > MAX_DEPTH:
+        if isinstance(node, (Mapping, list, tuple)) and len(path) >= MAX_DEPTH:
             return CanonicalJsonError(f"nesting deeper than {MAX_DEPTH} levels", _pointer(path))
         if isinstance(node, Mapping):
             for key, child in node.items():
@@ -124,43 +125,47 @@ def _is_plain(value: Any, strict: bool) -> bool:
 
     True means every container is a dict or list with string keys, every
     scalar is of a type the standard encoder renders canonically, integers are
-    in range (strict mode) and nesting is shallow. It does not look inside
-    strings: lone surrogates surface when the result is UTF-8 encoded. False
-    sends the value to :func:`_find_problem` for a precise verdict.
+    in range (strict mode), floats are finite (lenient mode) and nesting is
+    within MAX_DEPTH. It does not look inside strings: lone surrogates surface
+    when the result is UTF-8 encoded. False sends the value to
+    :func:`_find_problem` for a precise verdict. Written for speed: scalars
+    are checked in their container's loop, only containers are stacked.
     """
-    stack = [(value, 0)]
+    stack = [(value, 0)] if type(value) in (dict, list) else []
+    if not stack and not _scalar_is_plain(value, strict):
+        return False
     pop, push = stack.pop, stack.append
     while stack:
         node, depth = pop()
-        if depth > MAX_DEPTH:
+        if depth >= MAX_DEPTH:
             return False
-        kind = type(node)
-        if kind is dict:
-            for key, child in node.items():
+        if type(node) is dict:
+            for key in node:
                 if type(key) is not str:
                     return False
-                ckind = type(child)
-                if ckind is str or child is None or ckind is bool:
-                    continue
-                if ckind is int and (
-                    not strict or CANONICAL_INT_MIN <= child <= CANONICAL_INT_MAX
-                ):
-                    continue
-                push((child, depth + 1))
-        elif kind is list:
-            for child in node:
-                push((child, depth + 1))
-        elif kind is str or node is None or kind is bool:
-            continue
-        elif kind is int:
-            if strict and not CANONICAL_INT_MIN <= node <= CANONICAL_INT_MAX:
-                return False
-        elif kind is float:
-            if strict or not math.isfinite(node):
-                return False
+            children = node.values()
         else:
-            return False
+            children = node
+        for child in children:
+            kind = type(child)
+            if kind is str or child is None or kind is bool:
+                continue
+            if kind is dict or kind is list:
+                push((child, depth + 1))
+            elif not _scalar_is_plain(child, strict):
+                return False
     return True
+
+
+def _scalar_is_plain(value: Any, strict: bool) -> bool:
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return not strict or CANONICAL_INT_MIN <= value <= CANONICAL_INT_MAX
+    if kind is float:
+        return not strict and math.isfinite(value)
+    return False
 
 
 def _as_plain(value: Any) -> Any:

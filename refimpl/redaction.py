@@ -17,7 +17,6 @@ below are assembled from those flags once per room version.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from .errors import BadJson
@@ -43,7 +42,6 @@ _ALWAYS_KEPT = frozenset(
 )
 
 
-@lru_cache(maxsize=None)
 def kept_top_level_keys(room_version: RoomVersion) -> frozenset[str]:
     """The top-level keys a redacted event of this room version keeps."""
     if room_version.redaction_keeps_origin_membership_prev_state:
@@ -51,7 +49,6 @@ def kept_top_level_keys(room_version: RoomVersion) -> frozenset[str]:
     return _ALWAYS_KEPT
 
 
-@lru_cache(maxsize=None)
 def kept_content_keys(room_version: RoomVersion) -> Mapping[str, frozenset[str]]:
     """Event type -> the content keys it keeps, in this room version.
 
@@ -83,13 +80,27 @@ def _redacted_content(event_type: Any, content: Any, room_version: RoomVersion) 
         return {}
     if event_type == "m.room.create" and room_version.redaction_keeps_all_create_content:
         return dict(content)
-    kept = kept_content_keys(room_version).get(event_type, frozenset())
+    kept = _tables(room_version)[1].get(event_type, frozenset())
     result = {k: v for k, v in content.items() if k in kept}
     if event_type == "m.room.member" and room_version.redaction_keeps_third_party_invite_signed:
         invite = content.get("third_party_invite")
         if isinstance(invite, Mapping) and "signed" in invite:
             result["third_party_invite"] = {"signed": invite["signed"]}
     return result
+
+
+#: identifier -> (room version, top-level keys, content keys). Looked up by
+#: identifier and checked by identity, because hashing a RoomVersion (two
+#: dozen fields) would cost more than the redaction itself.
+_TABLES: dict[str, tuple[RoomVersion, frozenset[str], Mapping[str, frozenset[str]]]] = {}
+
+
+def _tables(room_version: RoomVersion) -> tuple[frozenset[str], Mapping[str, frozenset[str]]]:
+    cached = _TABLES.get(room_version.identifier)
+    if cached is None or cached[0] is not room_version:
+        cached = (room_version, kept_top_level_keys(room_version), kept_content_keys(room_version))
+        _TABLES[room_version.identifier] = cached
+    return cached[1], cached[2]
 
 
 def redact(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict[str, Any]:
@@ -103,7 +114,7 @@ def redact(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict[str, Any]:
     """
     if not isinstance(pdu, Mapping):
         raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
-    kept = kept_top_level_keys(room_version)
+    kept = _tables(room_version)[0]
     result = {k: v for k, v in pdu.items() if k in kept}
     result["content"] = _redacted_content(pdu.get("type"), pdu.get("content"), room_version)
     return result

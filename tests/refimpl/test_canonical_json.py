@@ -123,3 +123,17 @@ def test_maximum_depth_is_allowed():
     for _ in range(MAX_DEPTH):
         value = [value]
     assert encode_canonical_json(value) == b"[" * MAX_DEPTH + b"1" + b"]" * MAX_DEPTH
+
+
+@pytest.mark.parametrize("make", [lambda v: [v], lambda v: {"k": v}, lambda v: MappingProxyType({"k": v}), lambda v: (v,)])
+def test_depth_limit_is_the_same_on_fast_and_slow_paths(make):
+    """Exactly MAX_DEPTH nested containers encode and one more is refused, whatever the container types."""
+    for depth, ok in ((MAX_DEPTH, True), (MAX_DEPTH + 1, False)):
+        value: object = 0
+        for _ in range(depth):
+            value = make(value)
+        if ok:
+            assert json.loads(encode_canonical_json(value)) is not None
+        else:
+            with pytest.raises(CanonicalJsonError):
+                encode_canonical_json(value)
