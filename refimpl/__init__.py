@@ -7,4 +7,14 @@ Module map:
 
 - :mod:`refimpl.errors`         M_* codes and the one exception hierarchy
 - :mod:`refimpl.room_versions`  room versions 1-12 as a table of deltas
+- :mod:`refimpl.canonical_json` the one byte encoding signatures and hashes cover
+- :mod:`refimpl.unpadded_base64` the protocol's Base64 (both alphabets, no padding)
+- :mod:`refimpl.keys`           ed25519 signing and verify keys, key IDs
+- :mod:`refimpl.signing`        sign_json / verify_json (new objects, verdicts as values)
+- :mod:`refimpl.test_keys`      published test keys (appendix seed + fixed seeds)
+- :mod:`refimpl.redaction`      the redaction algorithm per room version
+- :mod:`refimpl.hashing`        content hashes and reference hashes
+- :mod:`refimpl.event_ids`      event IDs per room version; v12 room IDs
+- :mod:`refimpl.events`         frozen Event model over a PDU, and build_pdu
+- :mod:`refimpl.event_signing`  sign_event; signature and hash checks on receipt
 """
