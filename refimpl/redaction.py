@@ -17,6 +17,7 @@ below are assembled from those flags once per room version.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from .errors import BadJson
@@ -57,36 +58,26 @@ def kept_content_keys(room_version: RoomVersion) -> Mapping[str, frozenset[str]]
     by :func:`redact` itself, since they are not plain top-level keys.
     """
     rv = room_version
-    member = {"membership"} | ({"join_authorised_via_users_server"} if rv.redaction_keeps_join_authorised_via else set())
-    power_levels = {
-        "ban", "events", "events_default", "kick", "redact", "state_default", "users", "users_default",
-    } | ({"invite"} if rv.redaction_keeps_power_levels_invite else set())
+    member = {"membership"}
+    if rv.redaction_keeps_join_authorised_via:
+        member.add("join_authorised_via_users_server")
+    join_rules = {"join_rule"} | ({"allow"} if rv.redaction_keeps_join_rules_allow else set())
+    power_levels = {"ban", "events", "events_default", "kick", "redact", "state_default", "users", "users_default"}
+    if rv.redaction_keeps_power_levels_invite:
+        power_levels.add("invite")
     table: dict[str, set[str]] = {
         "m.room.member": member,
-        "m.room.create": set() if rv.redaction_keeps_all_create_content else {"creator"},
-        "m.room.join_rules": {"join_rule"} | ({"allow"} if rv.redaction_keeps_join_rules_allow else set()),
+        "m.room.join_rules": join_rules,
         "m.room.power_levels": power_levels,
         "m.room.history_visibility": {"history_visibility"},
     }
+    if not rv.redaction_keeps_all_create_content:
+        table["m.room.create"] = {"creator"}
     if rv.redaction_keeps_aliases:
         table["m.room.aliases"] = {"aliases"}
     if rv.redaction_keeps_redacts:
         table["m.room.redaction"] = {"redacts"}
-    return {event_type: frozenset(keys) for event_type, keys in table.items()}
-
-
-def _redacted_content(event_type: Any, content: Any, room_version: RoomVersion) -> dict[str, Any]:
-    if not isinstance(content, Mapping):
-        return {}
-    if event_type == "m.room.create" and room_version.redaction_keeps_all_create_content:
-        return dict(content)
-    kept = _tables(room_version)[1].get(event_type, frozenset())
-    result = {k: v for k, v in content.items() if k in kept}
-    if event_type == "m.room.member" and room_version.redaction_keeps_third_party_invite_signed:
-        invite = content.get("third_party_invite")
-        if isinstance(invite, Mapping) and "signed" in invite:
-            result["third_party_invite"] = {"signed": invite["signed"]}
-    return result
+    return MappingProxyType({event_type: frozenset(keys) for event_type, keys in table.items()})
 
 
 #: identifier -> (room version, top-level keys, content keys). Looked up by
@@ -101,6 +92,20 @@ def _tables(room_version: RoomVersion) -> tuple[frozenset[str], Mapping[str, fro
         cached = (room_version, kept_top_level_keys(room_version), kept_content_keys(room_version))
         _TABLES[room_version.identifier] = cached
     return cached[1], cached[2]
+
+
+def _redacted_content(event_type: Any, content: Any, room_version: RoomVersion) -> dict[str, Any]:
+    if not isinstance(content, Mapping):
+        return {}
+    if event_type == "m.room.create" and room_version.redaction_keeps_all_create_content:
+        return dict(content)
+    kept = _tables(room_version)[1].get(event_type, frozenset())
+    result = {k: v for k, v in content.items() if k in kept}
+    if event_type == "m.room.member" and room_version.redaction_keeps_third_party_invite_signed:
+        invite = content.get("third_party_invite")
+        if isinstance(invite, Mapping) and "signed" in invite:
+            result["third_party_invite"] = {"signed": invite["signed"]}
+    return result
 
 
 def redact(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict[str, Any]:
