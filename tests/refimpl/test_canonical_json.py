@@ -137,3 +137,24 @@ def test_depth_limit_is_the_same_on_fast_and_slow_paths(make):
         else:
             with pytest.raises(CanonicalJsonError):
                 encode_canonical_json(value)
+
+
+anything = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(max_size=3),
+    lambda children: st.lists(children, max_size=4)
+    | st.tuples(children)
+    | st.dictionaries(st.text(max_size=3) | st.integers() | st.none(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(anything, st.booleans())
+def test_any_value_encodes_or_gives_a_canonical_json_error(value, strict):
+    """Any Python value either encodes to JSON that decodes back equal, or raises CanonicalJsonError."""
+    try:
+        encoded = encode_canonical_json(value, strict=strict)
+    except CanonicalJsonError as exc:
+        assert exc.pointer == "" or exc.pointer.startswith("/")
+    else:
+        assert json.loads(encoded) == json.loads(json.dumps(value))

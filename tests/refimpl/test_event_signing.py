@@ -6,12 +6,13 @@ import copy
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from refimpl.errors import BadJson
 from refimpl.event_signing import check_received_event, required_signatures, sign_event
 from refimpl.events import build_pdu
 from refimpl.redaction import redact
-from refimpl.room_versions import V1, V7, V8, V11, V12
+from refimpl.room_versions import ROOM_VERSIONS, V1, V7, V8, V11, V12
 from refimpl.signing import verify_json
 from refimpl.test_keys import PUBLISHED_KEYS, signing_key_for
 
@@ -91,3 +92,27 @@ def test_signed_events_are_accepted_and_inputs_untouched(case):
     assert pdu == before
     expected = "accept" if required_signatures(pdu, room_version) == {"example.org"} else "drop"
     assert result.outcome == expected, result.reason
+
+
+near_pdus = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["m.room.member", "m.room.create", 3]),
+        "sender": st.sampled_from(["@alice:example.org", "alice", None]),
+        "event_id": st.sampled_from(["$e:example.org", "$bad", 1]),
+        "content": st.dictionaries(st.sampled_from(["membership", "join_authorised_via_users_server"]),
+                                   st.sampled_from(["join", "@x:example.org", "nope", 1.5])) | st.just("x"),
+        "hashes": st.just({"sha256": "AAAA"}) | st.just([]),
+        "signatures": st.just({"example.org": {"ed25519:1": "AAAA"}}) | st.just({"example.org": 1}) | st.just("x"),
+        "depth": st.integers() | st.floats(),
+        "room_id": st.just("!r:example.org"),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(near_pdus | st.integers() | st.lists(st.none()), st.sampled_from(sorted(ROOM_VERSIONS, key=int)))
+def test_receipt_check_never_raises(pdu, version):
+    """Any received value yields a ReceivedEvent; anything but a validly signed event is dropped."""
+    result = check_received_event(pdu, ROOM_VERSIONS[version], published)
+    assert result.outcome == "drop"
