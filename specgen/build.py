@@ -41,7 +41,7 @@ from pygments.formatters import HtmlFormatter
 
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
-from .placeholders import Catalog, template_environment
+from .placeholders import DEFAULT_TEMPLATES, Catalog, template_environment
 from .refs import Resolver
 from .rst import PLACEHOLDER, OutlineEntry, RenderedFile, check_title_levels, render_file
 
@@ -275,6 +275,8 @@ class SiteBuilder:
         self._rendered.clear()
 
     def build(self) -> Site:
+        #: The prose files this build rendered (the others came from cache).
+        self.rendered_last: list[str] = []
         diagnostics: list[Diagnostic] = []
         targets, found = load_targets(self.corpus)
         diagnostics.extend(found)
@@ -335,12 +337,13 @@ class SiteBuilder:
         key = (name, depth)
         text = self._text(name)
         cached = self._rendered.get(key)
-        if cached is not None and self._texts.get(name) == text:
+        if cached is not None and self._texts.get(name) == text and not cached.diagnostics:
             return cached
         rendered = render_file(text, self.corpus.display(path), expand=self.catalog.expand,
                                title_styles=targets.title_styles, depth=depth, lookup=lookup)
         self._rendered[key] = rendered
         self._texts[name] = text
+        self.rendered_last.append(rendered.display)
         return rendered
 
     def _unlisted_prose(self, targets: Targets) -> Iterable[Diagnostic]:
@@ -350,16 +353,40 @@ class SiteBuilder:
                 yield _error(self.corpus.display(path), 0, "build.unplaced",
                              "no page in targets.yaml includes this prose file", Severity.WARNING)
 
-    def rebuild(self, changed: Iterable[Path]) -> Site:
-        """A build after ``changed`` files were edited: prose edits re-render
-        only their own files; any data or template edit starts the corpus
-        afresh (its parse cache and everything built from it)."""
-        changed = [Path(p).resolve() for p in changed]
-        spec_dir = self.corpus.spec_dir
-        if any(p.suffix != ".rst" or spec_dir not in p.parents for p in changed):
-            self._reset(Corpus(self.corpus.root, self.corpus.config))
-        return self.build()
+    def _stale_after(self, data: set[Path]):
+        """Which rendered files an edit to the data files ``data`` outdates."""
+        # Event schemas and API files are what other files refer to least;
+        # definitions and core schemas are shared by design.
+        sources = {path.resolve(): name for name, (kind, path) in self.catalog.names.items()
+                   if kind in ("event", "endpoint")}
+        templates = (self.corpus.template_dir, DEFAULT_TEMPLATES, STATIC)
+        if any(t in p.parents for p in data for t in templates):
+            return lambda rendered: True
+        if all(p in sources or p.name == TARGETS_FILE for p in data):
+            names = {sources[p] for p in data if p in sources}
+            return lambda rendered: any(placement.name in names for placement in rendered.placements)
+        return lambda rendered: bool(rendered.placements)
 
+    def rebuild(self, changed: Iterable[Path]) -> Site:
+        """A build after ``changed`` files were edited, re-rendering only
+        the prose files the edit can affect.
+
+        A prose edit re-renders that file. A data edit starts the corpus
+        afresh (its parse cache and the catalog) and re-renders the files
+        that place what the edited file is the source of; an edit to a
+        shared file (a definition, a core schema, a partial example) re-renders
+        every file that places anything, and a template edit re-renders all.
+        Files that reported problems are always re-rendered, since their
+        problems may have been elsewhere.
+        """
+        changed = {Path(p).resolve() for p in changed}
+        data = {p for p in changed if not (p.suffix == ".rst" and self.corpus.spec_dir in p.parents)}
+        if data:
+            stale = self._stale_after(data)
+            kept = {k: r for k, r in self._rendered.items() if not stale(r)}
+            self._reset(Corpus(self.corpus.root, self.corpus.config))
+            self._rendered.update(kept)
+        return self.build()
 
 class _TitleIndex:
     """Titles across files, for references a file cannot resolve itself:
