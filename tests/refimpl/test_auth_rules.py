@@ -708,3 +708,20 @@ def test_every_rule_is_exercised_by_this_module():
 
     text = pathlib.Path(__file__).read_text()
     assert [r for r in RULES if f'"{r}"' not in text] == []
+
+
+def test_decisions_table_names_registered_rules():
+    """The decisions page only names rule IDs the code has, and is valid reStructuredText."""
+    import pathlib
+    import re
+
+    import docutils.core
+    import docutils.utils
+
+    page = pathlib.Path(__file__).resolve().parents[2] / "specification" / "rooms" / "auth-decisions.rst"
+    text = page.read_text()
+    # Rule IDs are cited in parentheses; other dotted names are field paths.
+    cited = " ".join(re.findall(r"\(([^()]*)\)", text))
+    named = set(re.findall(r"``([a-z_]+(?:\.[a-z_]+)+)``", cited))
+    assert named and named <= set(RULES), named - set(RULES)
+    docutils.core.publish_doctree(text, settings_overrides={"halt_level": docutils.utils.Reporter.WARNING_LEVEL, "report_level": 5})
