@@ -31,6 +31,7 @@ from typing import Any, Callable, Container, Iterable, Mapping
 
 from .errors import Errcode, InvalidParam, LocalProtocolError, MatrixError
 from .events import Event
+from .event_signing import KeyLookup as VerifyKeys
 from .event_signing import check_received_event
 from .identifiers import parse_user_id
 from .keys import ED25519, VerifyKey
@@ -161,9 +162,6 @@ class Rejected:
 
 Verdict = _AllowedType | Rejected
 
-#: ``(server_name, key_id) -> VerifyKey | None``: keys are data the caller has.
-VerifyKeys = Callable[[str, str], "VerifyKey | None"]
-
 _CREATE = "m.room.create"
 _MEMBER = "m.room.member"
 _POWER_LEVELS = "m.room.power_levels"
@@ -224,12 +222,12 @@ class _Levels:
     """Reads power levels from the state before an event, with the spec's
     defaults for a missing event or field."""
 
-    __slots__ = ("rules", "create", "content", "has_event")
+    __slots__ = ("rules", "creators", "content", "has_event")
 
     def __init__(self, state: RoomState, create: Event, rules: RoomVersion) -> None:
         event = state.lookup(_POWER_LEVELS)
         self.rules = rules
-        self.create = create
+        self.creators = _creators(create, rules)
         self.has_event = event is not None
         self.content = event.content if event is not None else {}
 
@@ -242,10 +240,10 @@ class _Levels:
 
     def user(self, user_id: str) -> float:
         # Since v12, creators stand above every level.
-        if self.rules.privileged_creators and user_id in _creators(self.create, self.rules):
+        if self.rules.privileged_creators and user_id in self.creators:
             return math.inf
         if not self.has_event:
-            return 100 if user_id in _creators(self.create, self.rules) else 0
+            return 100 if user_id in self.creators else 0
         users = self.content.get("users")
         if isinstance(users, dict) and user_id in users:
             level = _as_level(users[user_id], self.rules)
@@ -318,13 +316,15 @@ def check_on_receipt(
     ``(None, Rejected)`` when the PDU must be dropped.
     """
     try:
-        Event.from_pdu(pdu, room_version)
-        received = check_received_event(pdu, room_version, verify_keys)
+        event = Event.from_pdu(pdu, room_version)
     except MatrixError as exc:
         return None, _reject("receipt.format", exc.message, Errcode.M_BAD_JSON)
+    received = check_received_event(pdu, room_version, verify_keys)
     if received.outcome == "drop":
         return None, _reject("receipt.signatures", received.reason)
-    return Event.from_pdu(received.pdu, room_version), Allowed
+    if received.outcome == "redacted":
+        event = Event.from_pdu(received.pdu, room_version)
+    return event, Allowed
 
 
 def check_auth_events(
@@ -618,7 +618,7 @@ def _level_map(content: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _authorize_power_levels(event: Event, state: RoomState, create: Event, levels: _Levels, rules: RoomVersion) -> Verdict:
+def _authorize_power_levels(event: Event, levels: _Levels, rules: RoomVersion) -> Verdict:
     content = event.content
     if rules.integer_power_levels:
         # Since v10: the named levels are JSON integers.
@@ -637,7 +637,7 @@ def _authorize_power_levels(event: Event, state: RoomState, create: Event, level
     ):
         return _reject("power_levels.bad_users")
     # Since v12: creators' power is fixed and cannot be listed.
-    if rules.privileged_creators and not _creators(create, rules).isdisjoint(users):
+    if rules.privileged_creators and not levels.creators.isdisjoint(users):
         return _reject("power_levels.creator_in_users")
     # Since v1: the first power-levels event may say anything.
     if not levels.has_event:
@@ -702,7 +702,7 @@ def _authorize_against(event: Event, state: RoomState, create: Event, rules: Roo
     if type(event.state_key) is str and event.state_key.startswith("@") and event.state_key != sender:
         return _reject("state_key.user_owned")
     if event_type == _POWER_LEVELS:
-        return _authorize_power_levels(event, state, create, levels, rules)
+        return _authorize_power_levels(event, levels, rules)
     # v1-v2: redacting needs the redact level, or the same origin as the redacted event.
     if rules.redaction_auth_checks_event_domain and event_type == _REDACTION:
         if sender_level >= levels.named("redact"):
@@ -800,6 +800,13 @@ def _require(request: Mapping[str, Any], name: str, kind: type) -> Any:
     return value
 
 
+def _require_ids(request: Mapping[str, Any], name: str) -> list[str]:
+    ids = _require(request, name, list)
+    if not all(type(i) is str for i in ids):
+        raise InvalidParam(f"check-event: {name!r} must list event IDs (strings)")
+    return ids
+
+
 def _keys_callable(keys: Mapping[str, Any]) -> VerifyKeys:
     """Turn ``{server: {key_id: base64}}`` into the lookup the checks take.
 
@@ -838,8 +845,8 @@ def oracle_check_event(request: dict) -> dict:
     for pdu in _require(request, "events", list):
         event = Event.from_pdu(pdu, rules)
         known[event.event_id] = event
-    rejected = frozenset(request.get("rejected", ()))
-    state_ids = _require(request, "state", list)
+    rejected = frozenset(_require_ids({"rejected": [], **request}, "rejected"))
+    state_ids = _require_ids(request, "state")
     missing = [i for i in state_ids if i not in known]
     if missing:
         raise InvalidParam(f"check-event: state names unknown events {missing}")
