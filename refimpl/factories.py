@@ -289,7 +289,9 @@ class RoomFactory:
         )
 
     def invite(self, sender: str, target: str, *, commit: bool = True) -> Event:
-        return self.member(sender, target, "invite", commit=commit)
+        """An invite as it enters the room: a remote invitee's server has
+        added its signature during the invite exchange."""
+        return self.member(sender, target, "invite", also_signed_by=[_server_of(target)], commit=commit)
 
     def leave(self, user: str, *, commit: bool = True) -> Event:
         return self.member(user, user, "leave", commit=commit)

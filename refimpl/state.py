@@ -1,7 +1,8 @@
 """Room state: the map from ``(type, state_key)`` to the state event in force.
 
-Theory of operation (see ``specification/rooms/index.rst``, "Room state"):
-the state after an event is the state before it, with the event's own
+Theory of operation (``specification/server-server-api.rst``, "Authorization
+rules", which checks each event against the state before it): the state
+after an event is the state before it, with the event's own
 ``(type, state_key)`` entry replaced when the event is a state event. A
 :class:`RoomState` is an immutable value; :meth:`RoomState.apply` returns a
 new state and leaves the old one readable and unchanged.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from refimpl.auth_rules import RULES, Allowed, Rejected, authorize, authorize_history, check_on_receipt
+from refimpl.errors import LocalProtocolError
 from refimpl.factories import ALICE, BOB, CAROL, IDENTITY_SERVER, RoomFactory, signed_third_party_object
 from refimpl.room_versions import ROOM_VERSIONS
 from refimpl.state import RoomState
@@ -725,3 +726,16 @@ def test_decisions_table_names_registered_rules():
     named = set(re.findall(r"``([a-z_]+(?:\.[a-z_]+)+)``", cited))
     assert named and named <= set(RULES), named - set(RULES)
     docutils.core.publish_doctree(text, settings_overrides={"halt_level": docutils.utils.Reporter.WARNING_LEVEL, "report_level": 5})
+
+
+@pytest.mark.parametrize("version", ["1", "6", "12"])
+def test_history_drops_forged_events(version):
+    room = RoomFactory.public_chat(version)
+    message = room.send_message(BOB, commit=False)
+    forged = type(message).from_pdu(dict(message.pdu, origin_server_ts=1), room.room_version)
+    room.add(forged)
+    room.send_message(BOB)
+    verdicts = authorize_history(room.events, room.room_version, check_signatures=True, verify_keys=verify_keys)
+    assert [v.rule for _, v in verdicts if not v] == ["receipt.signatures"]
+    with pytest.raises(LocalProtocolError):
+        authorize_history(room.events, room.room_version, check_signatures=True)
