@@ -388,8 +388,10 @@ def _authorize_create(event: Event, rules: RoomVersion) -> Verdict:
     if not rules.room_id_from_create_event and _domain(event.room_id) != _domain(event.sender):
         return _reject("create.room_id_domain")
     # Since v1: a room_version in content must be one we know.
-    if "room_version" in content and content["room_version"] not in ROOM_VERSIONS:
-        return _reject("create.unknown_room_version", f"unknown room version {content['room_version']!r}")
+    if "room_version" in content:
+        named = content["room_version"]
+        if type(named) is not str or named not in ROOM_VERSIONS:
+            return _reject("create.unknown_room_version", f"unknown room version {named!r}")
     # v1-v10: the creator is named in content.
     if not rules.implicit_room_creator and "creator" not in content:
         return _reject("create.creator_missing")

@@ -77,8 +77,9 @@ def test_create_room_id_domain(version):
 
 
 @pytest.mark.parametrize("version", ALL)
-def test_create_unknown_room_version(version):
-    room = RoomFactory(version, create_content={"room_version": "99"})
+@pytest.mark.parametrize("named", ["99", ["1"], 1])
+def test_create_unknown_room_version(version, named):
+    room = RoomFactory(version, create_content={"room_version": named})
     assert verdict_of(room, room.events[0], state=RoomState()) == "create.unknown_room_version"
 
 
