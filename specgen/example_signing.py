@@ -631,11 +631,12 @@ def sign_corpus(corpus: Corpus) -> Signed:
     values = [_keep_order(site.value, value) for site, value in zip(sites, values)]
     histories = [*declared, *(h for h, _ in rooms.example_rooms.values())]
     for history in [*histories, *rooms.api_rooms.values()]:
-        for index, rejection in replay(history.events, history.room_version):
+        for finding in replay(history.events, history.room_version):
+            rule = f" by rule {finding.rule}" if finding.rule else ""
             ctx.diagnostics.append(Diagnostic(
                 corpus.display(corpus.history_dir / f"{history.name}.json"), 0, 0, "examples.auth", Severity.ERROR,
-                f"event {index} ({history.events[index].type}) is rejected by rule {rejection.rule}: "
-                f"{rejection.message or 'no detail'}", f"/events/{index}"))
+                f"{history.name}: event {finding.index} ({history.events[finding.index].type}) is refused{rule}: "
+                f"{finding.message}", f"/events/{finding.index}{finding.pointer}"))
     return Signed(tuple(sites), tuple(values), tuple(histories), tuple(ctx.diagnostics))
 
 

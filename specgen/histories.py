@@ -22,7 +22,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from refimpl.auth_rules import Rejected, auth_event_keys, authorize, check_on_receipt
+from refimpl.auth_rules import RULES, auth_event_keys, authorize
+from refimpl.errors import MatrixError
+from refimpl.hashing import check_content_hash
+from refimpl.redaction import redact
+from refimpl.signing import verify_json
 from refimpl.event_ids import room_id_from_create_event
 from refimpl.event_signing import required_signatures, sign_event
 from refimpl.events import Event, build_pdu
@@ -34,6 +38,7 @@ from refimpl.test_keys import PUBLISHED_KEYS, signing_key_for
 
 __all__ = [
     "EventSpec",
+    "Finding",
     "History",
     "EXAMPLE_ROOM_EXTRAS",
     "V1_INVITE_ROOM",
@@ -124,34 +129,71 @@ def published_key_lookup(server_name: str, key_id: str) -> VerifyKey | None:
     return key.verify_key if key is not None and key.key_id == key_id else None
 
 
+@dataclass(frozen=True)
+class Finding:
+    """Why a history event is refused: ``kind`` is ``signature``, ``hash`` or
+    ``auth``; ``pointer`` is inside the event; ``rule`` is the auth rule ID."""
+
+    index: int
+    kind: str
+    pointer: str
+    message: str
+    rule: str = ""
+
+
+def _receipt_findings(index: int, pdu: Mapping[str, Any], version: RoomVersion, verify_keys) -> list[Finding]:
+    try:
+        servers = sorted(required_signatures(pdu, version))
+        redacted = redact(pdu, version)
+    except MatrixError as exc:
+        return [Finding(index, "auth", "", exc.message, "receipt.format")]
+    findings = []
+    signatures = pdu.get("signatures") if isinstance(pdu.get("signatures"), Mapping) else {}
+    for server in servers:
+        by_key = signatures.get(server) if isinstance(signatures.get(server), Mapping) else {}
+        known = {k: key for k in by_key if (key := verify_keys(server, k)) is not None}
+        verdict = verify_json(redacted, server, known, strict=version.strict_canonical_json)
+        if not verdict.ok:
+            where = f"/signatures/{server}/{verdict.key_id}" if verdict.key_id else "/signatures"
+            findings.append(Finding(index, "signature", where, verdict.detail))
+    if not check_content_hash(pdu, version):
+        findings.append(Finding(index, "hash", "/hashes/sha256", "the content hash does not match the event"))
+    return findings
+
+
 def replay(
-    events: Iterable[Event],
+    events: Iterable[Mapping[str, Any]],
     room_version: RoomVersion,
     verify_keys: Callable[[str, str], VerifyKey | None] = published_key_lookup,
-) -> list[tuple[int, Rejected]]:
-    """Judge a linear history as a receiving server would, event by event.
+) -> list[Finding]:
+    """Judge a linear history of PDUs as a receiving server would, event by event.
 
-    Returns ``(index, rejection)`` for each refused event (signatures,
-    content hash, then the auth rules with the cited auth events resolved
-    among earlier events); a refused event changes nothing. A content hash
-    that does not match counts as ``receipt.signatures`` with that message,
-    since a history must hold full events, not redacted stand-ins.
+    Each event's required signatures and content hash are checked, then the
+    auth rules run with the cited auth events resolved among the earlier
+    accepted events; a refused event changes nothing. Never raises for
+    anything in ``events``.
     """
     state = RoomState()
     known: dict[str, Event] = {}
-    failures: list[tuple[int, Rejected]] = []
-    for index, event in enumerate(events):
-        received, verdict = check_on_receipt(event.pdu, room_version, verify_keys)
-        if received is not None and dict(received.pdu) != dict(event.pdu):
-            verdict = Rejected("receipt.signatures", message="content hash does not match")
-        if verdict:
-            verdict = authorize(event, state, room_version, fetch_event=known.get)
+    findings: list[Finding] = []
+    for index, pdu in enumerate(events):
+        pdu = pdu.pdu if isinstance(pdu, Event) else pdu
+        try:
+            event = Event.from_pdu(pdu, room_version)
+        except MatrixError as exc:
+            findings.append(Finding(index, "auth", "", exc.message, "receipt.format"))
+            continue
+        received = _receipt_findings(index, pdu, room_version, verify_keys)
+        findings.extend(received)
+        if received:
+            continue
+        verdict = authorize(event, state, room_version, fetch_event=known.get)
         if not verdict:
-            failures.append((index, verdict))
+            findings.append(Finding(index, "auth", "", verdict.message or RULES[verdict.rule], verdict.rule))
             continue
         known[event.event_id] = event
         state = state.apply(event)
-    return failures
+    return findings
 
 
 def history_json(history: History) -> dict[str, Any]:
