@@ -559,7 +559,8 @@ def _fill_fragments(value: Any, anchor: Event, rooms: _Rooms) -> Any:
             return _fill_references([value], anchor.room_version if value[0] not in rooms.events
                                     else rooms.events[value[0]].room_version, rooms)[0]
         return [_fill_fragments(v, anchor, rooms) for v in value]
-    if not isinstance(value, Mapping) or is_pdu(value) or is_key_document(value) or "mxid" in value:
+    # Signed objects were refreshed whole; their signature maps are not fragments.
+    if not isinstance(value, Mapping) or is_pdu(value) or is_key_document(value) or "signatures" in value:
         return value
     if set(value) == {"sha256"} and isinstance(value["sha256"], str):
         return {"sha256": anchor.pdu["hashes"]["sha256"]}
