@@ -24,12 +24,15 @@ browser:
 spec: $(STAMP)
 	$(SPECGEN) build
 
+# The corpus must lint, validate, verify with refimpl, and hold no example
+# value that `specgen examples --sign` would change.
 lint: $(STAMP)
 	$(SPECGEN) lint
 	$(SPECGEN) validate
 	$(SPECGEN) verify
+	$(SPECGEN) examples --check
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
