@@ -1,12 +1,18 @@
 """Loading YAML and JSON once, with a pointer-to-position index.
 
 Every file of a corpus is parsed once per process through :class:`Sources`,
-whatever refers to it. YAML goes through libyaml's C parser: the composed
-node tree is kept, the plain data is constructed from it, and the index from
-JSON pointer to ``line:column`` is only walked the first time somebody asks
-for a position, so clean runs never pay for it. JSON is decoded by the
-standard library; its positions come from the same YAML composer on demand
-(JSON is close enough to YAML for locating nodes).
+whatever refers to it. JSON (a ``.json`` file, or a file without a YAML
+suffix whose first non-blank character opens an object or array, such as
+the suffix-less event examples) is decoded by the standard library. YAML
+goes through libyaml's C parser; since that is most of a run's parsing
+time, the data of a YAML file is also kept in the user's cache directory
+under the hash of its bytes (:class:`ParseCache`), so an unchanged file is
+parsed once, not once per run.
+
+Positions are never computed up front: the index from JSON pointer to
+``line:column`` is built from a YAML composition of the text the first time
+somebody asks (JSON is close enough to YAML for locating nodes), so clean
+runs never pay for it.
 
 A file that cannot be read or parsed becomes a :class:`Diagnostic` with the
 parser's own line and column; it never raises.
@@ -14,17 +20,22 @@ parser's own line and column; it never raises.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import marshal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
 
+from ._cache import cache_dir, caching_enabled, write_atomically
 from .diagnostics import Diagnostic, Severity
 
 __all__ = [
     "Document",
+    "ParseCache",
     "Sources",
     "load_document",
     "escape_pointer_token",
@@ -166,9 +177,71 @@ def _syntax_diagnostic(display: str, message: str, line: int, column: int) -> Di
     )
 
 
-def load_document(path: Path, display: str | None = None, *, text: str | None = None) -> Document | Diagnostic:
-    """Parse one file by its suffix (YAML for anything that is not ``.json``,
-    since YAML also reads JSON); return the document or a diagnostic."""
+class ParseCache:
+    """The data of parsed YAML files, by the hash of their bytes.
+
+    One marshal file per document under the user's cache directory. The key
+    covers the Python and PyYAML versions and :data:`_LOADER_VERSION`, so a
+    change to any of them (or to the loader's rules) reads nothing stale.
+    Only successful parses are stored: a syntax error is reported afresh.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    @classmethod
+    def open(cls) -> "ParseCache":
+        return cls(cache_dir() / "parsed" if caching_enabled() else None)
+
+    def _file(self, content: bytes) -> Path | None:
+        if self.directory is None:
+            return None
+        digest = hashlib.sha256(_CACHE_CONTEXT)
+        digest.update(content)
+        return self.directory / (digest.hexdigest() + ".marshal")
+
+    def get(self, content: bytes) -> Any:
+        """The stored data, or :data:`MISSING`."""
+        file = self._file(content)
+        if file is None:
+            return MISSING
+        try:
+            return marshal.loads(file.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return MISSING
+
+    def put(self, content: bytes, data: Any) -> None:
+        file = self._file(content)
+        if file is None:
+            return
+        try:
+            encoded = marshal.dumps(data, 4)
+        except (ValueError, RecursionError):
+            return
+        write_atomically(file, encoded)
+
+
+#: Bump when the loader's rules change what a given text parses to.
+_LOADER_VERSION = "1"
+_CACHE_CONTEXT = f"yaml-data {_LOADER_VERSION} {sys.version_info[:2]} {yaml.__version__}\0".encode()
+#: What :meth:`ParseCache.get` returns for a document it does not hold
+#: (``None`` is the data of an empty file).
+MISSING = object()
+
+
+def load_document(path: Path, display: str | None = None, *, text: str | None = None,
+                  cache: ParseCache | None = None) -> Document | Diagnostic:
+    """Parse one file: JSON when its suffix is ``.json`` or, without a YAML
+    suffix, when its content starts like JSON (falling back to YAML if it
+    is not JSON after all); YAML otherwise, since YAML also reads JSON.
+
+    Args:
+        text: the file's content, when the caller already has it.
+        cache: where to look for and keep the data of YAML files.
+
+    Returns:
+        The document, or a ``syntax`` diagnostic.
+    """
     display = display or str(path)
     if text is None:
         try:
@@ -181,14 +254,33 @@ def load_document(path: Path, display: str | None = None, *, text: str | None = 
             line = raw.count(b"\n", 0, exc.start) + 1
             col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
             return _syntax_diagnostic(display, f"file is not valid UTF-8: {exc.reason}", line, col)
-    if path.suffix.lower() in JSON_SUFFIXES:
+    else:
+        raw = None
+    suffix = path.suffix.lower()
+    if suffix in JSON_SUFFIXES or (suffix not in YAML_SUFFIXES and text.lstrip()[:1] in ("{", "[")):
         try:
-            data = json.loads(text)
+            return Document(path=path, display=display, data=json.loads(text), text=text)
         except json.JSONDecodeError as exc:
-            return _syntax_diagnostic(display, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)
+            if suffix in JSON_SUFFIXES:
+                return _syntax_diagnostic(display, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)
         except RecursionError:
             return _syntax_diagnostic(display, "invalid JSON: nested too deeply", 1, 1)
-        return Document(path=path, display=display, data=data, text=text)
+    if cache is not None:
+        raw = text.encode("utf-8") if raw is None else raw
+        data = cache.get(raw)
+        if data is not MISSING:
+            return Document(path=path, display=display, data=data, text=text)
+    loaded = _parse_yaml(display, text)
+    if isinstance(loaded, Diagnostic):
+        return loaded
+    node, data = loaded
+    if cache is not None:
+        cache.put(raw, data)
+    return Document(path=path, display=display, data=data, text=text, _node=node)
+
+
+def _parse_yaml(display: str, text: str) -> tuple[Any, Any] | Diagnostic:
+    """``(composed node, data)``: the node is kept for the position index."""
     try:
         loader = _Loader(text)
         try:
@@ -205,19 +297,24 @@ def load_document(path: Path, display: str | None = None, *, text: str | None = 
         return _syntax_diagnostic(display, f"invalid YAML: {exc}", 1, 1)
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:
         return _syntax_diagnostic(display, f"invalid YAML: {type(exc).__name__}: {exc}", 1, 1)
-    return Document(path=path, display=display, data=data, text=text, _node=node)
+    return node, data
 
 
 class Sources:
-    """Per-process cache of parsed files, keyed by resolved path.
+    """Per-process cache of parsed files.
 
-    ``display`` names are made relative to ``root`` so that diagnostics do
-    not depend on where the corpus was checked out.
+    Files are keyed by their resolved path, and also by the path a caller
+    gave, so asking again with the same path costs a dictionary lookup
+    rather than a ``realpath``. ``display`` names are made relative to
+    ``root`` so that diagnostics do not depend on where the corpus was
+    checked out.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, parse_cache: ParseCache | None = None) -> None:
         self.root = root.resolve()
+        self.parse_cache = parse_cache if parse_cache is not None else ParseCache.open()
         self._docs: dict[Path, Document | Diagnostic] = {}
+        self._given: dict[Path, Document | Diagnostic] = {}
 
     def display(self, path: Path) -> str:
         try:
@@ -226,11 +323,14 @@ class Sources:
             return str(path)
 
     def load(self, path: Path) -> Document | Diagnostic:
-        key = path.resolve()
-        cached = self._docs.get(key)
+        cached = self._given.get(path)
         if cached is None:
-            cached = load_document(key, self.display(key))
-            self._docs[key] = cached
+            key = path.resolve()
+            cached = self._docs.get(key)
+            if cached is None:
+                cached = load_document(key, self.display(key), cache=self.parse_cache)
+                self._docs[key] = cached
+            self._given[path] = cached
         return cached
 
     def document(self, path: Path) -> Document | None:
@@ -249,4 +349,4 @@ class Sources:
                 yield result
 
     def __contains__(self, path: Path) -> bool:
-        return path.resolve() in self._docs
+        return path in self._given or path.resolve() in self._docs

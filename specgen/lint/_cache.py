@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
+
+from .._cache import cache_dir, caching_enabled, write_atomically
 
 __all__ = ["VerdictCache", "cache_dir"]
 
@@ -29,11 +29,6 @@ Verdict = list[tuple[str, str]]
 _FILE = "lint-verdicts-v1.json"
 #: Entries kept when the file is rewritten (oldest dropped first).
 _LIMIT = 20000
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "specgen"
 
 
 class VerdictCache:
@@ -48,7 +43,7 @@ class VerdictCache:
 
     @classmethod
     def open(cls) -> "VerdictCache":
-        if os.environ.get("SPECGEN_NO_CACHE"):
+        if not caching_enabled():
             return cls(None)
         return cls(cache_dir() / _FILE)
 
@@ -74,18 +69,7 @@ class VerdictCache:
             return
         self._dirty = False
         entries = dict(list(self._entries.items())[-_LIMIT:])
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".verdicts-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    json.dump(entries, out, separators=(",", ":"))
-                os.replace(tmp, self.path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError:
-            pass
+        write_atomically(self.path, json.dumps(entries, separators=(",", ":")).encode("utf-8"))
 
 
 def _read(path: Path) -> dict[str, Verdict]:

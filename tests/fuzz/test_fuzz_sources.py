@@ -8,6 +8,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -31,6 +32,15 @@ _DOCS = st.recursive(
 _ROLES = ["event-schemas/schema/m.a.yaml", "event-schemas/schema/core/x.yaml",
           "event-schemas/examples/m.a", "event-schemas/examples/m.a#v.json", "api/server-server/a.yaml"]
 _SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _module_cache(tmp_path_factory):
+    """The parse cache of thousands of generated files goes to a directory
+    of this run, not the developer's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
 
 
 def _run(files: dict[str, bytes]) -> None:

@@ -16,6 +16,15 @@ REPO = Path(__file__).resolve().parents[2]
 CORPORA = REPO / "tests" / "corpora"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_cache(tmp_path_factory):
+    """specgen's caches (and those of the CLI run in subprocesses) go to a
+    directory of this session, never into the developer's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = root / name

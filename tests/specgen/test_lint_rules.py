@@ -144,4 +144,6 @@ def test_cache_key_depends_on_content_and_context():
 
 def test_cache_leaves_no_temporary_files(tmp_path):
     _metaschema_findings(FIXTURES / "schema.metaschema" / "fail")
-    assert os.listdir(tmp_path / "cache" / "specgen") == ["lint-verdicts-v1.json"]
+    cache = tmp_path / "cache" / "specgen"
+    assert sorted(os.listdir(cache)) == ["lint-verdicts-v1.json", "parsed"]
+    assert not [p for p in cache.rglob("*") if p.name.startswith(".")]

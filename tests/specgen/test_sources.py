@@ -1,7 +1,8 @@
+import marshal
 from pathlib import Path
 
 from specgen.diagnostics import Diagnostic
-from specgen.sources import Document, Sources, join_pointer, load_document, split_pointer
+from specgen.sources import Document, ParseCache, Sources, join_pointer, load_document, split_pointer
 
 
 def test_pointer_escaping_round_trips():
@@ -49,3 +50,98 @@ def test_sources_parse_each_file_once(tmp_path):
     assert sources.load(tmp_path / "." / "x.yaml") is first
     assert first.display == "x.yaml"
     assert list(sources.documents()) == [first]
+
+
+# -- JSON without a suffix -------------------------------------------------------
+
+
+def test_suffixless_json_is_decoded_as_json(tmp_path):
+    """JSON and YAML 1.1 disagree on some scalars: ``1e3`` is a number in
+    JSON and a string in YAML 1.1, so the decoder in use shows."""
+    path = tmp_path / "m.room.member#invite"
+    path.write_text('\n  {"n": 1e3, "body": "a\\/b"}\n')
+    doc = load_document(path)
+    assert doc.data == {"n": 1000.0, "body": "a/b"}
+    assert doc._index is None
+    assert doc.locate("/body") == (2, 22)
+
+
+def test_suffixless_yaml_that_starts_like_json_falls_back_to_yaml(tmp_path):
+    path = tmp_path / "m.room.topic"
+    path.write_text("{topic: hello, n: 1e3}\n")
+    assert load_document(path).data == {"topic": "hello", "n": "1e3"}
+
+
+def test_suffixless_file_that_is_neither_reports_yaml_position(tmp_path):
+    path = tmp_path / "m.room.topic"
+    path.write_text('{"a": 1,\n  "b": [}\n')
+    found = load_document(path)
+    assert isinstance(found, Diagnostic) and found.code == "syntax" and found.line == 2
+
+
+# -- the parse cache -------------------------------------------------------------
+
+
+def _cache_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.marshal"))
+
+
+def test_yaml_data_is_cached_by_content_and_reused(tmp_path):
+    cache = ParseCache(tmp_path / "cache")
+    path = tmp_path / "s.yaml"
+    path.write_text("a: [1, 2]\n")
+    first = load_document(path, cache=cache)
+    (stored,) = _cache_files(tmp_path / "cache")
+    # Poisoning the entry shows a second load reads it rather than parsing.
+    stored.write_bytes(marshal.dumps({"a": "from the cache"}))
+    again = load_document(path, cache=cache)
+    assert first.data == {"a": [1, 2]} and again.data == {"a": "from the cache"}
+    # Positions never come from the cache: they are composed from the text.
+    assert again.locate("/a/1") == (1, 8)
+    path.write_text("a: [1, 3]\n")
+    assert load_document(path, cache=cache).data == {"a": [1, 3]}
+    assert len(_cache_files(tmp_path / "cache")) == 2
+
+
+def test_corrupt_or_unwritable_parse_cache_is_ignored(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("a: 1\n")
+    cache = ParseCache(tmp_path / "cache")
+    load_document(path, cache=cache)
+    (stored,) = _cache_files(tmp_path / "cache")
+    stored.write_bytes(b"\xff\x00 not marshal")
+    assert load_document(path, cache=cache).data == {"a": 1}
+    blocker = tmp_path / "blocked"
+    blocker.write_text("a file where the cache directory should be")
+    assert load_document(path, cache=ParseCache(blocker / "parsed")).data == {"a": 1}
+
+
+def test_syntax_errors_and_json_are_not_cached(tmp_path):
+    cache = ParseCache(tmp_path / "cache")
+    bad = tmp_path / "b.yaml"
+    bad.write_text("a: 1\nb: : c\n")
+    example = tmp_path / "m.room.topic"
+    example.write_text('{"topic": "x"}')
+    assert isinstance(load_document(bad, cache=cache), Diagnostic)
+    assert isinstance(load_document(example, cache=cache), Document)
+    assert _cache_files(tmp_path / "cache") == []
+
+
+def test_no_cache_environment_turns_the_parse_cache_off(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("SPECGEN_NO_CACHE", "1")
+    assert ParseCache.open().directory is None
+    monkeypatch.delenv("SPECGEN_NO_CACHE")
+    assert ParseCache.open().directory == tmp_path / "specgen" / "parsed"
+
+
+def test_sources_resolve_a_given_path_once(tmp_path, monkeypatch):
+    path = tmp_path / "x.yaml"
+    path.write_text("a: 1\n")
+    sources = Sources(tmp_path, ParseCache(None))
+    first = sources.load(path)
+    calls = []
+    real = Path.resolve
+    monkeypatch.setattr(Path, "resolve", lambda self, *a, **k: calls.append(self) or real(self, *a, **k))
+    assert all(sources.load(path) is first for _ in range(5))
+    assert calls == [] and path in sources
