@@ -25,6 +25,7 @@ what it built, and renders through one Jinja2 environment.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -192,10 +193,19 @@ def inline_text(text: str) -> Markup:
 
 
 def template_environment(corpus: Corpus) -> jinja2.Environment:
-    """The corpus's own ``templates/`` first, then the project's."""
+    """The corpus's own ``templates/`` first, then the project's.
+
+    One environment per set of folders and process, so templates compile
+    once; Jinja2 still notices a template edited since (``auto_reload``).
+    """
     folders = [str(corpus.template_dir)] if corpus.template_dir.is_dir() else []
     if DEFAULT_TEMPLATES not in (Path(f) for f in folders):
         folders.append(str(DEFAULT_TEMPLATES))
+    return _environment(tuple(folders))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["json"] = highlight_json
