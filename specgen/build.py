@@ -309,7 +309,7 @@ class SiteBuilder:
         return Site(files, tuple(diagnostics), sources)
 
     def _page_html(self, page: Page, targets: Targets) -> bytes:
-        key = (targets, page.files)
+        key = (self.env.get_template("page.html"), targets, page.files)
         cached = self._pages.get(page.target.url)
         if cached is not None and cached[0] == key:
             return cached[1]
