@@ -30,7 +30,7 @@ import posixpath
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 import html
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence

@@ -261,7 +261,3 @@ class Catalog:
                                   f"no page places this {kind} ({{{{{name}}}}})"))
         return out
 
-    def sources_of(self, name: str) -> Path | None:
-        found = self.names.get(name)
-        return found[1] if found else None
-
