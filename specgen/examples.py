@@ -145,7 +145,7 @@ class ExampleValidator:
         key = (schema.path, schema.pointer, cls)
         validator = self._validators.get(key)
         if validator is None:
-            uri = schema.path.resolve().as_uri() + "#" + _quote_pointer(schema.pointer)
+            uri = self.corpus.sources.canonical(schema.path).as_uri() + "#" + _quote_pointer(schema.pointer)
             validator = self._base(cls).evolve(schema={"$ref": uri})
             self._validators[key] = validator
         return validator

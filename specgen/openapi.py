@@ -32,6 +32,7 @@ from typing import Any, Iterator, Mapping, NamedTuple
 from urllib.parse import urlsplit
 
 from .diagnostics import Diagnostic, Severity
+from .refs import has_ref
 from .sources import join_pointer
 
 __all__ = [
@@ -207,21 +208,6 @@ def _url_path(url: str) -> str:
     return url.rstrip("/")
 
 
-def _has_ref(node: Any) -> bool:
-    """Whether inlining could change ``node``: most schemas and examples
-    written in an API file refer to nothing, and need no resolver."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            if "$ref" in current:
-                return True
-            stack.extend(v for v in current.values() if isinstance(v, (dict, list)))
-        elif isinstance(current, list):
-            stack.extend(v for v in current if isinstance(v, (dict, list)))
-    return False
-
-
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -260,7 +246,7 @@ class _Builder:
         return node, base
 
     def _inline(self, base: Path, node: Any, pointer: str) -> Any:
-        if not _has_ref(node):
+        if not has_ref(node):
             return node
         inlined = self.resolver.inline(base, node, pointer if base == self.doc.path else "")
         self.diagnostics.extend(inlined.diagnostics)

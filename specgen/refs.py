@@ -37,7 +37,7 @@ import referencing.jsonschema
 from .diagnostics import Diagnostic, Severity
 from .sources import Document, join_pointer, split_pointer
 
-__all__ = ["Resolver", "Resolved", "Inlined", "merge_all_of", "MAX_DEPTH"]
+__all__ = ["Resolver", "Resolved", "Inlined", "has_ref", "merge_all_of", "MAX_DEPTH"]
 
 #: Nesting (structural plus reference hops) beyond which inlining stops with
 #: a diagnostic; far deeper than any real schema, far below Python's stack.
@@ -72,6 +72,7 @@ class Resolver:
         self._problems: dict[tuple, Diagnostic] = {}
         self._memo: dict[_Key, tuple[Any, tuple[Diagnostic, ...]]] = {}
         self._registry: referencing.Registry | None = None
+        self._files: dict[Path, bool] = {}
 
     # -- one reference -------------------------------------------------
 
@@ -104,8 +105,8 @@ class Resolver:
         if fragment and not fragment.startswith("/"):
             return self._fail(base, ref, at, "ref.unresolved",
                               f"cannot resolve {ref!r}: only JSON-pointer fragments (#/...) are supported")
-        target = target.resolve()
-        if not target.is_file():
+        target = self.corpus.sources.canonical(target)
+        if not self._is_file(target):
             shown = self.corpus.display(target)
             return self._fail(base, ref, at, "ref.unresolved", f"cannot resolve {ref!r}: no file {shown}")
         loaded = self.corpus.load(target)
@@ -117,6 +118,12 @@ class Resolver:
             return self._fail(base, ref, at, "ref.unresolved",
                               f"cannot resolve {ref!r}: {loaded.display} has nothing at {stopped or '/'}")
         return Resolved(path=target, pointer=fragment, data=found, document=loaded)
+
+    def _is_file(self, path: Path) -> bool:
+        found = self._files.get(path)
+        if found is None:
+            found = self._files[path] = path.is_file()
+        return found
 
     def deref(self, base: Path, node: Mapping) -> tuple[Any, Path]:
         """Follow the chain of ``$ref`` at ``node`` (no deeper).
@@ -210,7 +217,7 @@ class Resolver:
         and is reported as ``ref.cycle``; a missing target stays too and is
         reported as ``ref.unresolved``.
         """
-        path = path.resolve()
+        path = self.corpus.sources.canonical(path)
         key = (path, pointer)
         if data is None or self._node_at(path, pointer) is data:
             cached = self._memo.get(key)
@@ -237,6 +244,8 @@ class Resolver:
         return _ABSENT if stopped is not None else node
 
     def _inline_top(self, path: Path, pointer: str, data: Any) -> tuple[Any, tuple[Diagnostic, ...]]:
+        if not has_ref(data):
+            return data, ()
         diagnostics: list[Diagnostic] = []
         try:
             value = self._inline(path, pointer, data, {(path, pointer)}, 0, diagnostics)
@@ -254,9 +263,10 @@ class Resolver:
             out.append(self._located(path, pointer, "ref.too-deep",
                                      f"nesting deeper than {MAX_DEPTH} levels is not inlined"))
             return node
+        # Pointers are joined for containers only: scalars cannot change.
         if isinstance(node, list):
             items = [self._inline(path, join_pointer(pointer, i), v, stack, depth + 1, out)
-                     for i, v in enumerate(node)]
+                     if isinstance(v, (dict, list)) else v for i, v in enumerate(node)]
             return node if all(a is b for a, b in zip(items, node)) else items
         ref = node.get("$ref")
         siblings = {}
@@ -264,8 +274,11 @@ class Resolver:
         for k, v in node.items():
             if k == "$ref" and isinstance(ref, str):
                 continue
-            siblings[k] = self._inline(path, join_pointer(pointer, k), v, stack, depth + 1, out)
-            changed = changed or siblings[k] is not v
+            if isinstance(v, (dict, list)):
+                siblings[k] = self._inline(path, join_pointer(pointer, k), v, stack, depth + 1, out)
+                changed = changed or siblings[k] is not v
+            else:
+                siblings[k] = v
         if not isinstance(ref, str):
             return siblings if changed else node
         found = self.resolve(path, ref, at=pointer)
@@ -297,18 +310,23 @@ class Resolver:
     # -- jsonschema integration --------------------------------------------
 
     def registry(self) -> referencing.Registry:
-        """Every corpus data file as a resource under its ``file://`` URI.
+        """The corpus's schema and API files as resources under their
+        ``file://`` URIs.
 
-        ``retrieve`` loads any other local file on demand through the same
-        cache and refuses everything else, so validation never touches the
-        network.
+        Any other local file is loaded on demand (``retrieve``) through the
+        same cache; everything else is refused, so validation never touches
+        the network. Examples are not registered: they are inlined by
+        :meth:`inline`, never reached by a schema's ``$ref``.
         """
         if self._registry is None:
+            corpus = self.corpus
+            registered = (*corpus.schemas.values(), *corpus.schema_definitions,
+                          *corpus.api_files, *corpus.api_definitions)
             resources = []
-            for path in self.corpus.data_files():
-                doc = self.corpus.document(path)
+            for path in dict.fromkeys(registered):
+                doc = corpus.document(path)
                 if doc is not None:
-                    resources.append((path.resolve().as_uri(), make_resource(doc.data)))
+                    resources.append((corpus.sources.canonical(path).as_uri(), make_resource(doc.data)))
             self._registry = referencing.Registry(retrieve=self._retrieve).with_resources(resources)
         return self._registry
 
@@ -317,7 +335,7 @@ class Resolver:
         if parts.scheme != "file":
             raise referencing.exceptions.NoSuchResource(ref=uri)
         path = Path(url2pathname(parts.path))
-        doc = self.corpus.document(path) if path.is_file() else None
+        doc = self.corpus.document(path) if self._is_file(path) else None
         if doc is None:
             raise referencing.exceptions.NoSuchResource(ref=uri)
         return make_resource(doc.data)
@@ -367,6 +385,21 @@ def make_resource(contents: Any) -> referencing.Resource:
         return spec.create_resource(contents)
     except Exception:  # an ill-typed $id or similar: still addressable by URI
         return referencing.Resource.opaque(contents)
+
+
+def has_ref(node: Any) -> bool:
+    """Whether inlining could change ``node``: most examples, and most
+    schemas written in an API file, refer to nothing."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if "$ref" in current:
+                return True
+            stack.extend(v for v in current.values() if isinstance(v, (dict, list)))
+        elif isinstance(current, list):
+            stack.extend(v for v in current if isinstance(v, (dict, list)))
+    return False
 
 
 def _ref_of(node: Any) -> str | None:

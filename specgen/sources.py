@@ -305,7 +305,7 @@ class Sources:
 
     Files are keyed by their resolved path, and also by the path a caller
     gave, so asking again with the same path costs a dictionary lookup
-    rather than a ``realpath``. ``display`` names are made relative to
+    rather than a ``realpath`` (:meth:`canonical` offers the same to others). ``display`` names are made relative to
     ``root`` so that diagnostics do not depend on where the corpus was
     checked out.
     """
@@ -315,17 +315,25 @@ class Sources:
         self.parse_cache = parse_cache if parse_cache is not None else ParseCache.open()
         self._docs: dict[Path, Document | Diagnostic] = {}
         self._given: dict[Path, Document | Diagnostic] = {}
+        self._canonical: dict[Path, Path] = {}
+
+    def canonical(self, path: Path) -> Path:
+        """``path.resolve()``, asked of the file system once per path."""
+        found = self._canonical.get(path)
+        if found is None:
+            found = self._canonical[path] = path.resolve()
+        return found
 
     def display(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.root).as_posix()
+            return self.canonical(path).relative_to(self.root).as_posix()
         except ValueError:
             return str(path)
 
     def load(self, path: Path) -> Document | Diagnostic:
         cached = self._given.get(path)
         if cached is None:
-            key = path.resolve()
+            key = self.canonical(path)
             cached = self._docs.get(key)
             if cached is None:
                 cached = load_document(key, self.display(key), cache=self.parse_cache)
@@ -349,4 +357,4 @@ class Sources:
                 yield result
 
     def __contains__(self, path: Path) -> bool:
-        return path in self._given or path.resolve() in self._docs
+        return path in self._given or self.canonical(path) in self._docs

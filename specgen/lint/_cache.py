@@ -17,18 +17,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
 from .._cache import cache_dir, caching_enabled, write_atomically
 
-__all__ = ["VerdictCache", "cache_dir"]
+__all__ = ["VerdictCache", "cache_dir", "package_version"]
 
 Verdict = list[tuple[str, str]]
 
 _FILE = "lint-verdicts-v1.json"
 #: Entries kept when the file is rewritten (oldest dropped first).
 _LIMIT = 20000
+
+
+@lru_cache(maxsize=None)
+def package_version(name: str) -> str:
+    """The installed version of a validator, part of every key: reading
+    package metadata costs a millisecond, and keys are made per file."""
+    return version(name)
 
 
 class VerdictCache:

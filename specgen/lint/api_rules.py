@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from importlib.metadata import version
 from typing import Iterator
 
 from ..openapi import ApiDocument
+from ._cache import package_version
 from . import Finding, RuleContext, SchemaContext
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -56,7 +56,7 @@ def structure(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
     for path in ctx.run.referenced_files(ctx.path):
         document = ctx.run.corpus.document(path)
         digest.update(str(path).encode("utf-8") + b"\0" + (document.text.encode("utf-8") if document else b""))
-    key = ctx.run.cache.key(digest.digest(), "openapi", model.version_kind, version("openapi-spec-validator"))
+    key = ctx.run.cache.key(digest.digest(), "openapi", model.version_kind, package_version("openapi-spec-validator"))
 
     def compute() -> list[tuple[str, str]]:
         return _structural_problems(ctx.run.resolver.inline(ctx.path).data, model.version_kind)

@@ -107,5 +107,5 @@ def unused_definition(corpus, ctx: RuleContext) -> Iterator[Finding]:
     )
     for paths, what in kinds:
         for path in paths:
-            if path.resolve() not in used:
+            if corpus.sources.canonical(path) not in used:
                 yield Finding(f"{what} {corpus.display(path)} is not referred to by any $ref", path=path)

@@ -8,7 +8,6 @@ to it.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -18,6 +17,7 @@ from jsonschema import Draft202012Validator
 from ..diagnostics import Diagnostic
 from ..refs import merge_all_of
 from ..sources import join_pointer
+from ._cache import package_version
 from . import Finding, SchemaContext
 
 
@@ -37,7 +37,7 @@ def metaschema(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
         return [(join_pointer("", *error.absolute_path), error.message)
                 for error in validator.iter_errors(node)]
 
-    key = ctx.run.cache.key(ctx.document.text.encode("utf-8"), "metaschema", uri, version("jsonschema"))
+    key = ctx.run.cache.key(ctx.document.text.encode("utf-8"), "metaschema", uri, package_version("jsonschema"))
     for pointer, message in ctx.run.cache.verdict(key, compute):
         yield Finding(f"not a valid schema under {uri}: {message}", pointer)
 
