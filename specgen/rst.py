@@ -11,7 +11,7 @@ its title. The text of the prose is never run through a template engine:
 ``{{`` inside a literal block, inline code, or a sentence is left alone.
 
 The Reporter is silenced (nothing is printed) and observed: every message
-of level INFO and above becomes a :class:`~specgen.diagnostics.Diagnostic`
+of level WARNING and above (docutils' own default) becomes a :class:`~specgen.diagnostics.Diagnostic`
 at the file's line, with ``rst.markup`` as its code unless the raiser gave
 a more specific one (placeholder errors do). The build decides what fails.
 
@@ -55,7 +55,10 @@ __all__ = [
 #: A placeholder paragraph: ``{{name}}`` alone (surrounding spaces allowed).
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 
-_SEVERITY = {1: Severity.INFO, 2: Severity.WARNING, 3: Severity.ERROR, 4: Severity.ERROR}
+_SEVERITY = {2: Severity.WARNING, 3: Severity.ERROR, 4: Severity.ERROR}
+#: docutils' own default report level: its INFO messages ("target is not
+#: referenced") are chatter about deliberate cross-page targets.
+_LOWEST_LEVEL = 2
 
 
 @dataclass(frozen=True)
@@ -226,8 +229,12 @@ class _Reader(docutils.readers.standalone.Reader):
 
     def new_document(self):
         document = super().new_document()
-        document.reporter.attach_observer(lambda message: self.sink.append(_diagnostic(message)))
+        document.reporter.attach_observer(self._observe)
         return document
+
+    def _observe(self, message: nodes.system_message) -> None:
+        if message["level"] >= _LOWEST_LEVEL:
+            self.sink.append(_diagnostic(message))
 
 
 def _diagnostic(message: nodes.system_message) -> Diagnostic:
