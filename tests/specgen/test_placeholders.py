@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from specgen.corpus import Corpus
 from specgen.placeholders import PLACEHOLDERS, Catalog
@@ -109,3 +110,19 @@ def test_unplaced_sources_are_warnings():
         ("api/server-server/keys.yaml", "build.unplaced", "warning"),
         ("api/server-server/definitions/invite_event.yaml", "build.unplaced", "warning"),
     }
+
+_PIECES = st.sampled_from([
+    "Title\n=====\n", "Sub\n---\n", "Deep\n~~~~\n", "Skip\n++++\n", "{{known}}\n", "{{nope}}\n", "`broken`_\n",
+    "`Known Section`_\n", "::\n\n  {{known}}\n", "* item\n", ".. code:: json\n\n   {\"a\": 1}\n", "``x``\n",
+    "=====\nOver\n=====\n", ".. _t:\n", "text {{known}} text\n", "\n", "  indented\n",
+])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_PIECES, max_size=12), st.integers(min_value=0, max_value=3))
+def test_any_prose_renders_or_reports_never_raises(pieces, depth):
+    """Any prose given to render_file yields a rendered file whose problems
+    are located diagnostics, never a traceback."""
+    rendered = render_file("\n".join(pieces), "spec/p.rst", expand=expand, title_styles=STYLES, depth=depth)
+    assert all(d.path == "spec/p.rst" and d.line >= 0 for d in rendered.diagnostics)
+    assert len({a for a, _ in rendered.anchors}) == len(rendered.anchors)
