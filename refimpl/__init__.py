@@ -17,4 +17,11 @@ Module map:
 - :mod:`refimpl.event_ids`      event IDs per room version; v12 room IDs
 - :mod:`refimpl.events`         frozen Event model over a PDU, and build_pdu
 - :mod:`refimpl.event_signing`  sign_event; signature and hash checks on receipt
+- :mod:`refimpl.identifiers`    user, room, event and key IDs; server names (grammars quoted)
+- :mod:`refimpl.server_keys`    publishing keys, notary queries and answers, key validity
+- :mod:`refimpl.request_auth`   X-Matrix request signing, header grammar, verification
+- :mod:`refimpl.state`          immutable room state keyed by (type, state_key)
+- :mod:`refimpl.auth_rules`     auth-event selection, receipt checks, the rules per version
+- :mod:`refimpl.factories`      RoomFactory presets: real signed histories for tests and examples
+- :mod:`refimpl.oracle`         JSON-lines oracle for other implementations (``python -m refimpl``)
 """
