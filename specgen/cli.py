@@ -7,8 +7,10 @@ the exit status is 0 when nothing reached ``--fail-on``, 1 when something
 did, and 2 for a usage error (bad option, bad corpus config, missing root).
 
 Commands live in :data:`COMMANDS`, an explicit registry of name to
-:class:`Command`. Heavy modules (jsonschema, the lint rules) are imported
-inside the commands that need them, so ``specgen --help`` stays fast.
+:class:`Command`. A command's module is imported only when that command
+runs, and only the chosen command adds its options to the parser, so
+``specgen lint`` never imports docutils or jinja2 and ``specgen --help``
+imports neither jsonschema nor the lint rules.
 """
 
 from __future__ import annotations
@@ -17,23 +19,22 @@ import argparse
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import import_module
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .corpus import ConfigError, Corpus
-from .diagnostics import Collector, Diagnostic, Severity
+from .diagnostics import Collector, Severity
 
-__all__ = ["COMMANDS", "Command", "main", "rule_table", "UsageError"]
+__all__ = ["COMMANDS", "CORE_RULES", "Command", "main", "rule_table", "UsageError"]
 
-#: Codes specgen itself reports outside the lint registry.
+#: Codes specgen reports outside the lint registry (:data:`specgen.lint.RULES`
+#: describes every other code, including those ``validate`` shares with it).
 CORE_RULES: Mapping[str, tuple[Severity, str]] = {
-    "syntax": (Severity.ERROR, "a file does not parse as YAML or JSON"),
-    "ref.unresolved": (Severity.ERROR, "a $ref names a file or pointer that does not exist"),
-    "ref.remote": (Severity.ERROR, "a $ref points outside the corpus (http/https)"),
-    "ref.cycle": (Severity.ERROR, "a $ref leads back to a schema that is still being inlined"),
-    "ref.too-deep": (Severity.ERROR, "a document nests too deeply to inline"),
-    "example.invalid": (Severity.ERROR, "an example does not match its schema"),
+    "ref.too-deep": (Severity.ERROR, "a document nests too deeply to inline its references"),
     "example.unchecked": (Severity.ERROR, "an example could not be checked because its schema is unusable"),
+    "example.schema": (Severity.INFO, "where the schema keyword an invalid example breaks is written "
+                                      "(a note attached to example.invalid)"),
 }
 
 
@@ -48,37 +49,24 @@ class Command:
     help: str
 
 
-def _loader_and_ref_checks(corpus: Corpus, resolver) -> Iterator[Diagnostic]:
-    """Syntax and ``$ref`` checks: what lint runs without its rule set."""
-    for path in corpus.data_files():
-        loaded = corpus.load(path)
-        if isinstance(loaded, Diagnostic):
-            yield loaded
-            continue
-        for pointer, ref in resolver.iter_refs(loaded):
-            found = resolver.resolve(path, ref, at=pointer)
-            if isinstance(found, Diagnostic):
-                yield found
-    for path in [*corpus.schemas.values(), *corpus.schema_definitions]:
-        yield from (d for d in resolver.inline(path).diagnostics if d.code in ("ref.cycle", "ref.too-deep"))
+def lazy_command(module: str, run: str, add_arguments: str, help: str) -> Command:
+    """A command whose module (``specgen.<module>``) is imported only when
+    the command is chosen: building the parser never touches it."""
 
+    def run_command(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int | None:
+        return getattr(import_module(f"{__package__}.{module}"), run)(corpus, args, collector)
 
-def _lint_module():
-    try:
-        from . import lint
-    except ImportError as exc:
-        if exc.name not in (f"{__package__}.lint",):
-            raise
-        return None
-    return lint
+    def add(parser: argparse.ArgumentParser) -> None:
+        getattr(import_module(f"{__package__}.{module}"), add_arguments)(parser)
+
+    return Command(run_command, add, help)
 
 
 def _run_lint(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> None:
+    from . import lint
     from .refs import Resolver
 
-    resolver = Resolver(corpus)
-    lint = _lint_module()
-    collector.extend(lint.check(corpus, resolver) if lint else _loader_and_ref_checks(corpus, resolver))
+    collector.extend(lint.check(corpus, Resolver(corpus)))
     collector.extend(corpus.sources.failures())
 
 
@@ -101,12 +89,10 @@ def _run_validate(corpus: Corpus, args: argparse.Namespace, collector: Collector
 
 def rule_table() -> dict[str, tuple[Severity, str]]:
     """Every known code with its default severity and description: the lint
-    registry when it is installed, plus specgen's own codes."""
-    table = dict(CORE_RULES)
-    lint = _lint_module()
-    if lint is not None:
-        table.update({rule_id: (rule.default_severity, rule.description) for rule_id, rule in lint.RULES.items()})
-    return table
+    registry, plus the few codes only specgen's other commands report."""
+    from .lint import RULES
+
+    return {**CORE_RULES, **{rule_id: (rule.default_severity, rule.description) for rule_id, rule in RULES.items()}}
 
 
 def _run_rules(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int:
@@ -126,6 +112,15 @@ COMMANDS: dict[str, Command] = {
     "lint": Command(_run_lint, _no_arguments, "check syntax, references and the lint rules"),
     "validate": Command(_run_validate, _add_validate, "validate every example against its schema"),
     "rules": Command(_run_rules, _no_arguments, "list the lint rules: id, default severity, description"),
+    "build": lazy_command("build", "build_command", "add_build_arguments",
+                          "render the specification to HTML (checks first unless --no-check)"),
+    "serve": lazy_command("serve", "serve_command", "add_serve_arguments",
+                          "preview the rendered specification, rebuilding on every change"),
+    "verify": lazy_command("verify", "verify_command", "add_verify_arguments",
+                           "prove with the reference implementation that signed examples verify "
+                           "and example histories pass the auth rules"),
+    "examples": lazy_command("example_signing", "examples_command", "add_examples_arguments",
+                             "recompute (--sign) or check (--check) the hashes, signatures and IDs in examples"),
 }
 
 
@@ -152,14 +147,42 @@ def _severity(text: str) -> Severity:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _ProbeError(Exception):
+    pass
+
+
+class _Probe(argparse.ArgumentParser):
+    """Finds the command name without reporting anything: a mistake here is
+    left for the real parser to report."""
+
+    def error(self, message: str):
+        raise _ProbeError(message)
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, or ``None`` (``--help``, a mistake)."""
+    probe = _Probe(add_help=False)
+    _add_global_options(probe, defaults=True)
+    probe.add_argument("command", nargs="?")
+    try:
+        known, _ = probe.parse_known_args(argv)
+    except _ProbeError:
+        return None
+    return known.command if known.command in COMMANDS else None
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """Every command is listed, but only ``chosen`` adds its own options:
+    argparse builds all sub-parsers up front, and adding a command's
+    options means importing its module."""
     parser = argparse.ArgumentParser(prog="specgen", description="Lint, validate and render a protocol specification.")
     _add_global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         child = sub.add_parser(name, help=command.help, description=command.help)
         _add_global_options(child, defaults=False)
-        command.add_arguments(child)
+        if name == chosen:
+            command.add_arguments(child)
     return parser
 
 
@@ -181,7 +204,8 @@ def _source_reader(corpus: Corpus) -> Callable[[str, int], str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(chosen_command(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

@@ -20,9 +20,10 @@ Sources of examples:
   ``schemas/<type>``;
 - OpenAPI 3.x: parameter ``example``/``examples``, and ``example``/
   ``examples`` of request-body, response and header media types;
-- Swagger 2.0: parameter ``x-example`` and response ``examples`` keyed by
-  media type (body parameters carry their example in ``schema.example``,
-  which lint covers as a schema concern).
+- Swagger 2.0: parameter ``x-example`` (against the parameter itself, or
+  a body parameter's ``schema``) and response ``examples`` keyed by media
+  type. An ``example`` written inside a schema is lint's concern
+  (``example.invalid`` in :mod:`specgen.lint.example_rules`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .diagnostics import Diagnostic, Severity
 from .refs import Resolver
 from .sources import join_pointer
 
-__all__ = ["validate", "ExampleValidator", "Site"]
+__all__ = ["validate", "ExampleValidator", "Site", "api_dialect", "schema_dialect"]
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SCHEMA_REF_CODES = frozenset({"ref.unresolved", "ref.remote"})
@@ -98,7 +99,7 @@ class ExampleValidator:
                     yield schema_doc
                     continue
                 yield from self.check(Site(schema_path, "", schema_doc.data),
-                                      Site(example.path, "", loaded.data), _schema_dialect(schema_doc.data))
+                                      Site(example.path, "", loaded.data), schema_dialect(schema_doc.data))
 
     def api_examples(self, selected: "_Selection") -> Iterator[Diagnostic]:
         for api_path in self.corpus.api_files:
@@ -107,7 +108,7 @@ class ExampleValidator:
             doc = self.corpus.document(api_path)
             if doc is None or not isinstance(doc.data, dict):
                 continue
-            cls = _dialect(doc.data)
+            cls = api_dialect(doc.data)
             for schema, example in _api_pairs(self._follow, Site(api_path, "", doc.data)):
                 yield from self.check(schema, example, cls)
 
@@ -238,8 +239,8 @@ def validate(corpus: Corpus, resolver: Resolver, paths: Iterable[Path] = ()) -> 
     return [*checker.event_examples(selected), *checker.api_examples(selected)]
 
 
-def _schema_dialect(schema: Any) -> type:
-    """The validator ``$schema`` names; 2020-12 when absent or unknown."""
+def schema_dialect(schema: Any) -> type:
+    """The validator class ``$schema`` names; 2020-12 when absent or unknown."""
     if not isinstance(schema, dict) or not isinstance(schema.get("$schema"), str):
         return jsonschema.Draft202012Validator
     with warnings.catch_warnings():
@@ -247,7 +248,9 @@ def _schema_dialect(schema: Any) -> type:
         return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
 
 
-def _dialect(document: Mapping) -> type:
+def api_dialect(document: Mapping) -> type:
+    """The validator class for schemas inside an API document: OpenAPI 3.0
+    and Swagger 2.0 schemas are draft 4 with ``nullable``; 3.1 is 2020-12."""
     if "swagger" in document:
         return _OpenAPI30Validator
     version = str(document.get("openapi", ""))
@@ -287,8 +290,12 @@ def _parameter_pairs(follow, parameter: Site, swagger: bool) -> Iterator[tuple[S
     if not isinstance(parameter.node, dict):
         return
     if swagger:
-        if parameter.node.get("in") != "body" and "x-example" in parameter.node:
-            yield parameter, _child(parameter, "x-example")
+        if "x-example" in parameter.node:
+            # A body parameter's value is described by its schema; any other
+            # parameter is its own (draft 4 style) schema.
+            schema = _child(parameter, "schema") if parameter.node.get("in") == "body" else parameter
+            if isinstance(schema.node, dict):
+                yield schema, _child(parameter, "x-example")
         return
     yield from _media_pairs(follow, parameter)
 

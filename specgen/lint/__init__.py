@@ -178,8 +178,8 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
          schema_rules.state_key, SCHEMA_FILE),
     Rule("schema.no-example", _W, "an event schema has no example", example_rules.no_example, CORPUS),
     Rule("example.no-schema", _W, "an example has no event schema", example_rules.no_schema, CORPUS),
-    Rule("example.invalid", _E, "an example does not match its schema (here: example, examples or "
-         "x-example written inside a schema)", example_rules.invalid_schema_example, SCHEMA),
+    Rule("example.invalid", _E, "an example does not match its schema (lint: example values written inside "
+         "a schema; validate: example files and API examples)", example_rules.invalid_schema_example, SCHEMA),
     Rule("property.no-description", _W, "an object property has no description",
          schema_rules.property_description, SCHEMA),
     Rule("object.no-title", _W, "a nested object that gets its own table has no title",

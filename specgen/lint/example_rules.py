@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..diagnostics import Diagnostic
-from ..examples import Site
-from ..examples import _dialect as _api_dialect, _schema_dialect
+from ..examples import Site, api_dialect, schema_dialect
 from ..sources import join_pointer
 from . import Finding, RuleContext, SchemaContext
 
@@ -40,8 +39,8 @@ _EXAMPLE_CODES = frozenset({"example.invalid", "example.unchecked"})
 
 def _validator_class(ctx: SchemaContext):
     if ctx.dialect in ("swagger2", "openapi3.0", "openapi3.1"):
-        return _api_dialect(ctx.document.data)
-    return _schema_dialect(ctx.document.data)
+        return api_dialect(ctx.document.data)
+    return schema_dialect(ctx.document.data)
 
 
 def invalid_schema_example(node: Any, ctx: SchemaContext) -> Iterator[Diagnostic]:

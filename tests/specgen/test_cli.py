@@ -1,11 +1,15 @@
 """The real ``specgen`` command, run as a subprocess on the test corpora."""
 
 import json
+import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from conftest import CORPORA, run_cli, write_tree
+from conftest import CORPORA, REPO, run_cli, write_tree
+from specgen.cli import COMMANDS, chosen_command
 
 FAULTS = str(CORPORA / "faults")
 SCHEMA = "event-schemas/schema/"
@@ -118,3 +122,68 @@ def test_rules_lists_ids_severities_and_descriptions():
     rows = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines()}
     assert rows["syntax"] == "error"
     assert rows["example.invalid"] == "error"
+
+
+# -- the command registry ---------------------------------------------------------
+
+#: Each command registered lazily, with an option only it accepts.
+LAZY_COMMANDS = [("build", "--out"), ("serve", "--port"), ("verify", "--root"), ("examples", "--sign")]
+
+
+def test_help_lists_every_command():
+    done = run_cli("--help")
+    assert done.returncode == 0
+    listed = {m.group(1) for m in re.finditer(r"^ {4}([a-z]+)\b", done.stdout, re.M)}
+    assert listed == set(COMMANDS) >= {"lint", "validate", "rules", "build", "serve", "verify", "examples"}
+
+
+@pytest.mark.parametrize("command, option", LAZY_COMMANDS)
+def test_lazy_commands_show_their_own_help(command, option):
+    done = run_cli(command, "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: specgen {command}") and option in done.stdout
+
+
+def test_a_command_does_not_accept_another_commands_options():
+    done = run_cli("--root", str(CORPORA / "clean"), "lint", "--out", "site")
+    assert done.returncode == 2 and "unrecognized arguments: --out site" in done.stderr
+
+
+_IMPORTED = """
+import sys
+from specgen.cli import main
+status = main(sys.argv[1:])
+heavy = ("docutils", "jinja2", "refimpl", "openapi_spec_validator", "jsonschema", "specgen.lint")
+print(sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + ".")}))
+print(sorted(m for m in sys.modules if m in ("specgen.build", "specgen.serve", "specgen.verify", "specgen.example_signing")))
+"""
+
+
+def _imported_by(*args: str) -> tuple[list[str], list[str]]:
+    done = subprocess.run([sys.executable, "-c", _IMPORTED, *args], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+    heavy, commands = done.stdout.strip().splitlines()[-2:]
+    return eval(heavy), eval(commands)  # noqa: S307 - our own printed lists
+
+
+def test_lint_imports_no_renderer_and_no_other_command():
+    heavy, commands = _imported_by("--root", str(CORPORA / "clean"), "lint")
+    assert commands == []
+    assert not [m for m in heavy if m.split(".")[0] in ("docutils", "jinja2", "refimpl")]
+
+
+def test_help_imports_neither_validators_nor_rules():
+    assert _imported_by("--help") == ([], [])
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["lint"], "lint"),
+    (["--root", "x", "build", "--out", "y"], "build"),
+    (["--ignore", "lint", "validate"], "validate"),
+    (["--root=lint", "--format", "json", "examples", "--check"], "examples"),
+    (["--help"], None),
+    (["frobnicate"], None),
+    (["--format", "bogus", "lint"], None),
+])
+def test_chosen_command_finds_the_command_name(argv, command):
+    assert chosen_command(argv) == command

@@ -162,6 +162,31 @@ def test_swagger_and_openapi_30_dialects(make_corpus):
     assert "minimum" in found[0].message
 
 
+def test_swagger_body_parameter_x_example_is_validated_against_its_schema(make_corpus):
+    corpus, resolver = make_corpus({
+        "api/legacy.yaml": (
+            "swagger: '2.0'\n"
+            "info: {title: t, version: '1'}\n"
+            "paths:\n"
+            "  /v1/x:\n"
+            "    put:\n"
+            "      parameters:\n"
+            "        - name: body\n"
+            "          in: body\n"
+            "          schema: {$ref: '#/definitions/X'}\n"
+            "          x-example: {n: 'one'}\n"
+            "        - {name: good, in: body, schema: {type: object}, x-example: {n: 1}}\n"
+            "      responses: {200: {description: ok}}\n"
+            "definitions:\n"
+            "  X: {type: object, properties: {n: {type: integer}}, required: [n]}\n"
+        ),
+    })
+    (found,) = validate(corpus, resolver)
+    assert (found.code, found.path, found.line, found.column, found.pointer) == (
+        "example.invalid", "api/legacy.yaml", 10, 26, "/paths/~1v1~1x/put/parameters/0/x-example/n")
+    assert found.related[0].line == 14
+
+
 def test_unusable_schema_is_reported_not_raised(make_corpus):
     corpus, resolver = make_corpus({
         SCHEMA + "m.bad.yaml": "type: object\nproperties: 5\n",

@@ -70,6 +70,11 @@ def test_every_fixture_folder_names_a_rule():
     assert sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()) == sorted(RULES)
 
 
+def test_each_code_has_one_description():
+    """The registry describes its codes; CORE_RULES only what it lacks."""
+    assert not set(CORE_RULES) & set(RULES)
+
+
 def test_codes_raised_by_the_loader_and_resolver_are_registered():
     """``specgen rules`` must list what the core reports on its own."""
     assert {"syntax", "ref.unresolved", "ref.remote", "ref.cycle"} <= set(RULES)
