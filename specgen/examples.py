@@ -14,6 +14,15 @@ Each error becomes one ``example.invalid`` diagnostic at the failing value
 note on the schema keyword. Validators are compiled once per
 ``(file, pointer, dialect)``.
 
+Clean verdicts are remembered across runs (:class:`~specgen._cache.VerdictCache`):
+an example that passed is not validated again while the instance (after
+inlining), the schema's location and dialect, the bytes of every file the
+schema reaches through ``$ref`` and the validator versions stay the same.
+Only clean verdicts are stored, so a failing example is always validated
+afresh and reported exactly as before. A schema whose meaning could depend
+on anything else (``$id``, ``$anchor``, dynamic references, a reference
+that does not resolve) is never cached.
+
 Sources of examples:
 
 - event examples, grouped by :attr:`Corpus.examples`, against
@@ -28,6 +37,7 @@ Sources of examples:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from urllib.parse import quote
@@ -38,6 +48,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import jsonschema
 import jsonschema.validators
 
+from ._cache import VerdictCache, package_version
 from .corpus import Corpus
 from .diagnostics import Diagnostic, Severity
 from .refs import Resolver
@@ -71,9 +82,14 @@ class Site:
 class ExampleValidator:
     """Validates examples of one corpus; caches compiled validators."""
 
-    def __init__(self, corpus: Corpus, resolver: Resolver) -> None:
+    def __init__(self, corpus: Corpus, resolver: Resolver, cache: VerdictCache | None = None) -> None:
+        """``cache`` remembers clean verdicts (none are kept without one);
+        the caller flushes it."""
         self.corpus = corpus
         self.resolver = resolver
+        self.cache = cache
+        self._closures: dict[Path, bytes | None] = {}
+        self._edges: dict[Path, tuple[Path, ...] | None] = {}
         self._validators: dict[tuple[Path, str, type], Any] = {}
         self._bases: dict[type, Any] = {}
         self._inlined_schemas: dict[Path, tuple[Diagnostic, ...]] = {}
@@ -119,6 +135,9 @@ class ExampleValidator:
         yield from self._schema_ref_problems(schema.path)
         inlined = self.resolver.inline(example.path, example.node, example.pointer)
         yield from inlined.diagnostics
+        key = self._verdict_key(schema, cls, inlined.data) if self.cache is not None else None
+        if key is not None and self.cache.get(key) == []:
+            return
         validator = self._validator(schema, cls)
         try:
             errors = list(validator.iter_errors(inlined.data))
@@ -132,8 +151,59 @@ class ExampleValidator:
                                        f"schema is unusable for validation ({_describe(exc)}); "
                                        f"{self.corpus.display(example.path)} was not checked")
             return
+        if key is not None and not errors:
+            self.cache.put(key, [])
         for error in sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))):
             yield self._error(error, example)
+
+    def _verdict_key(self, schema: Site, cls: type, instance: Any) -> str | None:
+        """Everything a verdict depends on, hashed; ``None`` when that
+        cannot be stated (see the module docstring)."""
+        closure = self._closure(schema.path)
+        if closure is None:
+            return None
+        try:
+            encoded = json.dumps(instance, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            return None
+        return VerdictCache.key(closure + encoded.encode("utf-8"), _VERDICT_VERSION, cls.__module__, cls.__qualname__,
+                                schema.pointer, package_version("jsonschema"), package_version("referencing"))
+
+    def _closure(self, path: Path) -> bytes | None:
+        """Digest of ``path`` and every file it reaches through ``$ref``
+        (names and bytes), or ``None`` if that set is not certain."""
+        if path not in self._closures:
+            seen: dict[Path, None] = {}
+            pending = [self.corpus.sources.canonical(path)]
+            while pending:
+                current = pending.pop()
+                if current not in seen:
+                    seen[current] = None
+                    targets = self._targets(current)
+                    if targets is None:
+                        self._closures[path] = None
+                        return None
+                    pending.extend(targets)
+            digest = hashlib.sha256()
+            for current in sorted(seen):
+                text = self.corpus.document(current).text.encode("utf-8")
+                digest.update(str(current).encode("utf-8") + b"\0" + len(text).to_bytes(8, "big") + text)
+            self._closures[path] = digest.digest()
+        return self._closures[path]
+
+    def _targets(self, path: Path) -> tuple[Path, ...] | None:
+        """The files one file's ``$ref`` name, or ``None`` when the file
+        does not parse, a reference does not resolve, or an identifier
+        keyword could redirect references."""
+        if path not in self._edges:
+            doc = self.corpus.document(path)
+            targets: tuple[Path, ...] | None = None
+            if doc is not None and not _has_identifiers(doc.data):
+                found = [self.resolver.resolve(path, ref, at=pointer) for pointer, ref in self.resolver.iter_refs(doc)]
+                if not any(isinstance(t, Diagnostic) for t in found):
+                    targets = tuple(dict.fromkeys(t.path for t in found))
+            self._edges[path] = targets
+        return self._edges[path]
 
     def _schema_ref_problems(self, path: Path) -> tuple[Diagnostic, ...]:
         found = self._inlined_schemas.get(path)
@@ -234,9 +304,34 @@ def validate(corpus: Corpus, resolver: Resolver, paths: Iterable[Path] = ()) -> 
     Returns:
         The diagnostics, in discovery order; empty when every example fits.
     """
-    checker = ExampleValidator(corpus, resolver)
+    checker = ExampleValidator(corpus, resolver, VerdictCache.open())
     selected = _Selection(paths)
-    return [*checker.event_examples(selected), *checker.api_examples(selected)]
+    try:
+        return [*checker.event_examples(selected), *checker.api_examples(selected)]
+    finally:
+        checker.cache.flush()
+
+
+#: Bump when this module changes what a validation run means (a dialect
+#: class, an extension keyword), so old verdicts are not read.
+_VERDICT_VERSION = "example-verdict-1"
+#: Keywords that make a schema's meaning depend on more than the files its
+#: ``$ref`` reach.
+_IDENTIFIERS = frozenset({"$id", "id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$recursiveRef",
+                          "$recursiveAnchor"})
+
+
+def _has_identifiers(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if not _IDENTIFIERS.isdisjoint(node):
+                return True
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return False
 
 
 def schema_dialect(schema: Any) -> type:

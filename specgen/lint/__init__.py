@@ -19,8 +19,8 @@ Rules come in four kinds, by what they are handed:
 
 Modules: :mod:`.ref_rules` (syntax, ``$ref``, unused definitions),
 :mod:`.schema_rules`, :mod:`.api_rules`, :mod:`.naming_rules`,
-:mod:`.example_rules`, and :mod:`._cache` (verdicts of the slow structural
-validators, kept across runs by content hash).
+:mod:`.example_rules`. Verdicts of the slow structural validators are kept
+across runs by content hash (:class:`specgen._cache.VerdictCache`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..diagnostics import Diagnostic, Severity
 from ..openapi import ApiDocument, load_api, version_kind
 from ..sources import Document, join_pointer
-from ._cache import VerdictCache
+from .._cache import VerdictCache
 
 __all__ = [
     "RULES",
@@ -100,7 +100,7 @@ class RuleContext:
         if self._examples is None:
             from ..examples import ExampleValidator
 
-            self._examples = ExampleValidator(self.corpus, self.resolver)
+            self._examples = ExampleValidator(self.corpus, self.resolver, self.cache)
         return self._examples
 
     def references(self) -> dict[Path, list[tuple[str, str, Any]]]:

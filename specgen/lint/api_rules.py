@@ -11,7 +11,7 @@ import re
 from typing import Iterator
 
 from ..openapi import ApiDocument
-from ._cache import package_version
+from .._cache import package_version
 from . import Finding, RuleContext, SchemaContext
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")

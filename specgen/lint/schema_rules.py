@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from ..diagnostics import Diagnostic
 from ..refs import merge_all_of
 from ..sources import join_pointer
-from ._cache import package_version
+from .._cache import package_version
 from . import Finding, SchemaContext
 
 

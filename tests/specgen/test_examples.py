@@ -213,3 +213,63 @@ def test_unparsable_example_is_one_syntax_diagnostic(make_corpus, text):
     found = validate(corpus, resolver)
     assert [d.code for d in found] == ["syntax"]
     assert found[0].line >= 1
+
+
+# -- clean verdicts remembered across runs ----------------------------------------
+
+CACHED = {
+    SCHEMA + "core/event.yaml": "type: object\nproperties:\n  sender: {type: string}\nrequired: [sender]\n",
+    SCHEMA + "m.note.yaml": "allOf:\n  - $ref: core/event.yaml\n",
+    EXAMPLES + "m.note": '{"sender": "@alice:example.org"}',
+}
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("SPECGEN_NO_CACHE", raising=False)
+    return tmp_path / "xdg" / "specgen"
+
+
+def _fresh_run(root):
+    from specgen.corpus import Corpus
+    from specgen.refs import Resolver
+
+    corpus = Corpus(root)
+    return validate(corpus, Resolver(corpus))
+
+
+def test_a_clean_verdict_is_reused_until_a_referenced_file_changes(make_corpus, private_cache, monkeypatch):
+    corpus, resolver = make_corpus(CACHED)
+    assert validate(corpus, resolver) == []
+    # An unchanged corpus is not validated again: compiling a validator fails the test.
+    with monkeypatch.context() as patch:
+        patch.setattr(ExampleValidator, "_validator", lambda *a: pytest.fail("validated again"))
+        assert _fresh_run(corpus.root) == []
+    # A change two files away (the definition the schema's allOf reaches) is seen.
+    (corpus.root / SCHEMA / "core/event.yaml").write_text(
+        "type: object\nproperties:\n  sender: {type: integer}\nrequired: [sender]\n")
+    assert [d.code for d in _fresh_run(corpus.root)] == ["example.invalid"]
+    # So is a change to the example itself.
+    (corpus.root / SCHEMA / "core/event.yaml").write_text(CACHED[SCHEMA + "core/event.yaml"])
+    assert _fresh_run(corpus.root) == []
+    (corpus.root / EXAMPLES / "m.note").write_text('{"sender": 5}')
+    assert [d.code for d in _fresh_run(corpus.root)] == ["example.invalid"]
+
+
+def test_failing_examples_and_identifier_schemas_are_never_cached(make_corpus, private_cache):
+    import json
+
+    corpus, resolver = make_corpus({
+        **CACHED,
+        EXAMPLES + "m.note": '{"sender": 5}',
+        SCHEMA + "m.tagged.yaml": "$id: https://example.org/tagged\ntype: object\n",
+        EXAMPLES + "m.tagged": "{}",
+    })
+    assert [d.code for d in validate(corpus, resolver)] == ["example.invalid"]
+    assert not (private_cache / "lint-verdicts-v1.json").exists()
+    for _ in range(2):
+        assert [d.code for d in _fresh_run(corpus.root)] == ["example.invalid"]
+    (corpus.root / EXAMPLES / "m.note").write_text('{"sender": "@a:b"}')
+    assert _fresh_run(corpus.root) == []
+    assert len(json.loads((private_cache / "lint-verdicts-v1.json").read_text())) == 1

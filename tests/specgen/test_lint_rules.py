@@ -17,7 +17,7 @@ from specgen.cli import CORE_RULES
 from specgen.corpus import Corpus
 from specgen.diagnostics import Diagnostic, Severity
 from specgen.lint import RULES, Rule, check, fail_fast
-from specgen.lint._cache import VerdictCache
+from specgen._cache import VerdictCache
 from specgen.refs import Resolver
 
 FIXTURES = Path(__file__).resolve().parent.parent / "corpora" / "lint"
