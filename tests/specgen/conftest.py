@@ -3,6 +3,7 @@ run as a subprocess."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,14 @@ def make_corpus(tmp_path):
         return corpus, Resolver(corpus)
 
     return make
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    """A private copy of the repository's corpus data, safe to tamper with."""
+    for name in ("api", "event-schemas"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    return tmp_path
 
 
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
