@@ -1,12 +1,31 @@
-"""specgen: load, lint, validate and render a protocol specification.
+"""specgen: load, lint, validate, verify and render a protocol specification.
 
-Module map (the pipeline in order):
+Module map, in pipeline order:
 
-- :mod:`specgen.sources`      YAML/JSON loading, once per file, with positions
+Loading
 - :mod:`specgen.corpus`       where a corpus keeps what, by convention or config
-- :mod:`specgen.diagnostics`  the one Diagnostic value and the Collector
+- :mod:`specgen.sources`      YAML/JSON loading, once per file, positions on demand
 - :mod:`specgen.refs`         one ``$ref`` resolver (local files only) for every stage
+- :mod:`specgen.openapi`      OpenAPI 3.x and Swagger 2.0 -> one Endpoint model
+- :mod:`specgen._cache`       verdict and parse caches in the user's cache folder
+
+Checking
+- :mod:`specgen.lint`         the rule registry (``specgen lint``, ``specgen rules``)
 - :mod:`specgen.examples`     every example against its schema (``specgen validate``)
+- :mod:`specgen.histories`    example room histories, declared and replayed through refimpl
+- :mod:`specgen.verify`       signatures, hashes, IDs and auth verdicts proven by refimpl
+- :mod:`specgen.example_signing`  ``specgen examples --sign/--check``: computed values in place
+
+Rendering
+- :mod:`specgen.event_schemas`  event schema -> event section model
+- :mod:`specgen.tables`       type column and table models (pure)
+- :mod:`specgen.placeholders` registry: placeholder kind -> builder + template
+- :mod:`specgen.rst`          docutils publishing, placeholders as pending nodes
+- :mod:`specgen.build`        the pipeline and its all-or-nothing write (``specgen build``)
+- :mod:`specgen.serve`        live-reload preview (``specgen serve``)
+
+Reporting
+- :mod:`specgen.diagnostics`  the one Diagnostic value and the Collector
 - :mod:`specgen.render_diagnostics`  text, JSON, GitHub and SARIF renderers
 - :mod:`specgen.cli`          the ``specgen`` command
 """
