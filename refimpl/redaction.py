@@ -95,7 +95,9 @@ def _tables(room_version: RoomVersion) -> tuple[frozenset[str], Mapping[str, fro
 
 
 def _redacted_content(event_type: Any, content: Any, room_version: RoomVersion) -> dict[str, Any]:
-    if not isinstance(content, Mapping):
+    # A malformed event's "type" may be any JSON value; only strings name a
+    # type with kept content keys (and only strings can be looked up).
+    if not isinstance(content, Mapping) or not isinstance(event_type, str):
         return {}
     if event_type == "m.room.create" and room_version.redaction_keeps_all_create_content:
         return dict(content)

@@ -76,6 +76,14 @@ def test_odd_shapes():
         redact(["not", "an", "object"], v11)
 
 
+@pytest.mark.parametrize("event_type", [{}, ["m.room.member"], None, 7])
+@pytest.mark.parametrize("version", ["1", "11"])
+def test_a_type_that_is_not_a_string_keeps_no_content(event_type, version):
+    """A malformed event still redacts (to empty content) instead of raising TypeError."""
+    pdu = {"type": event_type, "content": {"membership": "join", "creator": "@a:b"}}
+    assert redact(pdu, ROOM_VERSIONS[version]) == {"type": event_type, "content": {}}
+
+
 @settings(max_examples=80, deadline=None)
 @given(signed_pdus())
 def test_redaction_is_idempotent_and_pure(case):
