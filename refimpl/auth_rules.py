@@ -69,6 +69,7 @@ RULES: Mapping[str, str] = MappingProxyType(
         # The room and the cited auth events.
         "create.missing": "no create event is in the room state",
         "room_id.mismatch": "the event's room ID is not the room's (v12: derived from the create event)",
+        "room_id.create_rejected": "the room ID names a create event that was rejected (v12)",
         "auth_events.unknown": "a cited auth event is not known",
         "auth_events.duplicate": "two cited auth events share a type and state key",
         "auth_events.create_cited": "the create event must not be cited; the room ID implies it (v12)",
@@ -201,8 +202,16 @@ def _as_level(value: Any, rules: RoomVersion) -> int | None:
     """An integer power level, or None when ``value`` is not one."""
     if type(value) is int:
         return value
-    if not rules.integer_power_levels and type(value) is str and _STRINGY_INTEGER.fullmatch(value):
+    if rules.integer_power_levels:
+        return None
+    # v1-v9: an integer written as a string.
+    if type(value) is str and _STRINGY_INTEGER.fullmatch(value):
         return int(value)
+    # v1-v5, whose events may hold floats: the level is the float truncated
+    # towards zero. (Non-finite numbers never get this far: they have no
+    # canonical JSON, so such an event fails the format check on receipt.)
+    if type(value) is float and not rules.strict_canonical_json and math.isfinite(value):
+        return math.trunc(value)
     return None
 
 
@@ -290,8 +299,10 @@ def auth_event_keys(
         token = _third_party_token(content)
         if membership == "invite" and token is not None:
             keys.append((_THIRD_PARTY_INVITE, token))
+        # Since v8, and only for joins (the only membership whose rules read
+        # it): the authorising user's membership.
         authoriser = content.get("join_authorised_via_users_server")
-        if room_version.restricted_join_rule and type(authoriser) is str:
+        if room_version.restricted_join_rule and membership == "join" and type(authoriser) is str:
             keys.append((_MEMBER, authoriser))
     return tuple(dict.fromkeys(keys))
 
@@ -672,7 +683,7 @@ def _authorize_power_levels(event: Event, levels: _Levels, rules: RoomVersion) -
 
 
 def _authorize_against(event: Event, state: RoomState, create: Event, rules: RoomVersion) -> Verdict:
-    """Rules 3 onwards (numbering of v12) against one state."""
+    """Rules 4 onwards (numbering of v12; rule 3 onwards in v1-v11) against one state."""
     event_type = event.type
     sender = event.sender
     # Since v1: a room created with m.federate false stays on its server.
@@ -749,6 +760,10 @@ def authorize(
     # the event belongs to the room whose state this is.
     if event.room_id != create.room_id:
         return _reject("room_id.mismatch")
+    # Since v12: ...and names an accepted create event. (Before v12 the cited
+    # create event is checked with the other auth events.)
+    if rules.room_id_from_create_event and create.event_id in rejected:
+        return _reject("room_id.create_rejected")
     if fetch_event is not None:
         cited = check_auth_events(event, rules, create, fetch_event, rejected)
         if isinstance(cited, Rejected):

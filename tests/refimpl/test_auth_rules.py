@@ -120,6 +120,18 @@ def test_event_from_another_room(version):
     assert verdict_of(other, event) == "allowed"
 
 
+@pytest.mark.parametrize("version", ALL)
+def test_rejected_create_event(version):
+    """v12 names the create event in the room ID, which must be an accepted
+    one; earlier versions cite it, so it is a rejected auth event there."""
+    room = RoomFactory.public_chat(version)
+    message = room.send_message(BOB, commit=False)
+    create = room.events[0].event_id
+    expected = "room_id.create_rejected" if ROOM_VERSIONS[version].room_id_from_create_event else "auth_events.rejected"
+    assert verdict_of(room, message, rejected={create}) == expected
+    assert verdict_of(room, message) == "allowed"
+
+
 def _cite(room: RoomFactory, event, auth_ids):
     return room.build(event.type, event.sender, event.content, state_key=event.state_key, auth_events=auth_ids)
 
@@ -374,6 +386,27 @@ def test_join_authorised_via_checks(version):
     assert received.rule == "receipt.signatures"
 
 
+@pytest.mark.parametrize("version", versions("restricted_join_rule"))
+def test_authoriser_membership_is_cited_by_joins_only(version):
+    """The authorising user's member event is an auth event of a join; on
+    any other membership carrying the key it is unexpected."""
+    room = _restricted(version)
+    room.join(BOB, via=ALICE)
+    via = {"join_authorised_via_users_server": ALICE}
+    leave = room.member(BOB, BOB, "leave", content=via, also_signed_by=["example.org"], commit=False)
+    assert room.state.lookup("m.room.member", ALICE).event_id not in leave.auth_event_ids
+    assert verdict_of(room, leave) == "allowed"
+    citing = room.build(
+        "m.room.member",
+        BOB,
+        leave.content,
+        state_key=BOB,
+        auth_events=[*leave.auth_event_ids, room.state.lookup("m.room.member", ALICE).event_id],
+        also_signed_by=["example.org"],
+    )
+    assert verdict_of(room, citing) == "auth_events.unexpected"
+
+
 # -- m.room.member: third-party invites -------------------------------------------------------
 
 
@@ -572,6 +605,22 @@ def test_power_levels_stringy_integers(version):
     assert _levels(room, ALICE, events={"m.room.name": "40"}) == events
     users = "allowed" if not ROOM_VERSIONS[version].integer_power_levels else "power_levels.bad_users"
     assert _levels(room, ALICE, users={BOB: "40"}) == users
+
+
+@pytest.mark.parametrize("version", versions("strict_canonical_json", False))
+def test_power_levels_floats_truncate(version):
+    """v1-v5 events may carry floats; a float level counts as its integer
+    part (truncated towards zero), like the spec's 50.57 example."""
+    room = power_room(version)
+    room.invite(ALICE, CAROL)
+    room.join(CAROL)
+    assert _levels(room, ALICE, users={ALICE: 100, BOB: 50.57}, ban=50.5) == "allowed"
+    content = dict(room.state.lookup("m.room.power_levels").content)
+    room.set_power_levels(ALICE, dict(content, users={ALICE: 100, BOB: 50.57, CAROL: -0.9}, ban=50.99))
+    # BOB is at 50 and the ban level is 50; CAROL's -0.9 is 0, not -1.
+    assert verdict_of(room, room.ban(BOB, CAROL, commit=False)) == "allowed"
+    room.set_power_levels(ALICE, dict(content, users={ALICE: 100, BOB: 49.99}, ban=50))
+    assert verdict_of(room, room.ban(BOB, CAROL, commit=False)) == "member.ban.insufficient_power"
 
 
 @pytest.mark.parametrize("version", ALL)
