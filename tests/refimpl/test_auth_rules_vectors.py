@@ -177,6 +177,30 @@ def _bad_format_v12():
     return _vector("v12: a PDU without depth", room, message, "receipt.format", pdu=broken)
 
 
+@_case
+def _float_levels_v5():
+    room = RoomFactory.public_chat("5")
+    event = room.set_power_levels(ALICE, dict(room.default_power_levels({BOB: 50.57}), ban=50.5), commit=False)
+    return _vector("v5: float power levels are accepted (each counts as its integer part)", room, event, None, keys=True)
+
+
+@_case
+def _authoriser_cited_by_leave_v9():
+    room = RoomFactory.restricted("9")
+    room.join(BOB, via=ALICE)
+    alice = room.state.lookup("m.room.member", ALICE).event_id
+    leave = room.member(BOB, BOB, "leave", content={"join_authorised_via_users_server": ALICE}, also_signed_by=["example.org"], commit=False)
+    event = room.build("m.room.member", BOB, leave.content, state_key=BOB, auth_events=[*leave.auth_event_ids, alice], also_signed_by=["example.org"])
+    return _vector("v9: a leave cites the authorising user's membership, which only joins select", room, event, "auth_events.unexpected")
+
+
+@_case
+def _rejected_create_v12():
+    room = RoomFactory.public_chat("12")
+    rejected = [room.events[0].event_id]
+    return _vector("v12: the room ID names a rejected create event", room, room.send_message(BOB, commit=False), "room_id.create_rejected", rejected=rejected)
+
+
 def build_vectors() -> list[dict]:
     return [case() for case in CASES]
 
