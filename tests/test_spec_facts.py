@@ -20,7 +20,7 @@ from docutils import nodes
 
 from refimpl.auth_rules import RULES
 from refimpl.oracle import OPERATIONS
-from refimpl.room_versions import ROOM_VERSIONS, EventFormat, EventIdFormat, RoomVersion
+from refimpl.room_versions import INVITE_V3, ROOM_VERSIONS, EventFormat, EventIdFormat, RoomVersion
 from refimpl.test_keys import PUBLISHED_KEYS
 from refimpl.unpadded_base64 import decode_base64
 from specgen.corpus import Corpus
@@ -274,3 +274,54 @@ def test_rule_id_check_catches_an_unknown_rule():
     mentioned = rule_id_mentions(["member.join.not_invitd", "m.room.member", "content.membership"], RULES)
     assert mentioned == ["member.join.not_invitd"]
     assert mentioned[0] not in RULES
+
+
+# -- the unstable invite proposal (refimpl.room_versions.INVITE_V3) ---------
+
+_MENTIONS_INVITE_V3 = re.compile(r"version 3 invite|/v3/invite|\{\{invites_v3_ss_http_api\}\}")
+
+
+def unstable_invite_problems(documents, feature) -> list[str]:
+    """Where the prose mentions the v3 invite without its unstable prefix or warning.
+
+    ``documents`` maps a name to (text, doctree). Every document that
+    mentions the proposal must name its unstable prefix, and the section
+    that places the endpoint must open with a ``warning`` admonition.
+    """
+    problems = []
+    for name, (text, document) in documents.items():
+        if not _MENTIONS_INVITE_V3.search(text):
+            continue
+        if feature.unstable_prefix not in text:
+            problems.append(f"{name}: mentions the v3 invite without {feature.unstable_prefix}")
+        for paragraph in document.findall(nodes.paragraph):
+            if paragraph.astext().strip() != "{{invites_v3_ss_http_api}}":
+                continue
+            home = paragraph.parent
+            if not any(isinstance(child, nodes.warning) for child in home.children):
+                problems.append(f"{name}: the section placing the v3 invite has no warning")
+            elif feature.unstable_prefix not in next(home.findall(nodes.warning)).astext():
+                problems.append(f"{name}: the v3 invite warning does not name the unstable prefix")
+    return problems
+
+
+def prose_documents():
+    return {path.relative_to(SPEC).as_posix(): (path.read_text(encoding="utf-8"), doctree(path)) for path in PROSE}
+
+
+def test_unstable_invite_is_marked_wherever_it_appears():
+    documents = prose_documents()
+    assert sum(bool(_MENTIONS_INVITE_V3.search(text)) for text, _ in documents.values()) >= 2
+    assert unstable_invite_problems(documents, INVITE_V3) == []
+
+
+def test_unstable_invite_check_catches_a_wrong_prefix_or_a_missing_warning():
+    moved = dataclasses.replace(INVITE_V3, unstable_prefix="/_matrix/federation/unstable/org.example.msc1")
+    assert unstable_invite_problems(prose_documents(), moved)
+    document = doctree(SPEC / "server-server-api.rst").deepcopy()
+    for warning in list(document.findall(nodes.warning)):
+        warning.parent.remove(warning)
+    text = (SPEC / "server-server-api.rst").read_text(encoding="utf-8")
+    assert unstable_invite_problems({"server-server-api.rst": (text, document)}, INVITE_V3) == [
+        "server-server-api.rst: the section placing the v3 invite has no warning"
+    ]
