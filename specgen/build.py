@@ -215,11 +215,14 @@ def _stylesheet() -> bytes:
             f"@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n").encode("utf-8")
 
 
-def search_entries(pages: Sequence[Page]) -> list[dict[str, str]]:
+def search_entries(pages: Sequence[Page], unstable: frozenset[str] = frozenset()) -> list[dict[str, str]]:
     """Section titles, events, endpoints and definitions, with their URLs
-    relative to the site root."""
+    relative to the site root; the generated sections whose anchors are in
+    ``unstable`` say so, so a search never passes a proposal off as
+    released."""
     return [
-        {"t": e.title, "k": e.kind, "u": f"{p.target.url}#{e.anchor}", "p": p.target.title}
+        {"t": e.title + (" (unstable)" if e.kind != "section" and e.anchor in unstable else ""),
+         "k": e.kind, "u": f"{p.target.url}#{e.anchor}", "p": p.target.title}
         for p in pages for e in p.outline
     ]
 
@@ -300,8 +303,10 @@ class SiteBuilder:
         files["static/style.css"] = _stylesheet()
         for name in ("search.js", "livereload.js"):
             files[f"static/{name}"] = (STATIC / name).read_bytes()
+        unstable = self.catalog.unstable_anchors(placed)
         files["search-index.js"] = ("window.SPECGEN_SEARCH = "
-                                    + json.dumps(search_entries(pages), ensure_ascii=False) + ";\n").encode("utf-8")
+                                    + json.dumps(search_entries(pages, unstable), ensure_ascii=False)
+                                    + ";\n").encode("utf-8")
         bundled, found = bundled_openapi(self.corpus, self.resolver)
         files.update(bundled)
         diagnostics.extend(found)

@@ -47,7 +47,7 @@ from .rst import Generated
 from .tables import definition_section, endpoint_section
 
 __all__ = ["PlaceholderKind", "PLACEHOLDERS", "API_SUFFIXES", "COMMON_FIELDS", "Catalog",
-           "DEFAULT_TEMPLATES", "template_environment"]
+           "DEFAULT_TEMPLATES", "template_environment", "Unstable", "unstable_path"]
 
 #: The project's own templates, used for whatever a corpus does not override.
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -75,6 +75,9 @@ class Built:
 
     models: tuple[Any, ...]
     diagnostics: tuple[Diagnostic, ...]
+    #: Extra template variables per model, beside ``section``; models
+    #: without an entry get none.
+    extras: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,11 +125,54 @@ def _discover_apis(corpus: Corpus) -> Mapping[str, Path]:
     return {f"{_underscored(_stem(p))}_{_api_suffix(corpus, p)}_http_api": p for p in corpus.api_files}
 
 
+@dataclass(frozen=True)
+class Unstable:
+    """How an endpoint of an unreleased API file (``x-unstable: true``) is
+    served until it is released: under ``prefix`` (the file's
+    ``info.x-unstable-prefix``, possibly empty), at ``path`` when the
+    stable path shows which version segment the prefix replaces."""
+
+    prefix: str
+    path: str
+
+
+_VERSION_SEGMENT = re.compile(r"v\d+|r\d+")
+
+
+def unstable_path(stable: str, prefix: str) -> str:
+    """The path an unstable endpoint is served at: the prefix stands in
+    for the stable path's version segment, as proposals do
+    (``/_matrix/federation/v3/invite/{roomId}`` under
+    ``/_matrix/federation/unstable/org.example.msc1`` is
+    ``/_matrix/federation/unstable/org.example.msc1/invite/{roomId}``).
+    ``""`` when the two do not line up that way."""
+    ours, theirs = prefix.rstrip("/").split("/"), stable.split("/")
+    if "unstable" not in ours:
+        return ""
+    at = ours.index("unstable")
+    if ours[:at] != theirs[:at] or len(theirs) <= at + 1 or not _VERSION_SEGMENT.fullmatch(theirs[at]):
+        return ""
+    return "/".join([*ours, *theirs[at + 1:]])
+
+
+def _unstable(data: Any) -> tuple[bool, str]:
+    """Whether an API document is marked unstable, and its prefix."""
+    if not isinstance(data, Mapping) or data.get("x-unstable") is not True:
+        return False, ""
+    info = data.get("info")
+    prefix = info.get("x-unstable-prefix") if isinstance(info, Mapping) else None
+    return True, prefix if isinstance(prefix, str) else ""
+
+
 def _build_api(catalog: "Catalog", path: Path, name: str) -> Built:
     document, diagnostics = load_api(catalog.corpus, catalog.resolver, path)
     if document is None:
         return Built((), tuple(diagnostics))
-    return Built(tuple(endpoint_section(e) for e in document.endpoints), tuple(diagnostics))
+    loaded = catalog.corpus.load(path)
+    marked, prefix = _unstable(None if isinstance(loaded, Diagnostic) else loaded.data)
+    extras = tuple({"unstable": Unstable(prefix, unstable_path(e.path, prefix)) if marked else None}
+                   for e in document.endpoints)
+    return Built(tuple(endpoint_section(e) for e in document.endpoints), tuple(diagnostics), extras)
 
 
 # -- shared definitions ----------------------------------------------------
@@ -226,7 +272,7 @@ class Catalog:
         for kind, entry in PLACEHOLDERS.items():
             for name, path in entry.discover(corpus).items():
                 self.names.setdefault(name, (kind, path))
-        self._built: dict[str, tuple[tuple[Generated, ...], tuple[Diagnostic, ...]]] = {}
+        self._built: dict[str, tuple[tuple[Generated, ...], tuple[Diagnostic, ...], frozenset[str]]] = {}
 
     def expand(self, name: str) -> Sequence[Generated] | None:
         """The rendered blocks for ``name``; ``None`` if no such placeholder."""
@@ -238,26 +284,60 @@ class Catalog:
             entry = PLACEHOLDERS[kind]
             built = entry.build(self, path, name)
             template = self.env.get_template(entry.template)
+            extras = (*built.extras, *({} for _ in built.models[len(built.extras):]))
             blocks = tuple(
                 Generated(anchor=m.anchor, title="" if kind == "common" else m.title, kind=kind,
-                          html=template.render(section=m), inner_anchors=m.inner_anchors)
-                for m in built.models
+                          html=template.render(section=m, **extra), inner_anchors=m.inner_anchors)
+                for m, extra in zip(built.models, extras)
             )
-            self._built[name] = (blocks, built.diagnostics)
+            unstable = frozenset(m.anchor for m, extra in zip(built.models, extras) if extra.get("unstable"))
+            self._built[name] = (blocks, built.diagnostics, unstable)
         return self._built[name][0]
 
+    def unstable_anchors(self, names: Iterable[str]) -> frozenset[str]:
+        """The anchors of the unstable endpoints among ``names``' blocks."""
+        out: set[str] = set()
+        for name in names:
+            if self.expand(name) is not None:
+                out |= self._built[name][2]
+        return frozenset(out)
+
     def diagnostics(self) -> Iterable[Diagnostic]:
-        for _, found in self._built.values():
+        for _, found, _ in self._built.values():
             yield from found
 
     def unplaced(self, placed: Iterable[str]) -> list[Diagnostic]:
-        """A warning for each source no page places."""
+        """A warning for each source no page shows.
+
+        An event schema or API file is shown only where a page places it. A
+        shared definition is also shown inside whatever refers to it, so it
+        is unplaced only when nothing placed reaches it through ``$ref``,
+        however indirectly.
+        """
         placed = set(placed)
+        shown = self._referred_to(self.names[name][1] for name in placed if name in self.names)
+        canonical = self.corpus.sources.canonical
         out = []
         for name, (kind, path) in sorted(self.names.items()):
-            if name in placed or kind == "common":
+            if name in placed or kind == "common" or (kind == "definition" and canonical(path) in shown):
                 continue
             out.append(Diagnostic(self.corpus.display(path), 0, 0, "build.unplaced", Severity.WARNING,
                                   f"no page places this {kind} ({{{{{name}}}}})"))
         return out
 
+    def _referred_to(self, roots: Iterable[Path]) -> set[Path]:
+        """Every file reached from ``roots`` through ``$ref`` (roots
+        excluded unless a reference leads back to them)."""
+        seen: set[Path] = set()
+        stack = [self.corpus.sources.canonical(p) for p in roots]
+        while stack:
+            path = stack.pop()
+            document = self.corpus.document(path)
+            if document is None:
+                continue
+            for pointer, ref in self.resolver.iter_refs(document):
+                target = self.resolver.resolve(path, ref, at=pointer)
+                if not isinstance(target, Diagnostic) and target.path not in seen:
+                    seen.add(target.path)
+                    stack.append(target.path)
+        return seen

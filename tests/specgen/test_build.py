@@ -106,6 +106,18 @@ def test_definition_and_common_fields(pages):
     assert "origin_server_ts" in index[index.index('id="common-state-event-fields"'):]
 
 
+def test_unstable_endpoint_warns_and_names_its_unstable_path(pages):
+    html = section(pages["server-server-api.html"], "put-_matrix-federation-v1-knock-roomid")
+    assert '<p class="admonition-title">Unstable</p>' in html
+    assert "<code>PUT /_matrix/federation/unstable/org.example.msc1/knock/{roomId}</code>" in html
+    assert "Unstable" not in section(pages["server-server-api.html"], "put-_matrix-federation-v2-invite-roomid-eventid")
+
+
+def test_every_definition_is_shown_somewhere(site):
+    # membership_content is placed by no page, but invite_event shows it.
+    assert not [d for d in site.diagnostics if d.code == "build.unplaced"]
+
+
 def test_page_chrome(pages):
     for name, html in pages.items():
         tree = Tree(html)
@@ -131,6 +143,8 @@ def test_search_index_lists_events_endpoints_definitions_and_sections(site):
             "server-server-api.html#put-_matrix-federation-v2-invite-roomid-eventid") in found
     assert ("InviteEvent", "definition", "server-server-api.html#definition-invite_event") in found
     assert ("Room versions", "section", "rooms/index.html#room-versions") in found
+    assert ("PUT /_matrix/federation/v1/knock/{roomId} (unstable)", "endpoint",
+            "server-server-api.html#put-_matrix-federation-v1-knock-roomid") in found
 
 
 def test_bundled_openapi_has_every_ref_inlined(site):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from specgen.corpus import Corpus
-from specgen.placeholders import PLACEHOLDERS, Catalog
+from specgen.placeholders import PLACEHOLDERS, Catalog, unstable_path
 from specgen.rst import Generated, render_file
 
 GOOD = Path(__file__).resolve().parents[1] / "corpora" / "build" / "good"
@@ -84,7 +84,9 @@ def test_registry_names_follow_the_corpus_layout():
         "m_room_message_event": "event",
         "invites_v2_ss_http_api": "endpoint",
         "keys_ss_http_api": "endpoint",
+        "knock_proposal_ss_http_api": "endpoint",
         "definition_ss_invite_event": "definition",
+        "definition_ss_membership_content": "definition",
         "common_event_fields": "common",
         "common_room_event_fields": "common",
         "common_state_event_fields": "common",
@@ -102,14 +104,63 @@ def test_every_kind_renders_through_its_template(name):
     assert not [d for d in catalog.diagnostics() if d.severity >= 3]
 
 
-def test_unplaced_sources_are_warnings():
-    catalog = Catalog(Corpus(GOOD))
-    warnings = catalog.unplaced({"m_room_member_event", "invites_v2_ss_http_api"})
-    assert {(d.path, d.code, str(d.severity)) for d in warnings} == {
-        ("event-schemas/schema/m.room.message.yaml", "build.unplaced", "warning"),
-        ("api/server-server/keys.yaml", "build.unplaced", "warning"),
-        ("api/server-server/definitions/invite_event.yaml", "build.unplaced", "warning"),
+def unplaced(placed):
+    return {d.path for d in Catalog(Corpus(GOOD)).unplaced(placed)
+            if (d.code, str(d.severity)) == ("build.unplaced", "warning")}
+
+
+def test_sources_nothing_placed_shows_are_warnings():
+    # invite_event is referred to only by invites-v2, and membership_content
+    # only by invite_event: with neither placed, both are unplaced.
+    assert unplaced({"m_room_member_event", "keys_ss_http_api", "knock_proposal_ss_http_api"}) == {
+        "event-schemas/schema/m.room.message.yaml",
+        "api/server-server/invites-v2.yaml",
+        "api/server-server/definitions/invite_event.yaml",
+        "api/server-server/definitions/membership_content.yaml",
     }
+
+
+def test_a_definition_shown_inside_a_placed_api_file_is_not_unplaced():
+    # invites-v2 -> invite_event -> membership_content: reached transitively.
+    assert unplaced({"invites_v2_ss_http_api"}) == {
+        "event-schemas/schema/m.room.member.yaml",
+        "event-schemas/schema/m.room.message.yaml",
+        "api/server-server/keys.yaml",
+        "api/server-server/knock_proposal.yaml",
+    }
+
+
+def test_a_definition_shown_inside_a_placed_definition_is_not_unplaced():
+    found = unplaced({"definition_ss_invite_event"})
+    assert "api/server-server/definitions/membership_content.yaml" not in found
+    # API files keep the simple rule: being referred to does not place them.
+    assert "api/server-server/invites-v2.yaml" in found
+
+
+@pytest.mark.parametrize(("stable", "prefix", "expected"), [
+    ("/_matrix/federation/v3/invite/{roomId}", "/_matrix/federation/unstable/org.example.msc1",
+     "/_matrix/federation/unstable/org.example.msc1/invite/{roomId}"),
+    ("/_matrix/federation/v3/invite/{roomId}", "/_matrix/federation/unstable/org.example.msc1/",
+     "/_matrix/federation/unstable/org.example.msc1/invite/{roomId}"),
+    ("/_matrix/client/r0/sync", "/_matrix/client/unstable/org.example.msc2", "/_matrix/client/unstable/org.example.msc2/sync"),
+    ("/_matrix/key/v2/server", "/_matrix/federation/unstable/org.example.msc1", ""),
+    ("/_matrix/federation/invite", "/_matrix/federation/unstable/org.example.msc1", ""),
+    ("/_matrix/federation/v3", "/_matrix/federation/unstable/org.example.msc1", ""),
+    ("/_matrix/federation/v3/invite", "/_matrix/federation/org.example.msc1", ""),
+    ("/_matrix/federation/v3/invite", "", ""),
+])
+def test_unstable_path_replaces_the_version_segment(stable, prefix, expected):
+    assert unstable_path(stable, prefix) == expected
+
+
+def test_only_endpoints_of_unstable_api_files_are_marked():
+    catalog = Catalog(Corpus(GOOD))
+    (knock,) = catalog.expand("knock_proposal_ss_http_api")
+    (invite,) = catalog.expand("invites_v2_ss_http_api")
+    assert 'class="admonition warning unstable"' in knock.html
+    assert "<code>PUT /_matrix/federation/unstable/org.example.msc1/knock/{roomId}</code>" in knock.html
+    assert "unstable" not in invite.html
+    assert catalog.unstable_anchors(["knock_proposal_ss_http_api", "invites_v2_ss_http_api", "nope"]) == {knock.anchor}
 
 _PIECES = st.sampled_from([
     "Title\n=====\n", "Sub\n---\n", "Deep\n~~~~\n", "Skip\n++++\n", "{{known}}\n", "{{nope}}\n", "`broken`_\n",
