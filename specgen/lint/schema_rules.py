@@ -21,13 +21,28 @@ from .._cache import package_version
 from . import Finding, SchemaContext
 
 
+def crawled_validator(schema: Mapping):
+    """A validator for ``schema`` whose registry (jsonschema's metaschemas
+    plus ``schema`` itself) is crawled up front.
+
+    A registry answers an anchor lookup (every ``$dynamicRef``) by crawling
+    whatever it has not crawled yet, and a validator's registry stays as it
+    was built, so an uncrawled one pays that crawl on every lookup.
+    """
+    from jsonschema_specifications import REGISTRY
+    from ..refs import make_resource
+
+    resource = make_resource(schema)
+    cls = jsonschema.validators.validator_for(schema, default=Draft202012Validator)
+    return cls(schema, registry=REGISTRY.with_resource(resource.id() or "", resource).crawl())
+
+
 @lru_cache(maxsize=None)
 def _metaschema_validator(dialect: str):
     """One validator over the metaschema of ``dialect`` (``""`` is 2020-12),
     built once: constructing it is most of a check's cost."""
     cls = jsonschema.validators.validator_for({"$schema": dialect} if dialect else {}, default=Draft202012Validator)
-    meta_cls = jsonschema.validators.validator_for(cls.META_SCHEMA, default=cls)
-    return meta_cls(cls.META_SCHEMA), cls.META_SCHEMA.get("$id") or cls.META_SCHEMA.get("id", "")
+    return crawled_validator(cls.META_SCHEMA), cls.META_SCHEMA.get("$id") or cls.META_SCHEMA.get("id", "")
 
 
 def metaschema(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
