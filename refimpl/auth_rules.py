@@ -36,7 +36,7 @@ from .event_signing import check_received_event
 from .identifiers import parse_user_id
 from .keys import ED25519, VerifyKey
 from .room_versions import ROOM_VERSIONS, RoomVersion, room_version as lookup_room_version
-from .signing import verify_json
+from .signing import signed_bytes, verify_signed_bytes
 from .state import RoomState
 from .unpadded_base64 import Base64Error, decode_base64
 
@@ -442,7 +442,11 @@ def _third_party_invite_keys(content: Mapping[str, Any]) -> Iterable[str]:
 
 
 def _signed_by_any(signed: Mapping[str, Any], public_keys: Iterable[str]) -> bool:
-    """Whether any ed25519 signature in ``signed`` verifies with any key."""
+    """Whether any ed25519 signature in ``signed`` verifies with any key.
+
+    Each signature is judged on its own, so a malformed entry elsewhere in
+    ``signatures`` does not spoil a good one ("any signature" matches).
+    """
     signatures = signed.get("signatures")
     if not isinstance(signatures, dict):
         return False
@@ -454,18 +458,19 @@ def _signed_by_any(signed: Mapping[str, Any], public_keys: Iterable[str]) -> boo
             continue
         if len(raw) == 32:
             decoded.append(raw)
+    try:
+        message = signed_bytes(signed)
+    except MatrixError:
+        return False
     for server, by_key in signatures.items():
         if not isinstance(by_key, dict):
             continue
-        for key_id in by_key:
-            if not isinstance(key_id, str) or not key_id.startswith(ED25519 + ":"):
+        for key_id, signature in by_key.items():
+            if not isinstance(key_id, str) or not key_id.startswith(ED25519 + ":") or type(signature) is not str:
                 continue
             for raw in decoded:
-                try:
-                    verdict = verify_json(signed, server, {key_id: VerifyKey(key_id, raw)})
-                except MatrixError:
-                    return False
-                if verdict.ok:
+                one = {server: {key_id: signature}}
+                if verify_signed_bytes(message, one, server, {key_id: VerifyKey(key_id, raw)}).ok:
                     return True
     return False
 

@@ -465,6 +465,16 @@ def test_third_party_invite_rejections(version):
 
 
 @pytest.mark.parametrize("version", ALL)
+def test_third_party_invite_any_good_signature_counts(version):
+    """A malformed entry beside a good signature does not spoil it."""
+    room = _tpi_room(version)
+    signed = signed_third_party_object(CAROL, "tok", ALICE)
+    for junk in ("not an object", {"ed25519:0": 7}, {"ed25519:0": "!!"}):
+        noisy = dict(signed, signatures={"aaa.example": junk, **signed["signatures"]})
+        assert verdict_of(room, _redeem(room, noisy)) == "allowed"
+
+
+@pytest.mark.parametrize("version", ALL)
 def test_third_party_invite_target_banned(version):
     room = _tpi_room(version)
     room.ban(ALICE, CAROL)
