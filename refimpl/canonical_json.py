@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import c_make_encoder, encode_basestring
 from collections.abc import Mapping
 from typing import Any
 
@@ -188,6 +189,52 @@ _ENCODER = json.JSONEncoder(
     sort_keys=True,
 )
 
+# ``JSONEncoder.encode`` builds a fresh C encoder on every call, which costs
+# as much as encoding a small event; build the same one once instead. The
+# arguments mirror ``_ENCODER`` (no circular-check markers, no default hook,
+# no indent, compact separators, sorted keys, no skipped keys, no NaN).
+_C_ENCODER = (
+    None
+    if c_make_encoder is None
+    else c_make_encoder(None, None, encode_basestring, None, ":", ",", True, False, False)
+)
+
+
+def _checked_plain(value: Any, strict: bool) -> Any:
+    """``value`` itself when the fast encoder may take it as is, else a
+    normalised copy (dicts and lists only).
+
+    Raises:
+        CanonicalJsonError: as :func:`encode_canonical_json`, except that a
+            lone surrogate is only found by :func:`_encode_checked`.
+    """
+    if _is_plain(value, strict):
+        return value
+    problem = _find_problem(value, strict)
+    if problem is not None:
+        raise problem
+    return _as_plain(value)
+
+
+def _encode_checked(value: Any, strict: bool) -> bytes:
+    """Encode a value :func:`_checked_plain` returned.
+
+    Separate from the check so that one check can serve several encodings
+    of parts of the same value (:func:`refimpl.hashing.encode_event`).
+    Strings are still checked here, by UTF-8 encoding the output.
+
+    Raises:
+        CanonicalJsonError: a string holds a lone surrogate.
+    """
+    try:
+        if _C_ENCODER is None:
+            return _ENCODER.encode(value).encode("utf-8")
+        return "".join(_C_ENCODER(value, 0)).encode("utf-8")
+    except UnicodeEncodeError:
+        problem = _find_problem(value, strict)
+        assert problem is not None, "only lone surrogates fail to encode as UTF-8"
+        raise problem from None
+
 
 def encode_canonical_json(value: Any, *, strict: bool = False) -> bytes:
     """Encode ``value`` as canonical JSON.
@@ -206,13 +253,4 @@ def encode_canonical_json(value: Any, *, strict: bool = False) -> bytes:
             type, a non-finite or (strict) any float, an out-of-range integer
             (strict), a lone surrogate, or nesting deeper than MAX_DEPTH.
     """
-    if _is_plain(value, strict):
-        try:
-            return _ENCODER.encode(value).encode("utf-8")
-        except UnicodeEncodeError:
-            pass
-    problem = _find_problem(value, strict)
-    if problem is not None:
-        raise problem
-    # Valid but built from Mapping/tuple/subclass types: normalise, then encode.
-    return _ENCODER.encode(_as_plain(value)).encode("utf-8")
+    return _encode_checked(_checked_plain(value, strict), strict)

@@ -30,12 +30,12 @@ from typing import Any, Literal
 
 from .errors import BadJson, InvalidParam, RemoteProtocolError
 from .events import sender_server_name
-from .hashing import check_content_hash, with_content_hash
+from .hashing import encode_event, with_content_hash
 from .identifiers import parse_event_id, parse_user_id
 from .keys import SigningKey, VerifyKey
 from .redaction import redact
 from .room_versions import EventFormat, RoomVersion
-from .signing import sign_json, verify_json
+from .signing import sign_json, verify_signed_bytes
 
 __all__ = [
     "sign_event",
@@ -132,13 +132,16 @@ def check_received_event(
 ) -> ReceivedEvent:
     """Check a received PDU's signatures, then its content hash.
 
+    The event is checked for canonical form and encoded once
+    (:func:`~refimpl.hashing.encode_event`); every required server's
+    signatures are verified over those same redacted bytes.
+
     Never raises for anything in ``pdu``: a malformed event is dropped with
     the reason.
     """
-    strict = room_version.strict_canonical_json
     try:
         servers = sorted(required_signatures(pdu, room_version))
-        redacted = redact(pdu, room_version)
+        encoded = encode_event(pdu, room_version)
         signatures = pdu.get("signatures", {})
         if not isinstance(signatures, Mapping):
             raise BadJson("'signatures' must be an object")
@@ -146,11 +149,11 @@ def check_received_event(
             by_server = signatures.get(server)
             key_ids = by_server if isinstance(by_server, Mapping) else {}
             known = {k: key for k in key_ids if (key := verify_keys(server, k)) is not None}
-            verdict = verify_json(redacted, server, known, strict=strict)
+            verdict = verify_signed_bytes(encoded.redacted_bytes, signatures, server, known)
             if not verdict.ok:
                 return ReceivedEvent("drop", pdu, f"signature check failed: {verdict.detail}")
-        if not check_content_hash(pdu, room_version):
-            return ReceivedEvent("redacted", redacted, "content hash does not match")
+        if not encoded.content_hash_matches:
+            return ReceivedEvent("redacted", redact(pdu, room_version), "content hash does not match")
     except RemoteProtocolError as exc:
         return ReceivedEvent("drop", pdu, f"malformed event: {exc.message}")
     return ReceivedEvent("accept", pdu, "signatures and content hash are valid")

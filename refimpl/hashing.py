@@ -14,21 +14,37 @@ event"):
   version 3 and room IDs in room version 12 are derived from it.
 
 Both are SHA-256 over canonical JSON, strict where the room version says so.
+
+The bytes the reference hash is taken over are also exactly the bytes an
+event signature covers (the redacted event without ``signatures`` and
+``unsigned``). :func:`encode_event` therefore checks an event once and
+writes both encodings from that one check, which is what a receiving
+server needs for every event (content hash, signatures, and from v3 the
+event ID).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from .canonical_json import encode_canonical_json
+from .canonical_json import _checked_plain, _encode_checked, encode_canonical_json
 from .errors import BadJson
 from .redaction import redact
 from .room_versions import RoomVersion
 from .unpadded_base64 import Base64Error, decode_base64, encode_base64
 
-__all__ = ["content_hash", "with_content_hash", "reference_hash", "check_content_hash"]
+__all__ = [
+    "content_hash",
+    "with_content_hash",
+    "reference_hash",
+    "check_content_hash",
+    "EncodedEvent",
+    "encode_event",
+]
 
 _NOT_IN_CONTENT_HASH = ("unsigned", "signatures", "hashes")
 _NOT_IN_REFERENCE_HASH = ("unsigned", "signatures")
@@ -72,6 +88,15 @@ def with_content_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict
     return {**pdu, "hashes": {**hashes, "sha256": digest}}
 
 
+def _claimed_content_hash(pdu: Mapping[str, Any]) -> bytes | None:
+    hashes = pdu.get("hashes")
+    claimed = hashes.get("sha256") if isinstance(hashes, Mapping) else None
+    try:
+        return decode_base64(claimed)
+    except Base64Error:
+        return None
+
+
 def check_content_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> bool:
     """Whether ``hashes.sha256`` is present and matches the content.
 
@@ -79,13 +104,52 @@ def check_content_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> boo
         BadJson: ``pdu`` is not an object.
         CanonicalJsonError: ``pdu`` cannot be encoded under the room version.
     """
-    hashes = _require_object(pdu).get("hashes")
-    claimed = hashes.get("sha256") if isinstance(hashes, Mapping) else None
-    try:
-        expected = decode_base64(claimed)
-    except Base64Error:
-        return False
-    return expected == content_hash(pdu, room_version)
+    claimed = _claimed_content_hash(_require_object(pdu))
+    return claimed is not None and claimed == content_hash(pdu, room_version)
+
+
+@dataclass(frozen=True)
+class EncodedEvent:
+    """An event's content hash and the canonical bytes of its redacted form.
+
+    ``redacted_bytes`` is what a signature on the event covers and what its
+    reference hash is taken over. Build one with :func:`encode_event`.
+    """
+
+    content_hash: bytes
+    content_hash_matches: bool
+    redacted_bytes: bytes
+
+    @cached_property
+    def reference_hash(self) -> bytes:
+        return hashlib.sha256(self.redacted_bytes).digest()
+
+
+def encode_event(pdu: Mapping[str, Any], room_version: RoomVersion) -> EncodedEvent:
+    """Everything a receiver computes over an event's bytes, from one check.
+
+    The whole event except ``signatures`` and ``unsigned`` is checked for
+    canonical form once; that covers the content-hash input and, since
+    redaction only drops keys and shares the values it keeps, the redacted
+    form too. Equal to :func:`content_hash`, :func:`check_content_hash` and
+    :func:`reference_hash` taken separately, except that it refuses an event
+    whose unredacted part cannot be encoded even if its redacted form could.
+
+    Raises:
+        BadJson: ``pdu`` is not an object.
+        CanonicalJsonError: ``pdu`` cannot be encoded under the room version.
+    """
+    strict = room_version.strict_canonical_json
+    covered = _checked_plain(
+        {k: v for k, v in _require_object(pdu).items() if k not in _NOT_IN_REFERENCE_HASH}, strict
+    )
+    content = {k: v for k, v in covered.items() if k != "hashes"}
+    digest = hashlib.sha256(_encode_checked(content, strict)).digest()
+    return EncodedEvent(
+        content_hash=digest,
+        content_hash_matches=_claimed_content_hash(covered) == digest,
+        redacted_bytes=_encode_checked(redact(covered, room_version), strict),
+    )
 
 
 def reference_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> bytes:

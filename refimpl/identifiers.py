@@ -17,6 +17,7 @@ reason; these parsers never raise anything else.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -170,7 +171,14 @@ def parse_user_id(text: str, *, allow_historical: bool = True) -> UserId:
         InvalidParam: not a user ID, too long, or historical when
             ``allow_historical`` is false.
     """
-    text = _require_str("user ID", text)
+    return _parse_user_id(_require_str("user ID", text), allow_historical)
+
+
+#: Every received event names its sender, and most senders recur, so parsed
+#: user IDs are remembered (the values are frozen, so sharing them is safe).
+#: Refusals are not cached: they raise, and lru_cache only keeps results.
+@functools.lru_cache(maxsize=4096, typed=True)
+def _parse_user_id(text: str, allow_historical: bool) -> UserId:
     if not text.startswith("@"):
         raise _fail("user ID", text, "must start with '@'")
     _check_length("user ID", text)

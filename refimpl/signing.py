@@ -17,7 +17,7 @@ is the caller's business.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ __all__ = [
     "signed_bytes",
     "sign_json",
     "verify_json",
+    "verify_signed_bytes",
     "require_valid_signature",
     "OK",
     "NO_SIGNATURES",
@@ -90,7 +91,10 @@ def signed_bytes(obj: Mapping[str, Any], *, strict: bool = False) -> bytes:
 
 
 def _signature_map(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    signatures = obj.get("signatures", {})
+    return _checked_signature_map(obj.get("signatures", {}))
+
+
+def _checked_signature_map(signatures: Any) -> Mapping[str, Any]:
     if not isinstance(signatures, Mapping) or not all(
         isinstance(v, Mapping) for v in signatures.values()
     ):
@@ -135,7 +139,37 @@ def verify_json(
     Raises:
         BadJson: ``obj`` is not an object or its ``signatures`` is malformed.
     """
-    by_name = _signature_map(_require_object(obj)).get(signing_name)
+    signatures = _signature_map(_require_object(obj))
+    return _verdict(signatures, signing_name, verify_keys, lambda: signed_bytes(obj, strict=strict))
+
+
+def verify_signed_bytes(
+    message: bytes,
+    signatures: Any,
+    signing_name: str,
+    verify_keys: Mapping[str, VerifyKey],
+) -> SignatureVerdict:
+    """:func:`verify_json` for a caller that already holds the signed bytes.
+
+    ``message`` must be :func:`signed_bytes` of the object whose
+    ``signatures`` member is given, as :func:`refimpl.hashing.encode_event`
+    computes for an event; it saves encoding the object a second time.
+
+    Raises:
+        BadJson: ``signatures`` is not an object of objects.
+    """
+    return _verdict(_checked_signature_map(signatures), signing_name, verify_keys, lambda: message)
+
+
+def _verdict(
+    signatures: Mapping[str, Any],
+    signing_name: str,
+    verify_keys: Mapping[str, VerifyKey],
+    message: Callable[[], bytes],
+) -> SignatureVerdict:
+    """The verdict on ``signing_name``'s signatures; ``message`` is only
+    asked for once a signature is there to check."""
+    by_name = signatures.get(signing_name)
     if not by_name:
         return SignatureVerdict(False, None, NO_SIGNATURES, f"no signatures from {signing_name}")
     known = sorted(k for k in by_name if k in verify_keys)
@@ -147,7 +181,7 @@ def verify_json(
             f"none of {signing_name}'s keys {sorted(by_name)} is among the known keys",
         )
     try:
-        message = signed_bytes(obj, strict=strict)
+        signed = message()
     except CanonicalJsonError as exc:
         return SignatureVerdict(False, None, NOT_CANONICAL, exc.message)
     for key_id in known:
@@ -162,7 +196,7 @@ def verify_json(
                 UNDECODABLE_SIGNATURE,
                 f"{signing_name} {key_id}: not the base64 of a 64-byte ed25519 signature",
             )
-        if not verify_keys[key_id].verify(message, signature):
+        if not verify_keys[key_id].verify(signed, signature):
             return SignatureVerdict(
                 False, key_id, BAD_SIGNATURE, f"{signing_name} {key_id}: signature does not verify"
             )

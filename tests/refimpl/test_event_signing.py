@@ -116,3 +116,16 @@ def test_receipt_check_never_raises(pdu, version):
     """Any received value yields a ReceivedEvent; anything but a validly signed event is dropped."""
     result = check_received_event(pdu, ROOM_VERSIONS[version], published)
     assert result.outcome == "drop"
+
+
+def test_an_unencodable_unredacted_part_drops_the_event():
+    """In a strict room a float anywhere but unsigned/signatures makes the event malformed, even where redaction would drop it."""
+    key = signing_key_for("remote.example.com")
+    floaty = {**join(V11), "content": {"membership": "join", "weight": 1.5}}
+    signed = sign_event({**floaty, "content": {"membership": "join"}}, V11, "remote.example.com", key)
+    result = check_received_event({**signed, "content": floaty["content"]}, V11, published)
+    assert result.outcome == "drop" and result.reason.startswith("malformed") and "/content/weight" in result.reason
+    lenient = sign_event(join(V1), V1, "remote.example.com", key)
+    lenient = sign_event(lenient, V1, "example.org", signing_key_for("example.org"))
+    tolerated = check_received_event({**lenient, "content": {"membership": "join", "weight": 1.5}}, V1, published)
+    assert tolerated.outcome == "redacted"

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import hashlib
 
+from types import MappingProxyType
+
 import pytest
+from hypothesis import given, settings
 
 from refimpl.canonical_json import CanonicalJsonError, encode_canonical_json
 from refimpl.errors import BadJson
-from refimpl.hashing import check_content_hash, content_hash, reference_hash, with_content_hash
+from refimpl.hashing import (
+    check_content_hash,
+    content_hash,
+    encode_event,
+    reference_hash,
+    with_content_hash,
+)
+from refimpl.redaction import redact
 from refimpl.room_versions import V1, V5, V6, V11
+from refimpl.signing import signed_bytes
+
+from test_events import signed_pdus
 
 PDU = {
     "type": "m.room.message", "sender": "@alice:example.org", "room_id": "!r:example.org",
@@ -64,3 +77,47 @@ def test_strictness_follows_the_room_version():
         reference_hash(big, V6)
     with pytest.raises(BadJson):
         content_hash("not an event", V11)
+
+
+def _separately(pdu, room_version):
+    return (
+        content_hash(pdu, room_version),
+        check_content_hash(pdu, room_version),
+        signed_bytes(redact(pdu, room_version), strict=room_version.strict_canonical_json),
+        reference_hash(pdu, room_version),
+    )
+
+
+def _together(pdu, room_version):
+    encoded = encode_event(pdu, room_version)
+    return encoded.content_hash, encoded.content_hash_matches, encoded.redacted_bytes, encoded.reference_hash
+
+
+@settings(max_examples=80, deadline=None)
+@given(signed_pdus())
+def test_one_pass_equals_the_separate_computations(case):
+    """encode_event gives the same content hash, hash check, signed bytes and reference hash as the separate functions."""
+    pdu, room_version = case
+    assert _together(pdu, room_version) == _separately(pdu, room_version)
+    altered = {**pdu, "content": {**pdu["content"], "extra": "x"}}
+    assert _together(altered, room_version) == _separately(altered, room_version)
+
+
+def test_one_pass_takes_read_only_and_tuple_forms():
+    frozen = MappingProxyType({**with_content_hash(PDU, V11), "prev_events": ("$a", "$b"),
+                               "content": MappingProxyType({"body": "hi"})})
+    assert _together(frozen, V11) == _separately(frozen, V11)
+
+
+def test_one_pass_checks_the_unredacted_part_too():
+    """A float in content a redaction would drop still makes the event unencodable in a strict room."""
+    floaty = with_content_hash({**PDU, "content": {"n": 1.5}}, V5)
+    encode_event(floaty, V5)
+    reference_hash(floaty, V6)
+    with pytest.raises(CanonicalJsonError) as info:
+        encode_event(floaty, V6)
+    assert info.value.pointer == "/content/n"
+    with pytest.raises(CanonicalJsonError):
+        encode_event({**PDU, "hashes": {"sha256": "\ud800"}}, V11)
+    with pytest.raises(BadJson):
+        encode_event(["not", "an", "event"], V11)

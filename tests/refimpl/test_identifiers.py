@@ -98,3 +98,16 @@ def test_errors_name_the_identifier():
         identifiers.parse_user_id("@alice")
     assert caught.value.fields["identifier"] == "@alice"
     assert "server name" in caught.value.message
+
+
+
+def test_remembered_user_ids_still_honour_allow_historical():
+    """Parsed user IDs are remembered per (text, allow_historical), and refusals are never remembered."""
+    historical = "@Alice:example.org"
+    assert identifiers.parse_user_id(historical).historical
+    with pytest.raises(InvalidParam):
+        identifiers.parse_user_id(historical, allow_historical=False)
+    assert identifiers.parse_user_id(historical) == identifiers.UserId("Alice", "example.org", historical=True)
+    for _ in range(2):
+        with pytest.raises(InvalidParam):
+            identifiers.parse_user_id("@:example.org")

@@ -112,6 +112,26 @@ def test_verdict_reasons():
     signing.require_valid_signature(signed, "domain", KEYS)
 
 
+def test_verifying_given_bytes_agrees_with_verify_json():
+    """verify_signed_bytes over signed_bytes(obj) gives verify_json's verdict, for every reason."""
+    signed = signing.sign_json({"a": 1}, "domain", DOMAIN)
+    objects = [
+        {"a": 1},
+        signed,
+        {**signed, "signatures": {"domain": {"ed25519:1": "!!"}}},
+        {**signed, "signatures": {"domain": {"ed25519:1": "AAAA"}}},
+        {**signed, "a": 2},
+    ]
+    key_sets = [KEYS, {"ed25519:2": DOMAIN.verify_key}, {"ed25519:1": signing_key_for("example.org").verify_key}]
+    for obj in objects:
+        for keys in key_sets:
+            given = signing.verify_signed_bytes(signing.signed_bytes(obj), obj.get("signatures", {}), "domain", keys)
+            assert given == signing.verify_json(obj, "domain", keys)
+    for bad in [[], {"domain": "x"}]:
+        with pytest.raises(BadJson):
+            signing.verify_signed_bytes(b"{}", bad, "domain", KEYS)
+
+
 @pytest.mark.parametrize("bad", [[], {"signatures": []}, {"signatures": {"domain": "x"}}])
 def test_malformed_objects_are_bad_json(bad):
     with pytest.raises(BadJson):

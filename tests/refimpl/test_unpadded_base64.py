@@ -43,3 +43,27 @@ def test_bad_input_is_an_error_value(text):
     with pytest.raises(Base64Error) as info:
         decode_base64(text)
     assert isinstance(info.value, BadJson)
+
+
+def _reference_decode(text: str) -> bytes | None:
+    """The decoding rules written out plainly, to check the fast path against."""
+    body = text.rstrip("=")
+    padding = len(text) - len(body)
+    if padding > 2 or len(body) % 4 == 1 or (padding and len(text) % 4):
+        return None
+    if any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_" for c in body):
+        return None
+    standard = body.replace("-", "+").replace("_", "/")
+    return base64.b64decode(standard + "=" * (-len(body) % 4) + "==")[: len(body) * 3 // 4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="AQgw+/-_=\n é0", max_size=12))
+def test_decoding_matches_the_plain_rules(text):
+    """Every string decodes exactly as the plain rules say, or is a Base64Error when they refuse it."""
+    expected = _reference_decode(text)
+    if expected is None:
+        with pytest.raises(Base64Error):
+            decode_base64(text)
+    else:
+        assert decode_base64(text) == expected
