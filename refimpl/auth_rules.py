@@ -649,7 +649,8 @@ def _authorize_power_levels(event: Event, levels: _Levels, rules: RoomVersion) -
             ):
                 return _reject("power_levels.bad_event_levels")
     users = content.get("users", {})
-    # Since v1: users maps valid user IDs to integers (v1-v9: or integer strings).
+    # Since v1: users maps valid user IDs to integers (v1-v9: or integer
+    # strings; v1-v5: or floats).
     if not isinstance(users, dict) or not all(
         _is_user_id(u) and _as_level(v, rules) is not None for u, v in users.items()
     ):
