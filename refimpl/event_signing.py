@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .canonical_json import OBJECT_TYPES
 from .errors import BadJson, InvalidParam, RemoteProtocolError
 from .events import sender_server_name
 from .hashing import encode_event, with_content_hash
@@ -87,7 +88,7 @@ def required_signatures(pdu: Mapping[str, Any], room_version: RoomVersion) -> fr
         BadJson: ``pdu`` is not an object, or the sender, event ID or
             authorising user is malformed.
     """
-    if not isinstance(pdu, Mapping):
+    if not isinstance(pdu, OBJECT_TYPES):
         raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
     servers = {sender_server_name(pdu)}
     if room_version.event_format is EventFormat.V1:
@@ -99,7 +100,7 @@ def required_signatures(pdu: Mapping[str, Any], room_version: RoomVersion) -> fr
     if (
         room_version.restricted_join_rule
         and pdu.get("type") == "m.room.member"
-        and isinstance(content, Mapping)
+        and isinstance(content, OBJECT_TYPES)
         and content.get("membership") == "join"
         and "join_authorised_via_users_server" in content
     ):
@@ -143,11 +144,11 @@ def check_received_event(
         servers = sorted(required_signatures(pdu, room_version))
         encoded = encode_event(pdu, room_version)
         signatures = pdu.get("signatures", {})
-        if not isinstance(signatures, Mapping):
+        if not isinstance(signatures, OBJECT_TYPES):
             raise BadJson("'signatures' must be an object")
         for server in servers:
             by_server = signatures.get(server)
-            key_ids = by_server if isinstance(by_server, Mapping) else {}
+            key_ids = by_server if isinstance(by_server, OBJECT_TYPES) else {}
             known = {k: key for k in key_ids if (key := verify_keys(server, k)) is not None}
             verdict = verify_signed_bytes(encoded.redacted_bytes, signatures, server, known)
             if not verdict.ok:

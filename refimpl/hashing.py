@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from .canonical_json import _checked_plain, _encode_checked, encode_canonical_json
+from .canonical_json import OBJECT_TYPES, _checked_plain, _encode_checked, encode_canonical_json
 from .errors import BadJson
 from .redaction import redact
 from .room_versions import RoomVersion
@@ -57,7 +57,7 @@ def _sha256_without(pdu: Mapping[str, Any], excluded: tuple[str, ...], room_vers
 
 
 def _require_object(pdu: Any) -> Mapping[str, Any]:
-    if not isinstance(pdu, Mapping):
+    if not isinstance(pdu, OBJECT_TYPES):
         raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
     return pdu
 
@@ -90,7 +90,7 @@ def with_content_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict
 
 def _claimed_content_hash(pdu: Mapping[str, Any]) -> bytes | None:
     hashes = pdu.get("hashes")
-    claimed = hashes.get("sha256") if isinstance(hashes, Mapping) else None
+    claimed = hashes.get("sha256") if isinstance(hashes, OBJECT_TYPES) else None
     try:
         return decode_base64(claimed)
     except Base64Error:

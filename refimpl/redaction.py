@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from .canonical_json import OBJECT_TYPES
 from .errors import BadJson
 from .room_versions import RoomVersion
 
@@ -97,7 +98,7 @@ def _tables(room_version: RoomVersion) -> tuple[frozenset[str], Mapping[str, fro
 def _redacted_content(event_type: Any, content: Any, room_version: RoomVersion) -> dict[str, Any]:
     # A malformed event's "type" may be any JSON value; only strings name a
     # type with kept content keys (and only strings can be looked up).
-    if not isinstance(content, Mapping) or not isinstance(event_type, str):
+    if not isinstance(content, OBJECT_TYPES) or not isinstance(event_type, str):
         return {}
     if event_type == "m.room.create" and room_version.redaction_keeps_all_create_content:
         return dict(content)
@@ -105,7 +106,7 @@ def _redacted_content(event_type: Any, content: Any, room_version: RoomVersion) 
     result = {k: v for k, v in content.items() if k in kept}
     if event_type == "m.room.member" and room_version.redaction_keeps_third_party_invite_signed:
         invite = content.get("third_party_invite")
-        if isinstance(invite, Mapping) and "signed" in invite:
+        if isinstance(invite, OBJECT_TYPES) and "signed" in invite:
             result["third_party_invite"] = {"signed": invite["signed"]}
     return result
 
@@ -119,7 +120,7 @@ def redact(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict[str, Any]:
     Raises:
         BadJson: ``pdu`` is not a JSON object.
     """
-    if not isinstance(pdu, Mapping):
+    if not isinstance(pdu, OBJECT_TYPES):
         raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
     kept = _tables(room_version)[0]
     result = {k: v for k, v in pdu.items() if k in kept}

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .canonical_json import CanonicalJsonError, encode_canonical_json
+from .canonical_json import OBJECT_TYPES, CanonicalJsonError, encode_canonical_json
 from .errors import BadJson, InvalidSignature
 from .keys import SigningKey, VerifyKey
 from .unpadded_base64 import Base64Error, decode_base64, encode_base64
@@ -72,7 +72,7 @@ class SignatureVerdict:
 
 
 def _require_object(obj: Any) -> Mapping[str, Any]:
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, OBJECT_TYPES):
         raise BadJson(f"only JSON objects can be signed, not {type(obj).__name__}")
     return obj
 
@@ -95,8 +95,8 @@ def _signature_map(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _checked_signature_map(signatures: Any) -> Mapping[str, Any]:
-    if not isinstance(signatures, Mapping) or not all(
-        isinstance(v, Mapping) for v in signatures.values()
+    if not isinstance(signatures, OBJECT_TYPES) or not all(
+        isinstance(v, OBJECT_TYPES) for v in signatures.values()
     ):
         raise BadJson("'signatures' must be an object of objects")
     return signatures
