@@ -20,11 +20,18 @@ Rules come in four kinds, by what they are handed:
 Modules: :mod:`.ref_rules` (syntax, ``$ref``, unused definitions),
 :mod:`.schema_rules`, :mod:`.api_rules`, :mod:`.naming_rules`,
 :mod:`.example_rules`. Verdicts of the slow structural validators are kept
-across runs by content hash (:class:`specgen._cache.VerdictCache`).
+across runs by content hash (:class:`specgen._cache.VerdictCache`), and the
+ones not stored yet are started in a process pool before the walk, so they
+are computed on the other cores while this one runs the quick rules
+(:func:`_prefetch`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -32,7 +39,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..diagnostics import Diagnostic, Severity
 from ..openapi import ApiDocument, load_api, version_kind
 from ..sources import Document, join_pointer
-from .._cache import VerdictCache
+from .._cache import Job, VerdictCache
 
 __all__ = [
     "RULES",
@@ -76,6 +83,10 @@ class Rule:
     description: str
     function: Callable[..., Iterator[Finding | Diagnostic]]
     kind: str
+    #: For a rule whose verdicts are slow: the :class:`~specgen._cache.Job`
+    #: it asks of a subject (same arguments as ``function``), so a pool can
+    #: start on it before the rule runs.
+    job: Callable[..., Job] | None = None
 
 
 class RuleContext:
@@ -173,7 +184,7 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("definition.unused", _W, "a shared definition or example partial that nothing refers to",
          ref_rules.unused_definition, CORPUS),
     Rule("schema.metaschema", _E, "a schema is not valid against its JSON Schema metaschema",
-         schema_rules.metaschema, SCHEMA_FILE),
+         schema_rules.metaschema, SCHEMA_FILE, schema_rules.metaschema_job),
     Rule("schema.state-key", _W, "a state event schema does not describe its state_key",
          schema_rules.state_key, SCHEMA_FILE),
     Rule("schema.no-example", _W, "an event schema has no example", example_rules.no_example, CORPUS),
@@ -189,7 +200,7 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("schema.required-undefined", _E, "required names a property the object does not define",
          schema_rules.required_undefined, SCHEMA),
     Rule("api.openapi", _E, "an API file is not a structurally valid OpenAPI/Swagger document",
-         api_rules.structure, API),
+         api_rules.structure, API, api_rules.structure_job),
     Rule("api.path-parameters", _E, "path parameters declared and used in the path template differ",
          api_rules.path_parameters, API),
     Rule("api.no-responses", _E, "an operation declares no responses", api_rules.no_responses, API),
@@ -200,11 +211,14 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
 )}
 
 
-def check(corpus, resolver, rules: Iterable[str] | None = None) -> Iterator[Diagnostic]:
+def check(corpus, resolver, rules: Iterable[str] | None = None, *, workers: int | None = None) -> Iterator[Diagnostic]:
     """Every finding of every rule (or of the named ``rules``), lazily.
 
     Severities are the rules' defaults; the driver applies overrides and
-    ``--ignore`` (see :class:`specgen.diagnostics.Collector`).
+    ``--ignore`` (see :class:`specgen.diagnostics.Collector`). ``workers``
+    bounds the process pool for slow verdicts: ``None`` is one per usable
+    CPU (at most :data:`MAX_WORKERS`), ``1`` computes everything in this
+    process. The findings are the same either way.
 
     Raises:
         KeyError: a name in ``rules`` is not in :data:`RULES` (a caller bug;
@@ -212,15 +226,87 @@ def check(corpus, resolver, rules: Iterable[str] | None = None) -> Iterator[Diag
     """
     selected = list(RULES.values()) if rules is None else [RULES[r] for r in rules]
     run = RuleContext(corpus, resolver)
+    executor = None
     try:
+        executor = _prefetch(run, selected, _usable_cpus() if workers is None else workers)
         yield from _run(run, selected)
     finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
         run.cache.flush()
 
 
 def fail_fast(corpus, resolver, rules: Iterable[str] | None = None) -> Diagnostic | None:
     """The first finding, or ``None`` for a clean corpus."""
-    return next(check(corpus, resolver, rules), None)
+    return next(check(corpus, resolver, rules, workers=1), None)
+
+
+#: The most worker processes a run starts: each pays its own start-up
+#: (importing and building validators), so more stop paying off soon.
+MAX_WORKERS = 4
+#: Fewer missing verdicts than this are computed in process: a pool costs
+#: more to start than a handful of files take to check.
+_MIN_POOL_JOBS = 8
+
+
+def _usable_cpus() -> int:
+    try:
+        return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+    except AttributeError:  # not on Linux
+        return min(os.cpu_count() or 1, MAX_WORKERS)
+
+
+def _prefetch(run: RuleContext, rules: list[Rule], workers: int) -> Executor | None:
+    """Start the missing slow verdicts of ``rules`` in a pool of
+    ``workers`` processes; ``None`` when the pool would not pay off or
+    would not be safe.
+
+    Workers are forked, so they inherit what this process has imported; a
+    verdict is a pure function of its pickled arguments, so a worker needs
+    nothing else. A process running other threads (a server) is never
+    forked, since a lock another thread holds would stay held in the child;
+    its verdicts are computed in process, like those of a platform without
+    ``fork``.
+    """
+    slow = [rule for rule in rules if rule.job is not None]
+    if (workers < 2 or not slow or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return None
+    jobs = run.cache.misses(_jobs(run, slow))
+    if len(jobs) < _MIN_POOL_JOBS:
+        return None
+    executor = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork"))
+    run.cache.prefetch(jobs, executor)
+    return executor
+
+
+def _jobs(run: RuleContext, rules: list[Rule]) -> Iterator[Job]:
+    for rule in rules:
+        if rule.kind == SCHEMA_FILE:
+            yield from (rule.job(document.data, ctx) for document, ctx in _schema_files(run))
+        elif rule.kind == API:
+            yield from (rule.job(model, ctx) for _, model, _, ctx in _api_models(run) if model is not None)
+
+
+def _schema_files(run: RuleContext) -> Iterator[tuple[Document, SchemaContext]]:
+    """Every loadable event schema and shared schema file, in its context."""
+    for path in (*run.corpus.schemas.values(), *run.corpus.schema_definitions):
+        document = run.corpus.document(path)
+        if document is not None:
+            yield document, SchemaContext(run, path, document, _dialect(document.data))
+
+
+def _api_models(run: RuleContext) -> Iterator[tuple[Document, ApiDocument | None, list[Diagnostic],
+                                                    SchemaContext]]:
+    """Every loadable API file with its endpoint model (``None`` when it
+    has none), the problems met building it, and its context."""
+    for path in run.corpus.api_files:
+        document = run.corpus.document(path)
+        if document is None:
+            continue
+        model, problems = run.api(path)
+        kind = model.version_kind if model is not None else version_kind(document.data) or ""
+        yield document, model, problems, SchemaContext(run, path, document, kind)
 
 
 def _run(run: RuleContext, rules: list[Rule]) -> Iterator[Diagnostic]:
@@ -232,26 +318,16 @@ def _run(run: RuleContext, rules: list[Rule]) -> Iterator[Diagnostic]:
         yield from _emit(run, rule, rule.function(corpus, run), None, "")
     file_rules, node_rules = by_kind.get(SCHEMA_FILE, []), by_kind.get(SCHEMA, [])
     if file_rules or node_rules:
-        for path in (*corpus.schemas.values(), *corpus.schema_definitions):
-            document = corpus.document(path)
-            if document is None:
-                continue
-            ctx = SchemaContext(run, path, document, _dialect(document.data))
+        for document, ctx in _schema_files(run):
             for rule in file_rules:
                 yield from _emit(run, rule, rule.function(document.data, ctx), document, "")
             yield from _walk_schema(run, node_rules, document.data, "", ctx)
     api_rules_ = by_kind.get(API, [])
-    for path in corpus.api_files:
-        document = corpus.document(path)
-        if document is None:
-            continue
-        if node_rules:
-            ctx = SchemaContext(run, path, document, version_kind(document.data) or "")
-            for pointer, schema in _api_schemas(document.data, ""):
-                yield from _walk_schema(run, node_rules, schema, pointer, ctx)
-        if api_rules_:
-            model, problems = run.api(path)
-            ctx = SchemaContext(run, path, document, model.version_kind) if model is not None else None
+    if node_rules or api_rules_:
+        for document, model, problems, ctx in _api_models(run):
+            if node_rules:
+                for pointer, schema in _api_schemas(document.data, ""):
+                    yield from _walk_schema(run, node_rules, schema, pointer, ctx)
             for rule in api_rules_:
                 # Problems met building the model (an unknown version, a
                 # node of the wrong shape) belong to the rule of that code.

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from ..diagnostics import Diagnostic
 from ..refs import merge_all_of
 from ..sources import join_pointer
-from .._cache import package_version
+from .._cache import Job, package_version
 from . import Finding, SchemaContext
 
 
@@ -37,24 +37,39 @@ def crawled_validator(schema: Mapping):
     return cls(schema, registry=REGISTRY.with_resource(resource.id() or "", resource).crawl())
 
 
+def _metaschema(dialect: str) -> Mapping:
+    """The metaschema of ``dialect`` (``""``, or one jsonschema does not
+    know, is 2020-12)."""
+    return jsonschema.validators.validator_for({"$schema": dialect} if dialect else {},
+                                               default=Draft202012Validator).META_SCHEMA
+
+
+def _metaschema_uri(dialect: str) -> str:
+    meta = _metaschema(dialect)
+    return meta.get("$id") or meta.get("id", "")
+
+
 @lru_cache(maxsize=None)
 def _metaschema_validator(dialect: str):
-    """One validator over the metaschema of ``dialect`` (``""`` is 2020-12),
-    built once: constructing it is most of a check's cost."""
-    cls = jsonschema.validators.validator_for({"$schema": dialect} if dialect else {}, default=Draft202012Validator)
-    return crawled_validator(cls.META_SCHEMA), cls.META_SCHEMA.get("$id") or cls.META_SCHEMA.get("id", "")
+    """One validator per dialect, built once: constructing it is most of a
+    small schema's check."""
+    return crawled_validator(_metaschema(dialect))
+
+
+def _metaschema_problems(dialect: str, node: Any) -> list[tuple[str, str]]:
+    return [(join_pointer("", *error.absolute_path), error.message)
+            for error in _metaschema_validator(dialect).iter_errors(node)]
+
+
+def metaschema_job(node: Any, ctx: SchemaContext) -> Job:
+    key = ctx.run.cache.key(ctx.document.text.encode("utf-8"), "metaschema", _metaschema_uri(ctx.dialect),
+                            package_version("jsonschema"))
+    return Job(key, _metaschema_problems, lambda: (ctx.dialect, node))
 
 
 def metaschema(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
-    validator, uri = _metaschema_validator(ctx.dialect)
-
-    def compute() -> list[tuple[str, str]]:
-        return [(join_pointer("", *error.absolute_path), error.message)
-                for error in validator.iter_errors(node)]
-
-    key = ctx.run.cache.key(ctx.document.text.encode("utf-8"), "metaschema", uri, package_version("jsonschema"))
-    for pointer, message in ctx.run.cache.verdict(key, compute):
-        yield Finding(f"not a valid schema under {uri}: {message}", pointer)
+    for pointer, message in ctx.run.cache.run(metaschema_job(node, ctx)):
+        yield Finding(f"not a valid schema under {_metaschema_uri(ctx.dialect)}: {message}", pointer)
 
 
 def _is_state_schema(node: Mapping, ctx: SchemaContext) -> bool:
