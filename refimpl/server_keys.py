@@ -10,8 +10,11 @@ period"):
   the time by which readers should fetch again. The document is signed by
   the server itself (:func:`build_server_keys`).
 * A reader accepts a document only for the server it asked about, with
-  well-formed key IDs and keys, carrying at least one signature by a key it
-  lists, and with every such signature verifying (:func:`verify_server_keys`).
+  well-formed key IDs and keys, signed by every key in its ``verify_keys``
+  (as the publisher must sign it), every such signature verifying
+  (:func:`verify_server_keys`). Signatures by keys it does not list are
+  ignored; ``old_verify_keys`` need not sign, their private halves may be
+  long gone.
   Signatures by other names (a notary's) are left to their own check.
 * A notary answers ``GET /_matrix/key/v2/query/{serverName}`` and ``POST
   /_matrix/key/v2/query`` from responses it fetched earlier, adding its own
@@ -49,7 +52,7 @@ from .errors import BadJson, Forbidden, InvalidParam, InvalidSignature
 from .identifiers import parse_key_id, parse_server_name
 from .keys import SigningKey, VerifyKey
 from .room_versions import RoomVersion
-from .signing import require_valid_signature, sign_json
+from .signing import NO_SIGNATURES, require_valid_signature, sign_json
 
 __all__ = [
     "TRUST_HORIZON_MS",
@@ -236,7 +239,7 @@ def verify_server_keys(
     Raises:
         BadJson, InvalidParam: see :func:`parse_server_keys`; also a
             document naming another server.
-        InvalidSignature: not signed by one of its own ``verify_keys``, or
+        InvalidSignature: not signed by each of its own ``verify_keys``, or
             such a signature does not verify.
         Forbidden: ``valid_until_ts`` is before ``minimum_valid_until_ts``.
     """
@@ -246,6 +249,16 @@ def verify_server_keys(
             f"key document is for {keys.server_name!r}, not {server_name!r}", server_name=keys.server_name
         )
     require_valid_signature(document, server_name, keys.verify_keys)
+    # The publisher signs with every current key; requiring each signature
+    # proves the server holds every private key it asks others to trust.
+    signed_by = document["signatures"][server_name]
+    for key_id in sorted(keys.verify_keys):
+        if key_id not in signed_by:
+            raise InvalidSignature(
+                f"key document of {server_name} is not signed by its current key {key_id}",
+                reason=NO_SIGNATURES,
+                key_id=key_id,
+            )
     minimum = now if minimum_valid_until_ts is None else minimum_valid_until_ts
     if keys.valid_until_ts < minimum:
         raise Forbidden(
