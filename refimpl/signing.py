@@ -134,7 +134,11 @@ def verify_json(
 
     Every signature made with a key in ``verify_keys`` (key ID -> key) must
     verify, and there must be at least one; signatures by keys the caller
-    does not know are ignored.
+    does not know are ignored. This follows "Checking a signature" in
+    ``specification/appendices.rst`` (ignore unsupported key IDs, accept
+    only if at least one signature verifies) and goes one step further: a
+    bad signature by a key the caller trusts is never outvoted by a good
+    one, since it means the object was altered or the key is misused.
 
     Raises:
         BadJson: ``obj`` is not an object or its ``signatures`` is malformed.
