@@ -90,7 +90,10 @@ def test_signed_events_are_accepted_and_inputs_untouched(case):
     sign_event(pdu, room_version, "third.example.net", signing_key_for("third.example.net"))
     result = check_received_event(pdu, room_version, published)
     assert pdu == before
-    expected = "accept" if required_signatures(pdu, room_version) == {"example.org"} else "drop"
+    try:
+        expected = "accept" if required_signatures(pdu, room_version) == {"example.org"} else "drop"
+    except BadJson:  # e.g. an authorising "user" that is not a user ID: malformed, so dropped
+        expected = "drop"
     assert result.outcome == expected, result.reason
 
 
