@@ -80,9 +80,10 @@ def required_signatures(pdu: Mapping[str, Any], room_version: RoomVersion) -> fr
     """The server names whose signatures a received event must carry.
 
     The sender's server always; in room versions 1-2 also the server named
-    in the event ID; and for a restricted-room join
-    (``join_authorised_via_users_server``, from room version 8) the server
-    of the authorising user.
+    in the event ID; and, from room version 8, for any member event carrying
+    ``join_authorised_via_users_server``, the server of that user (the auth
+    rules require the event to be validly signed by it, whatever the
+    membership).
 
     Raises:
         BadJson: ``pdu`` is not an object, or the sender, event ID or
@@ -101,7 +102,6 @@ def required_signatures(pdu: Mapping[str, Any], room_version: RoomVersion) -> fr
         room_version.restricted_join_rule
         and pdu.get("type") == "m.room.member"
         and isinstance(content, OBJECT_TYPES)
-        and content.get("membership") == "join"
         and "join_authorised_via_users_server" in content
     ):
         servers.add(

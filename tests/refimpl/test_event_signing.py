@@ -43,7 +43,7 @@ def test_required_signatures():
     assert required_signatures(join(V8, "@alice:example.org"), V8) == {"remote.example.com", "example.org"}
     assert required_signatures(join(V7, "@alice:example.org"), V7) == {"remote.example.com"}
     leave = {**join(V8, "@alice:example.org"), "content": {"membership": "leave", "join_authorised_via_users_server": "@alice:example.org"}}
-    assert required_signatures(leave, V8) == {"remote.example.com"}
+    assert required_signatures(leave, V8) == {"remote.example.com", "example.org"}
     with pytest.raises(BadJson):
         required_signatures(join(V8, "not-a-user"), V8)
     with pytest.raises(BadJson):
