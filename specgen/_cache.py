@@ -137,13 +137,9 @@ class VerdictCache:
     def run(self, job: Job) -> Verdict:
         return self.verdict(job.key, lambda: job.function(*job.arguments()))
 
-    def misses(self, jobs: Iterable[Job]) -> list[Job]:
-        """The jobs whose verdict is neither stored nor under way, each key once."""
-        fresh: dict[str, Job] = {}
-        for job in jobs:
-            if job.key not in self._entries and job.key not in self._pending:
-                fresh.setdefault(job.key, job)
-        return list(fresh.values())
+    def known(self, key: str) -> bool:
+        """Whether the verdict for ``key`` is stored or under way."""
+        return key in self._entries or key in self._pending
 
     def prefetch(self, jobs: Iterable[Job], executor: Executor) -> None:
         """Start ``jobs`` in ``executor``; :meth:`verdict` collects them."""

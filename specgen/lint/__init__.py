@@ -272,11 +272,19 @@ def _prefetch(run: RuleContext, rules: list[Rule], workers: int) -> Executor | N
     if (workers < 2 or not slow or threading.active_count() > 1
             or "fork" not in multiprocessing.get_all_start_methods()):
         return None
-    jobs = run.cache.misses(_jobs(run, slow))
-    if len(jobs) < _MIN_POOL_JOBS:
-        return None
-    executor = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork"))
-    run.cache.prefetch(jobs, executor)
+    # Jobs start as soon as enough are known, so the workers check the
+    # first schemas while this process is still loading the rest.
+    waiting: dict[str, Job] = {}
+    executor = None
+    for job in _jobs(run, slow):
+        if run.cache.known(job.key) or job.key in waiting:
+            continue
+        waiting[job.key] = job
+        if executor is None and len(waiting) >= _MIN_POOL_JOBS:
+            executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        if executor is not None:
+            run.cache.prefetch(waiting.values(), executor)
+            waiting.clear()
     return executor
 
 
