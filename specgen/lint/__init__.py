@@ -276,15 +276,20 @@ def _prefetch(run: RuleContext, rules: list[Rule], workers: int) -> Executor | N
     # first schemas while this process is still loading the rest.
     waiting: dict[str, Job] = {}
     executor = None
-    for job in _jobs(run, slow):
-        if run.cache.known(job.key) or job.key in waiting:
-            continue
-        waiting[job.key] = job
-        if executor is None and len(waiting) >= _MIN_POOL_JOBS:
-            executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        for job in _jobs(run, slow):
+            if run.cache.known(job.key) or job.key in waiting:
+                continue
+            waiting[job.key] = job
+            if executor is None and len(waiting) >= _MIN_POOL_JOBS:
+                executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            if executor is not None:
+                run.cache.prefetch(waiting.values(), executor)
+                waiting.clear()
+    except BaseException:
         if executor is not None:
-            run.cache.prefetch(waiting.values(), executor)
-            waiting.clear()
+            executor.shutdown(cancel_futures=True)
+        raise
     return executor
 
 

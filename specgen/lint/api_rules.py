@@ -29,8 +29,8 @@ def _validator_class(kind: str):
     The OpenAPI 3.x document schemas reach the schema dialect through
     ``$dynamicRef``; the library's own validator holds an uncrawled
     registry, so every dynamic reference re-crawls every resource (about
-    half of a cold run's validation time). Crawling once, here, gives the
-    same verdicts. Imported on a cache miss only: the package costs a
+    half of this check's time on a cold run). Crawling once, here, gives
+    the same verdicts. Imported on a cache miss only: the package costs a
     noticeable part of a warm run's start-up.
     """
     import openapi_spec_validator as osv
