@@ -36,7 +36,7 @@ from .identifiers import parse_event_id, parse_user_id
 from .keys import SigningKey, VerifyKey
 from .redaction import redact
 from .room_versions import EventFormat, RoomVersion
-from .signing import sign_json, verify_signed_bytes
+from .signing import SignatureVerdict, sign_json, verify_signed_bytes
 
 __all__ = [
     "sign_event",
@@ -126,6 +126,10 @@ class ReceivedEvent:
     outcome: Literal["accept", "redacted", "drop"]
     pdu: Mapping[str, Any]
     reason: str
+    #: For a drop caused by a signature: whose signature failed, and the
+    #: verdict saying which key and why (so callers can point at it).
+    signer: str | None = None
+    verdict: SignatureVerdict | None = None
 
 
 def check_received_event(
@@ -152,7 +156,7 @@ def check_received_event(
             known = {k: key for k in key_ids if (key := verify_keys(server, k)) is not None}
             verdict = verify_signed_bytes(encoded.redacted_bytes, signatures, server, known)
             if not verdict.ok:
-                return ReceivedEvent("drop", pdu, f"signature check failed: {verdict.detail}")
+                return ReceivedEvent("drop", pdu, f"signature check failed: {verdict.detail}", server, verdict)
         if not encoded.content_hash_matches:
             return ReceivedEvent("redacted", redact(pdu, room_version), "content hash does not match")
     except RemoteProtocolError as exc:

@@ -24,11 +24,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from refimpl.auth_rules import RULES, auth_event_keys, authorize
 from refimpl.errors import MatrixError
-from refimpl.hashing import check_content_hash
-from refimpl.redaction import redact
-from refimpl.signing import verify_json
 from refimpl.event_ids import room_id_from_create_event
-from refimpl.event_signing import required_signatures, sign_event
+from refimpl.event_signing import check_received_event, required_signatures, sign_event
 from refimpl.events import Event, build_pdu
 from refimpl.factories import ALICE, BOB, CAROL, IDENTITY_SERVER, RoomFactory, signed_third_party_object
 from refimpl.keys import VerifyKey
@@ -142,23 +139,17 @@ class Finding:
 
 
 def _receipt_findings(index: int, pdu: Mapping[str, Any], version: RoomVersion, verify_keys) -> list[Finding]:
-    try:
-        servers = sorted(required_signatures(pdu, version))
-        redacted = redact(pdu, version)
-    except MatrixError as exc:
-        return [Finding(index, "auth", "", exc.message, "receipt.format")]
-    findings = []
-    signatures = pdu.get("signatures") if isinstance(pdu.get("signatures"), Mapping) else {}
-    for server in servers:
-        by_key = signatures.get(server) if isinstance(signatures.get(server), Mapping) else {}
-        known = {k: key for k in by_key if (key := verify_keys(server, k)) is not None}
-        verdict = verify_json(redacted, server, known, strict=version.strict_canonical_json)
-        if not verdict.ok:
-            where = f"/signatures/{server}/{verdict.key_id}" if verdict.key_id else "/signatures"
-            findings.append(Finding(index, "signature", where, verdict.detail))
-    if not check_content_hash(pdu, version):
-        findings.append(Finding(index, "hash", "/hashes/sha256", "the content hash does not match the event"))
-    return findings
+    """What a receiving server's signature and hash checks say, located."""
+    received = check_received_event(pdu, version, verify_keys)
+    if received.outcome == "accept":
+        return []
+    if received.outcome == "redacted":
+        return [Finding(index, "hash", "/hashes/sha256", "the content hash does not match the event")]
+    if received.verdict is not None:
+        key_id = received.verdict.key_id
+        where = f"/signatures/{received.signer}/{key_id}" if key_id else "/signatures"
+        return [Finding(index, "signature", where, received.verdict.detail)]
+    return [Finding(index, "auth", "", received.reason, "receipt.format")]
 
 
 def replay(
