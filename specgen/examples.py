@@ -49,6 +49,7 @@ import jsonschema
 import jsonschema.validators
 
 from ._cache import VerdictCache, package_version
+from ._fast_validation import DIALECT, compile_validator, is_clean, make_registry
 from .corpus import Corpus
 from .diagnostics import Diagnostic, Severity
 from .refs import Resolver
@@ -91,6 +92,9 @@ class ExampleValidator:
         self._closures: dict[Path, bytes | None] = {}
         self._edges: dict[Path, tuple[Path, ...] | None] = {}
         self._validators: dict[tuple[Path, str, type], Any] = {}
+        self._reached: dict[Path, tuple[Path, ...] | None] = {}
+        self._fast: dict[tuple[Path, str], Any] = {}
+        self._fast_registries: dict[tuple[Path, ...], Any] = {}
         self._bases: dict[type, Any] = {}
         self._inlined_schemas: dict[Path, tuple[Diagnostic, ...]] = {}
         self._where: dict[int, tuple[Path, str]] = {}
@@ -138,9 +142,18 @@ class ExampleValidator:
         key = self._verdict_key(schema, cls, inlined.data) if self.cache is not None else None
         if key is not None and self.cache.get(key) == []:
             return
+        if is_clean(self._fast_validator(schema, cls), inlined.data):
+            if key is not None:
+                self.cache.put(key, [])
+            return
+        yield from self._python_check(schema, example, cls, inlined.data, key)
+
+    def _python_check(self, schema: Site, example: Site, cls: type, instance: Any,
+                      key: str | None) -> Iterator[Diagnostic]:
+        """jsonschema's judgement, the source of every diagnostic."""
         validator = self._validator(schema, cls)
         try:
-            errors = list(validator.iter_errors(inlined.data))
+            errors = list(validator.iter_errors(instance))
         except RecursionError:
             yield self._diagnostic(schema.path, schema.pointer, "example.unchecked", Severity.ERROR,
                                    "schema recursion without end (a $ref cycle?): examples against it were not checked")
@@ -155,6 +168,37 @@ class ExampleValidator:
             self.cache.put(key, [])
         for error in sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))):
             yield self._error(error, example)
+
+    def _fast_validator(self, schema: Site, cls: type) -> Any:
+        """The compiled clean verdict for a 2020-12 schema that inlines
+        without a problem (no cycle) and whose every reachable file is
+        certain and 2020-12 too; ``None`` otherwise (see
+        :mod:`specgen._fast_validation`)."""
+        if cls is not jsonschema.Draft202012Validator or self._inline_problems(schema.path):
+            return None
+        key = (schema.path, schema.pointer)
+        if key not in self._fast:
+            registry = self._fast_registry(schema.path)
+            self._fast[key] = compile_validator({"$ref": self._uri(schema)}, registry) if registry is not None else None
+        return self._fast[key]
+
+    def _fast_registry(self, path: Path) -> Any:
+        """The files ``path`` reaches, for jsonschema-rs, when all are
+        certain and 2020-12; one registry serves every file set alike."""
+        files = self._reach(path)
+        if files is None:
+            return None
+        if files not in self._fast_registries:
+            documents = [self.corpus.document(current).data for current in files]
+            registry = None
+            if all(_schema_dialect_uri(data) == DIALECT for data in documents):
+                uris = [self.corpus.sources.canonical(current).as_uri() for current in files]
+                registry = make_registry(zip(uris, documents))
+            self._fast_registries[files] = registry
+        return self._fast_registries[files]
+
+    def _uri(self, schema: Site) -> str:
+        return self.corpus.sources.canonical(schema.path).as_uri() + "#" + _quote_pointer(schema.pointer)
 
     def _verdict_key(self, schema: Site, cls: type, instance: Any) -> str | None:
         """Everything a verdict depends on, hashed; ``None`` when that
@@ -173,6 +217,21 @@ class ExampleValidator:
         """Digest of ``path`` and every file it reaches through ``$ref``
         (names and bytes), or ``None`` if that set is not certain."""
         if path not in self._closures:
+            files = self._reach(path)
+            digest = None
+            if files is not None:
+                hasher = hashlib.sha256()
+                for current in files:
+                    text = self.corpus.document(current).text.encode("utf-8")
+                    hasher.update(str(current).encode("utf-8") + b"\0" + len(text).to_bytes(8, "big") + text)
+                digest = hasher.digest()
+            self._closures[path] = digest
+        return self._closures[path]
+
+    def _reach(self, path: Path) -> tuple[Path, ...] | None:
+        """``path`` and every file it reaches through ``$ref``, sorted, or
+        ``None`` if that set is not certain."""
+        if path not in self._reached:
             seen: dict[Path, None] = {}
             pending = [self.corpus.sources.canonical(path)]
             while pending:
@@ -181,15 +240,11 @@ class ExampleValidator:
                     seen[current] = None
                     targets = self._targets(current)
                     if targets is None:
-                        self._closures[path] = None
+                        self._reached[path] = None
                         return None
                     pending.extend(targets)
-            digest = hashlib.sha256()
-            for current in sorted(seen):
-                text = self.corpus.document(current).text.encode("utf-8")
-                digest.update(str(current).encode("utf-8") + b"\0" + len(text).to_bytes(8, "big") + text)
-            self._closures[path] = digest.digest()
-        return self._closures[path]
+            self._reached[path] = tuple(sorted(seen))
+        return self._reached[path]
 
     def _targets(self, path: Path) -> tuple[Path, ...] | None:
         """The files one file's ``$ref`` name, or ``None`` when the file
@@ -206,18 +261,21 @@ class ExampleValidator:
         return self._edges[path]
 
     def _schema_ref_problems(self, path: Path) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self._inline_problems(path) if d.code in _SCHEMA_REF_CODES)
+
+    def _inline_problems(self, path: Path) -> tuple[Diagnostic, ...]:
+        """What inlining a schema file met: unresolved or remote references,
+        cycles (through which the two validators may judge differently)."""
         found = self._inlined_schemas.get(path)
         if found is None:
-            found = tuple(d for d in self.resolver.inline(path).diagnostics if d.code in _SCHEMA_REF_CODES)
-            self._inlined_schemas[path] = found
+            found = self._inlined_schemas[path] = tuple(self.resolver.inline(path).diagnostics)
         return found
 
     def _validator(self, schema: Site, cls: type) -> Any:
         key = (schema.path, schema.pointer, cls)
         validator = self._validators.get(key)
         if validator is None:
-            uri = self.corpus.sources.canonical(schema.path).as_uri() + "#" + _quote_pointer(schema.pointer)
-            validator = self._base(cls).evolve(schema={"$ref": uri})
+            validator = self._base(cls).evolve(schema={"$ref": self._uri(schema)})
             self._validators[key] = validator
         return validator
 
@@ -332,6 +390,12 @@ def _has_identifiers(data: Any) -> bool:
         elif isinstance(node, list):
             stack.extend(v for v in node if isinstance(v, (dict, list)))
     return False
+
+
+def _schema_dialect_uri(data: Any) -> str:
+    """The ``$schema`` a document names, 2020-12 when it names none."""
+    named = data.get("$schema", DIALECT) if isinstance(data, dict) else DIALECT
+    return named if isinstance(named, str) else ""
 
 
 def schema_dialect(schema: Any) -> type:

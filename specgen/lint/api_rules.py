@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Iterator
 
 from ..openapi import ApiDocument
 from .._cache import Job, package_version
+from .._fast_validation import compile_validator, is_clean, make_registry
 from .schema_rules import crawled_validator
 from . import Finding, RuleContext, SchemaContext
 
@@ -37,7 +38,83 @@ def _validator_class(kind: str):
 
     library = {"swagger2": osv.OpenAPIV2SpecValidator, "openapi3.0": osv.OpenAPIV30SpecValidator,
                "openapi3.1": osv.OpenAPIV31SpecValidator}[kind]
-    return type(library.__name__, (library,), {"schema_validator": crawled_validator(library.schema_validator.schema)})
+    document_schema = library.schema_validator.schema
+    attributes = {"schema_validator": _FastFirst(compile_validator(document_schema),
+                                                 crawled_validator(document_schema))}
+    if kind == "openapi3.1":
+        attributes["keyword_validators"] = {**library.keyword_validators, "schema": _fast_schema_keyword()}
+    return type(library.__name__, (library,), attributes)
+
+
+class _FastFirst:
+    """A document-schema validator that answers a clean document from the
+    compiled verdict and asks the Python validator for everything else."""
+
+    def __init__(self, fast, python) -> None:
+        self.schema = python.schema
+        self._fast, self._python = fast, python
+
+    def iter_errors(self, instance):
+        if not is_clean(self._fast, instance):
+            yield from self._python.iter_errors(instance)
+
+
+def _fast_schema_keyword():
+    """openapi-spec-validator's check of each schema in a 3.1 document,
+    with the compiled verdict asked first: the library's own checker (and
+    its error) runs only when that verdict is not "valid"."""
+    from openapi_spec_validator.validation.keywords import OpenAPIV31SchemaValidator
+
+    class FastSchemaValidator(OpenAPIV31SchemaValidator):
+        def _get_schema_checker(self, schema, schema_value):
+            checker = super()._get_schema_checker(schema, schema_value)
+            fast = _dialect_validator(self._get_schema_dialect_id(schema, schema_value),
+                                      self.schema_validator_format_checker)
+
+            def check(value):
+                if not is_clean(fast, value):
+                    checker(value)
+            return check
+
+    return FastSchemaValidator
+
+
+#: Where the metaschemas of the OpenAPI 3.1 dialects live.
+_DIALECT_PREFIXES = ("https://json-schema.org/draft/2020-12/", "https://spec.openapis.org/oas/3.1/")
+
+
+@lru_cache(maxsize=None)
+def _dialect_validator(dialect_id: str, format_checker):
+    """The compiled verdict for a schema in a 3.1 document under
+    ``dialect_id``: its metaschema over the locally held OpenAPI and
+    2020-12 metaschemas, asserting formats with ``format_checker``'s own
+    functions (the library checks schemas with format assertions on)."""
+    import jsonschema.validators
+    from openapi_schema_validator._dialects import OPENAPI_SPECIFICATIONS
+
+    cls = jsonschema.validators.validator_for({"$schema": dialect_id}, default=None)
+    if cls is None:
+        return None
+    resources = [(uri, OPENAPI_SPECIFICATIONS.contents(uri)) for uri in OPENAPI_SPECIFICATIONS
+                 if uri.startswith(_DIALECT_PREFIXES)]
+    names = set(_formats_named(cls.META_SCHEMA))
+    for _, contents in resources:
+        names.update(_formats_named(contents))
+    formats = {name: partial(format_checker.conforms, format=name) for name in sorted(names)}
+    registry = make_registry(resources)
+    return compile_validator(cls.META_SCHEMA, registry, formats) if registry is not None else None
+
+
+def _formats_named(schema) -> Iterator[str]:
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("format"), str):
+                yield node["format"]
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
 
 
 def _structural_problems(data, kind: str) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from ..diagnostics import Diagnostic
 from ..refs import merge_all_of
 from ..sources import join_pointer
 from .._cache import Job, package_version
+from .._fast_validation import DIALECT, compile_validator, is_clean
 from . import Finding, SchemaContext
 
 
@@ -56,7 +57,18 @@ def _metaschema_validator(dialect: str):
     return crawled_validator(_metaschema(dialect))
 
 
+@lru_cache(maxsize=None)
+def _fast_metaschema_validator(dialect: str):
+    """The compiled clean verdict for ``dialect``'s metaschema, where one
+    is exact (2020-12; see :mod:`specgen._fast_validation`)."""
+    if _metaschema_uri(dialect) != DIALECT:
+        return None
+    return compile_validator(_metaschema(dialect))
+
+
 def _metaschema_problems(dialect: str, node: Any) -> list[tuple[str, str]]:
+    if is_clean(_fast_metaschema_validator(dialect), node):
+        return []
     return [(join_pointer("", *error.absolute_path), error.message)
             for error in _metaschema_validator(dialect).iter_errors(node)]
 

@@ -201,10 +201,14 @@ def test_validators_are_compiled_once_per_schema(make_corpus):
         **EVENT,
         EXAMPLES + "m.note#a": '{"sender": "@a:b", "content": {"body": "1"}}',
         EXAMPLES + "m.note#b": '{"sender": "@a:b", "content": {"body": "2"}}',
+        EXAMPLES + "m.note#c": '{"sender": "@a:b", "content": {"body": 3}}',
+        EXAMPLES + "m.note#d": '{"sender": "@a:b", "content": {"body": 4}}',
     })
     checker = ExampleValidator(corpus, resolver)
-    assert list(checker.event_examples(_Selection(()))) == []
-    assert len(checker._validators) == 1
+    assert [d.code for d in checker.event_examples(_Selection(()))] == ["example.invalid"] * 2
+    # Clean examples are judged by the compiled verdict, failing ones by
+    # jsonschema: each validator is built once for the schema.
+    assert len(checker._fast) == 1 and len(checker._validators) == 1
 
 
 @pytest.mark.parametrize("text", ["[1, 2", "{\"a\": \n", "\t- x: : y"])
