@@ -19,14 +19,14 @@ which of them it could read, since a warm figure is no cold one:
   does) reads the parse cache ``lint`` just filled;
 - warm: both caches full from an identical earlier run.
 
-Cold is measured with ``lint --jobs 1`` too, so the share of the process
-pool (:func:`specgen.lint.check`) is visible. Each specgen figure is the
-best of :data:`ROUNDS` runs (each cold run in a new, empty directory).
+On a cache miss the verdicts come from jsonschema-rs when it finds the input
+clean and from the Python validators otherwise
+(:mod:`specgen._fast_validation`). Each specgen figure is the best of
+:data:`ROUNDS` runs (each cold run in a new, empty directory).
 
 Run: ``python -m bench lint`` (or ``python -m bench.lint_validate``).
-Wall time is reported with the CPU time the processes used (their pool
-workers included), since a loaded machine stretches the first but not the
-second; the load average at the start is printed for the same reason.
+Wall time is reported with the CPU time the processes used, since a loaded
+machine stretches the first but not the second; the load average at the start is printed for the same reason.
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _specgen(root: Path, env: dict[str, str], lint_options: tuple[str, ...] = ()) -> dict[str, tuple[float, float]]:
+def _specgen(root: Path, env: dict[str, str]) -> dict[str, tuple[float, float]]:
     """Wall and CPU seconds of ``lint`` then ``validate``, and of both."""
     command = [sys.executable, "-m", "specgen", "--root", str(root)]
-    times = {"lint": _timed([*command, "lint", *lint_options], env), "validate": _timed([*command, "validate"], env)}
+    times = {"lint": _timed([*command, "lint"], env), "validate": _timed([*command, "validate"], env)}
     times["both"] = (sum(w for w, _ in times.values()), sum(c for _, c in times.values()))
     return times
 
@@ -72,12 +72,11 @@ def _best(runs: list[dict[str, tuple[float, float]]]) -> dict[str, tuple[float, 
     return min(runs, key=lambda times: times["both"][0])
 
 
-#: (label, which caches it could read, lint options, how its cache directory starts).
+#: (label, which caches it could read, how its cache directory starts).
 _CONFIGS = (
-    ("no cache", "none (SPECGEN_NO_CACHE=1)", ("--jobs", "1"), "off"),
-    ("cold, --jobs 1", "none for lint; validate reads the parse cache lint filled", ("--jobs", "1"), "empty"),
-    ("cold", "none for lint; validate reads the parse cache lint filled", (), "empty"),
-    ("warm", "parse cache and verdict cache, both full", (), "full"),
+    ("no cache", "none (SPECGEN_NO_CACHE=1)", "off"),
+    ("cold", "none for lint; validate reads the parse cache lint filled", "empty"),
+    ("warm", "parse cache and verdict cache, both full", "full"),
 )
 
 
@@ -97,7 +96,7 @@ def main() -> None:
         warm_env = {**base, "XDG_CACHE_HOME": str(Path(tmp) / "warm-cache")}
         _specgen(root, warm_env)  # fills the warm rows' caches
         results = []
-        for label, caches, options, start in _CONFIGS:
+        for label, caches, start in _CONFIGS:
             runs = []
             for i in range(ROUNDS):
                 env = warm_env
@@ -105,7 +104,7 @@ def main() -> None:
                     env = {**base, "SPECGEN_NO_CACHE": "1", "XDG_CACHE_HOME": str(Path(tmp) / "unused-cache")}
                 elif start == "empty":
                     env = {**base, "XDG_CACHE_HOME": str(Path(tmp) / f"cold-cache-{label}-{i}")}
-                runs.append(_specgen(root, env, options))
+                runs.append(_specgen(root, env))
             results.append((label, caches, _best(runs)))
     print(f"{'naive baseline':<24} {base_wall:6.2f} s wall {base_cpu:6.2f} s cpu")
     for label, caches, times in results:

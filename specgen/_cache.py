@@ -12,11 +12,6 @@ the answer only depends on bytes and validator versions. So the verdict
 under a SHA-256 of everything it depends on, in one JSON file written
 through a temporary file renamed into place.
 
-A verdict the run will need can be started early in a process pool
-(:meth:`VerdictCache.prefetch`); :meth:`VerdictCache.verdict` then waits for
-it instead of computing it. Verdicts are pure functions of their arguments,
-so where they are computed never changes what they are.
-
 Every cache is an optimisation only: ``SPECGEN_NO_CACHE`` turns them off,
 and an unreadable or unwritable cache behaves like an empty one.
 """
@@ -27,13 +22,11 @@ import hashlib
 import json
 import os
 import tempfile
-from concurrent.futures import Executor, Future
-from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Callable
 
-__all__ = ["Job", "VerdictCache", "cache_dir", "caching_enabled", "package_version", "write_atomically"]
+__all__ = ["VerdictCache", "cache_dir", "caching_enabled", "package_version", "write_atomically"]
 
 
 def cache_dir() -> Path:
@@ -79,26 +72,12 @@ def package_version(name: str) -> str:
     return version(name)
 
 
-class Job(NamedTuple):
-    """A verdict to compute: ``function(*arguments())`` stored under ``key``.
-
-    ``function`` is module-level (a pool pickles it by name);
-    ``arguments`` is asked only on a miss, since gathering them (inlining
-    an API document, say) costs what a warm run must not pay.
-    """
-
-    key: str
-    function: Callable[..., Verdict]
-    arguments: Callable[[], tuple[Any, ...]]
-
-
 class VerdictCache:
     """A content-addressed map from validation inputs to verdicts."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._entries: dict[str, Verdict] = {}
-        self._pending: dict[str, Future] = {}
         self._dirty = False
         if path is not None:
             self._entries = _read(path)
@@ -125,26 +104,12 @@ class VerdictCache:
         self._dirty = True
 
     def verdict(self, key: str, compute: Callable[[], Verdict]) -> Verdict:
-        """The stored verdict for ``key``: prefetched, or computed and
-        stored if new."""
+        """The stored verdict for ``key``, computed and stored if new."""
         found = self.get(key)
         if found is None:
-            pending = self._pending.pop(key, None)
-            self.put(key, _result(pending, compute) if pending is not None else compute())
+            self.put(key, compute())
             found = self._entries[key]
         return found
-
-    def run(self, job: Job) -> Verdict:
-        return self.verdict(job.key, lambda: job.function(*job.arguments()))
-
-    def known(self, key: str) -> bool:
-        """Whether the verdict for ``key`` is stored or under way."""
-        return key in self._entries or key in self._pending
-
-    def prefetch(self, jobs: Iterable[Job], executor: Executor) -> None:
-        """Start ``jobs`` in ``executor``; :meth:`verdict` collects them."""
-        for job in jobs:
-            self._pending[job.key] = executor.submit(job.function, *job.arguments())
 
     def flush(self) -> None:
         if not self._dirty or self.path is None:
@@ -152,15 +117,6 @@ class VerdictCache:
         self._dirty = False
         entries = dict(list(self._entries.items())[-_LIMIT:])
         write_atomically(self.path, json.dumps(entries, separators=(",", ":")).encode("utf-8"))
-
-
-def _result(future: Future, compute: Callable[[], Verdict]) -> Verdict:
-    """A prefetched verdict; computed here instead if the pool died (a
-    worker killed by the system says nothing about the input)."""
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        return compute()
 
 
 def _read(path: Path) -> dict[str, Verdict]:

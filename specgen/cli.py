@@ -66,24 +66,8 @@ def _run_lint(corpus: Corpus, args: argparse.Namespace, collector: Collector) ->
     from . import lint
     from .refs import Resolver
 
-    collector.extend(lint.check(corpus, Resolver(corpus), workers=args.jobs))
+    collector.extend(lint.check(corpus, Resolver(corpus)))
     collector.extend(corpus.sources.failures())
-
-
-def _add_lint(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
-                        help="processes for the slow structural checks (default: one per CPU, at most 4; "
-                             "1 checks everything in this process)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
-    return value
 
 
 def _add_validate(parser: argparse.ArgumentParser) -> None:
@@ -125,7 +109,7 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 COMMANDS: dict[str, Command] = {
-    "lint": Command(_run_lint, _add_lint, "check syntax, references and the lint rules"),
+    "lint": Command(_run_lint, _no_arguments, "check syntax, references and the lint rules"),
     "validate": Command(_run_validate, _add_validate, "validate every example against its schema"),
     "rules": Command(_run_rules, _no_arguments, "list the lint rules: id, default severity, description"),
     "build": lazy_command("build", "build_command", "add_build_arguments",

@@ -19,19 +19,14 @@ Rules come in four kinds, by what they are handed:
 
 Modules: :mod:`.ref_rules` (syntax, ``$ref``, unused definitions),
 :mod:`.schema_rules`, :mod:`.api_rules`, :mod:`.naming_rules`,
-:mod:`.example_rules`. Verdicts of the slow structural validators are kept
-across runs by content hash (:class:`specgen._cache.VerdictCache`), and the
-ones not stored yet are started in a process pool before the walk, so they
-are computed on the other cores while this one runs the quick rules
-(:func:`_prefetch`).
+:mod:`.example_rules`. Verdicts of the structural validators are kept
+across runs by content hash (:class:`specgen._cache.VerdictCache`); a new
+one is answered by a compiled clean verdict when it can be
+(:mod:`specgen._fast_validation`), by the Python validators otherwise.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -39,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..diagnostics import Diagnostic, Severity
 from ..openapi import ApiDocument, load_api, version_kind
 from ..sources import Document, join_pointer
-from .._cache import Job, VerdictCache
+from .._cache import VerdictCache
 
 __all__ = [
     "RULES",
@@ -83,10 +78,6 @@ class Rule:
     description: str
     function: Callable[..., Iterator[Finding | Diagnostic]]
     kind: str
-    #: For a rule whose verdicts are slow: the :class:`~specgen._cache.Job`
-    #: it asks of a subject (same arguments as ``function``), so a pool can
-    #: start on it before the rule runs.
-    job: Callable[..., Job] | None = None
 
 
 class RuleContext:
@@ -184,7 +175,7 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("definition.unused", _W, "a shared definition or example partial that nothing refers to",
          ref_rules.unused_definition, CORPUS),
     Rule("schema.metaschema", _E, "a schema is not valid against its JSON Schema metaschema",
-         schema_rules.metaschema, SCHEMA_FILE, schema_rules.metaschema_job),
+         schema_rules.metaschema, SCHEMA_FILE),
     Rule("schema.state-key", _W, "a state event schema does not describe its state_key",
          schema_rules.state_key, SCHEMA_FILE),
     Rule("schema.no-example", _W, "an event schema has no example", example_rules.no_example, CORPUS),
@@ -200,7 +191,7 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("schema.required-undefined", _E, "required names a property the object does not define",
          schema_rules.required_undefined, SCHEMA),
     Rule("api.openapi", _E, "an API file is not a structurally valid OpenAPI/Swagger document",
-         api_rules.structure, API, api_rules.structure_job),
+         api_rules.structure, API),
     Rule("api.path-parameters", _E, "path parameters declared and used in the path template differ",
          api_rules.path_parameters, API),
     Rule("api.no-responses", _E, "an operation declares no responses", api_rules.no_responses, API),
@@ -211,14 +202,11 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
 )}
 
 
-def check(corpus, resolver, rules: Iterable[str] | None = None, *, workers: int | None = None) -> Iterator[Diagnostic]:
+def check(corpus, resolver, rules: Iterable[str] | None = None) -> Iterator[Diagnostic]:
     """Every finding of every rule (or of the named ``rules``), lazily.
 
     Severities are the rules' defaults; the driver applies overrides and
-    ``--ignore`` (see :class:`specgen.diagnostics.Collector`). ``workers``
-    bounds the process pool for slow verdicts: ``None`` is one per usable
-    CPU (at most :data:`MAX_WORKERS`), ``1`` computes everything in this
-    process. The findings are the same either way.
+    ``--ignore`` (see :class:`specgen.diagnostics.Collector`).
 
     Raises:
         KeyError: a name in ``rules`` is not in :data:`RULES` (a caller bug;
@@ -226,79 +214,15 @@ def check(corpus, resolver, rules: Iterable[str] | None = None, *, workers: int 
     """
     selected = list(RULES.values()) if rules is None else [RULES[r] for r in rules]
     run = RuleContext(corpus, resolver)
-    executor = None
     try:
-        executor = _prefetch(run, selected, _usable_cpus() if workers is None else workers)
         yield from _run(run, selected)
     finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
         run.cache.flush()
 
 
 def fail_fast(corpus, resolver, rules: Iterable[str] | None = None) -> Diagnostic | None:
     """The first finding, or ``None`` for a clean corpus."""
-    return next(check(corpus, resolver, rules, workers=1), None)
-
-
-#: The most worker processes a run starts: each pays its own start-up
-#: (importing and building validators), so more stop paying off soon.
-MAX_WORKERS = 4
-#: Fewer missing verdicts than this are computed in process: a pool costs
-#: more to start than a handful of files take to check.
-_MIN_POOL_JOBS = 8
-
-
-def _usable_cpus() -> int:
-    try:
-        return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
-    except AttributeError:  # not on Linux
-        return min(os.cpu_count() or 1, MAX_WORKERS)
-
-
-def _prefetch(run: RuleContext, rules: list[Rule], workers: int) -> Executor | None:
-    """Start the missing slow verdicts of ``rules`` in a pool of
-    ``workers`` processes; ``None`` when the pool would not pay off or
-    would not be safe.
-
-    Workers are forked, so they inherit what this process has imported; a
-    verdict is a pure function of its pickled arguments, so a worker needs
-    nothing else. A process running other threads (a server) is never
-    forked, since a lock another thread holds would stay held in the child;
-    its verdicts are computed in process, like those of a platform without
-    ``fork``.
-    """
-    slow = [rule for rule in rules if rule.job is not None]
-    if (workers < 2 or not slow or threading.active_count() > 1
-            or "fork" not in multiprocessing.get_all_start_methods()):
-        return None
-    # Jobs start as soon as enough are known, so the workers check the
-    # first schemas while this process is still loading the rest.
-    waiting: dict[str, Job] = {}
-    executor = None
-    try:
-        for job in _jobs(run, slow):
-            if run.cache.known(job.key) or job.key in waiting:
-                continue
-            waiting[job.key] = job
-            if executor is None and len(waiting) >= _MIN_POOL_JOBS:
-                executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-            if executor is not None:
-                run.cache.prefetch(waiting.values(), executor)
-                waiting.clear()
-    except BaseException:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
-        raise
-    return executor
-
-
-def _jobs(run: RuleContext, rules: list[Rule]) -> Iterator[Job]:
-    for rule in rules:
-        if rule.kind == SCHEMA_FILE:
-            yield from (rule.job(document.data, ctx) for document, ctx in _schema_files(run))
-        elif rule.kind == API:
-            yield from (rule.job(model, ctx) for _, model, _, ctx in _api_models(run) if model is not None)
+    return next(check(corpus, resolver, rules), None)
 
 
 def _schema_files(run: RuleContext) -> Iterator[tuple[Document, SchemaContext]]:

@@ -12,7 +12,7 @@ from functools import lru_cache, partial
 from typing import Iterator
 
 from ..openapi import ApiDocument
-from .._cache import Job, package_version
+from .._cache import package_version
 from .._fast_validation import compile_validator, is_clean, make_registry
 from .schema_rules import crawled_validator
 from . import Finding, RuleContext, SchemaContext
@@ -137,7 +137,7 @@ def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
     return problems
 
 
-def structure_job(model: ApiDocument, ctx: SchemaContext) -> Job:
+def structure(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
     """openapi-spec-validator over the inlined document (so it never goes
     looking for files itself). The verdict is keyed by the content of the
     file and of every file it reaches through ``$ref``."""
@@ -146,11 +146,11 @@ def structure_job(model: ApiDocument, ctx: SchemaContext) -> Job:
         document = ctx.run.corpus.document(path)
         digest.update(str(path).encode("utf-8") + b"\0" + (document.text.encode("utf-8") if document else b""))
     key = ctx.run.cache.key(digest.digest(), "openapi", model.version_kind, package_version("openapi-spec-validator"))
-    return Job(key, _structural_problems, lambda: (ctx.run.resolver.inline(ctx.path).data, model.version_kind))
 
+    def compute():
+        return _structural_problems(ctx.run.resolver.inline(ctx.path).data, model.version_kind)
 
-def structure(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
-    for pointer, message in ctx.run.cache.run(structure_job(model, ctx)):
+    for pointer, message in ctx.run.cache.verdict(key, compute):
         yield Finding(f"invalid {model.version_kind} document: {message}", pointer)
 
 

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from ..diagnostics import Diagnostic
 from ..refs import merge_all_of
 from ..sources import join_pointer
-from .._cache import Job, package_version
+from .._cache import package_version
 from .._fast_validation import DIALECT, compile_validator, is_clean
 from . import Finding, SchemaContext
 
@@ -73,14 +73,10 @@ def _metaschema_problems(dialect: str, node: Any) -> list[tuple[str, str]]:
             for error in _metaschema_validator(dialect).iter_errors(node)]
 
 
-def metaschema_job(node: Any, ctx: SchemaContext) -> Job:
+def metaschema(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
     key = ctx.run.cache.key(ctx.document.text.encode("utf-8"), "metaschema", _metaschema_uri(ctx.dialect),
                             package_version("jsonschema"))
-    return Job(key, _metaschema_problems, lambda: (ctx.dialect, node))
-
-
-def metaschema(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
-    for pointer, message in ctx.run.cache.run(metaschema_job(node, ctx)):
+    for pointer, message in ctx.run.cache.verdict(key, lambda: _metaschema_problems(ctx.dialect, node)):
         yield Finding(f"not a valid schema under {_metaschema_uri(ctx.dialect)}: {message}", pointer)
 
 

@@ -17,7 +17,7 @@ from specgen.cli import CORE_RULES
 from specgen.corpus import Corpus
 from specgen.diagnostics import Diagnostic, Severity
 from specgen.lint import RULES, Rule, check, fail_fast
-from specgen._cache import Job, VerdictCache
+from specgen._cache import VerdictCache
 from specgen.refs import Resolver
 
 FIXTURES = Path(__file__).resolve().parent.parent / "corpora" / "lint"
@@ -152,59 +152,3 @@ def test_cache_leaves_no_temporary_files(tmp_path):
     cache = tmp_path / "cache" / "specgen"
     assert sorted(os.listdir(cache)) == ["lint-verdicts-v1.json", "parsed"]
     assert not [p for p in cache.rglob("*") if p.name.startswith(".")]
-
-
-def test_prefetched_verdicts_are_collected_not_recomputed():
-    from concurrent.futures import ThreadPoolExecutor
-
-    cache = VerdictCache(None)
-    jobs = [Job(VerdictCache.key(str(i).encode()), _echo, lambda i=i: (i,)) for i in range(3)]
-    assert not any(cache.known(job.key) for job in jobs)
-    with ThreadPoolExecutor(2) as pool:
-        cache.prefetch(jobs, pool)
-        assert all(cache.known(job.key) for job in jobs)
-        assert [cache.verdict(job.key, _refuse) for job in jobs] == [[("", f"job {i}")] for i in range(3)]
-    assert cache.run(jobs[1]) == [("", "job 1")]
-
-
-def test_a_dead_worker_costs_a_recomputation_not_the_verdict():
-    """A pool whose worker is killed reports BrokenProcessPool; the verdict
-    is then computed in process."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    cache = VerdictCache(None)
-    job = Job(VerdictCache.key(b"dies"), os._exit, lambda: (3,))
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        cache.prefetch([job], pool)
-        assert cache.verdict(job.key, lambda: [("", "computed here")]) == [("", "computed here")]
-
-
-def _echo(i: int) -> list[tuple[str, str]]:
-    return [("", f"job {i}")]
-
-
-def _refuse() -> list[tuple[str, str]]:
-    raise AssertionError("a prefetched verdict was computed again")
-
-
-def test_pool_and_single_process_report_the_same(tmp_path, monkeypatch):
-    """Enough distinct schema and API files to start the pool (a
-    subprocess: a process with threads, like a pytest-xdist worker, is
-    never forked)."""
-    import shutil
-
-    from conftest import run_cli
-
-    root = tmp_path / "corpus"
-    for rule_id in ("schema.metaschema", "api.openapi"):
-        shutil.copytree(FIXTURES / rule_id / "fail", root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.json"))
-    topic = (FIXTURES / "schema.metaschema" / "pass" / "event-schemas" / "schema" / "m.room.topic.yaml").read_text()
-    for i in range(10):
-        (root / "event-schemas" / "schema" / f"m.room.topic{i}.yaml").write_text(f"# copy {i}\n{topic}", "utf-8")
-    monkeypatch.setenv("SPECGEN_NO_CACHE", "1")
-    reports = [run_cli("--root", str(root), "--format", "json", "lint", "--jobs", jobs) for jobs in ("1", "2")]
-    assert [done.returncode for done in reports] == [1, 1], reports[1].stderr
-    assert reports[0].stdout == reports[1].stdout
-    codes = {d["code"] for d in json.loads(reports[1].stdout)}
-    assert {"schema.metaschema", "api.openapi"} <= codes
