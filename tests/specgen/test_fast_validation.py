@@ -1,0 +1,319 @@
+"""The compiled clean verdict (jsonschema-rs) and Python jsonschema agree.
+
+A differential test: wherever specgen asks jsonschema-rs first, its
+``is_valid`` must equal the Python validator's, over the real schemas and
+API documents (this repository's corpus, the lint fixtures, the synthetic
+benchmark corpus) and over instances Hypothesis generates or mutates from
+them. Disagreement in either direction fails: a wrong "valid" would lose a
+diagnostic, and a wrong "invalid" would mean the fast path is not the one
+we think we are using.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bench.synthetic_corpus import write_corpus
+from specgen._fast_validation import compile_validator, is_clean, make_registry
+from specgen.corpus import Corpus
+from specgen.examples import ExampleValidator, Site, schema_dialect
+from specgen.lint import api_rules, schema_rules
+from specgen.refs import Resolver
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "corpora" / "lint"
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# -- generated JSON and schema-like documents ---------------------------------
+
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([1.0, 0.5, -2.5, 2**40]),
+    st.sampled_from(["", "a", "x-y", "@a:b", "2020-01-01", "[", "^a+$", "#/$defs/x", "object"]),
+)
+_JSON = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "b", "body", "type", "$ref"]), inner,
+                                                 max_size=3)), max_leaves=8)
+_TYPES = st.sampled_from(["string", "integer", "number", "object", "array", "boolean", "null", "strin", 5])
+#: Regular expressions where the ECMA dialect of jsonschema-rs and Python's
+#: ``re`` differ, or either refuses.
+_PATTERNS = st.sampled_from(["^[a-z]+$", "[", "(?P<name>x)", "\\p{L}", "a{2,1}", "\\d+", "(?<=a)b", "\\Z", ""])
+
+
+def _schema_like(depth: int = 2):
+    leaf = st.one_of(st.booleans(), st.fixed_dictionaries({}, optional={
+        "type": st.one_of(_TYPES, st.lists(_TYPES, max_size=2)),
+        "enum": st.lists(_SCALARS, max_size=3),
+        "minLength": st.one_of(st.integers(-1, 3), st.just(1.5)),
+        "required": st.one_of(st.lists(st.sampled_from(["a", "b", 1]), max_size=3, unique_by=str), st.just("a")),
+        "pattern": _PATTERNS,
+        "format": st.sampled_from(["uri", "date-time", "regex", "int32"]),
+        "$ref": st.sampled_from(["#", "#/$defs/x", "::bad", 5]),
+        "description": st.one_of(st.text(max_size=5), st.integers()),
+        "nullable": st.booleans(),
+        "default": _SCALARS,
+        "example": _SCALARS,
+    }))
+    if depth == 0:
+        return leaf
+    inner = _schema_like(depth - 1)
+    return st.one_of(leaf, st.fixed_dictionaries({}, optional={
+        "type": _TYPES,
+        "properties": st.one_of(st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3), _SCALARS),
+        "patternProperties": st.dictionaries(_PATTERNS, inner, max_size=2),
+        "items": st.one_of(inner, st.lists(inner, max_size=2)),
+        "allOf": st.one_of(st.lists(inner, max_size=2), st.just([])),
+        "additionalProperties": inner,
+        "$defs": st.dictionaries(st.just("x"), inner, max_size=1),
+        "discriminator": st.one_of(st.fixed_dictionaries({"propertyName": st.just("kind")}), _SCALARS),
+    }))
+
+
+# -- the metaschema of event schemas ------------------------------------------
+
+
+def _real_schema_files() -> list[Path]:
+    roots = [REPO / "event-schemas" / "schema", FIXTURES, _synthetic() / "event-schemas" / "schema"]
+    return sorted(p for root in roots for p in root.rglob("*.yaml") if "/api/" not in p.as_posix())
+
+
+@lru_cache(maxsize=None)
+def _synthetic() -> Path:
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="specgen-synthetic-")) / "corpus"
+    write_corpus(root)
+    return root
+
+
+def _yaml(path: Path):
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text("utf-8"))
+    except yaml.YAMLError:
+        return None
+
+
+def _metaschema_agree(document) -> None:
+    fast = schema_rules._fast_metaschema_validator("")
+    assert fast is not None
+    assert is_clean(fast, document) == schema_rules._metaschema_validator("").is_valid(document), document
+
+
+def test_metaschema_verdicts_agree_on_every_real_schema():
+    documents = [_yaml(p) for p in _real_schema_files()]
+    assert len(documents) > 100
+    for document in documents:
+        _metaschema_agree(document)
+
+
+@SETTINGS
+@given(_schema_like())
+def test_metaschema_verdicts_agree_on_generated_schemas(document):
+    _metaschema_agree(document)
+
+
+def test_another_dialect_has_no_compiled_metaschema():
+    assert schema_rules._fast_metaschema_validator("http://json-schema.org/draft-04/schema#") is None
+    assert compile_validator({"$schema": "http://json-schema.org/draft-07/schema#"}) is None
+
+
+# -- OpenAPI 3.1: the document schema and each schema's dialect ----------------
+
+
+def _oas31_schema_checker():
+    from openapi_schema_validator import OAS31_BASE_DIALECT_ID
+    from openapi_spec_validator.validation.keywords import OpenAPIV31SchemaValidator
+
+    fast = api_rules._dialect_validator(OAS31_BASE_DIALECT_ID, OpenAPIV31SchemaValidator.schema_validator_format_checker)
+    python = jsonschema.validators.validator_for({"$schema": OAS31_BASE_DIALECT_ID}, default=None)
+    return fast, python, OpenAPIV31SchemaValidator.schema_validator_format_checker
+
+
+def _python_schema_check(python, format_checker, schema) -> bool:
+    try:
+        python.check_schema(schema, format_checker=format_checker)
+    except jsonschema.SchemaError:
+        return False
+    return True
+
+
+@SETTINGS
+@given(_schema_like())
+def test_openapi_schema_checks_agree_with_format_assertions(schema):
+    fast, python, formats = _oas31_schema_checker()
+    assert fast is not None
+    assert is_clean(fast, schema) == _python_schema_check(python, formats, schema), schema
+
+
+def test_a_pattern_python_cannot_compile_is_never_clean():
+    fast, python, formats = _oas31_schema_checker()
+    for pattern in ("\\p{L}", "(?<name>x)", "["):
+        schema = {"type": "string", "pattern": pattern}
+        assert is_clean(fast, schema) == _python_schema_check(python, formats, schema)
+
+
+def _api_documents() -> list[dict]:
+    found = []
+    for root in (REPO, FIXTURES / "api.openapi" / "pass", FIXTURES / "api.openapi" / "fail", _synthetic()):
+        corpus = Corpus(root)
+        resolver = Resolver(corpus)
+        for path in corpus.api_files:
+            data = resolver.inline(path).data
+            if isinstance(data, dict) and str(data.get("openapi", "")).startswith("3.1"):
+                found.append(data)
+    return found
+
+
+@lru_cache(maxsize=None)
+def _document_validators():
+    cls = api_rules._validator_class("openapi3.1")
+    document_schema = cls.schema_validator.schema
+    return compile_validator(document_schema), schema_rules.crawled_validator(document_schema)
+
+
+def _document_agree(document) -> None:
+    fast, python = _document_validators()
+    assert fast is not None
+    assert is_clean(fast, document) == python.is_valid(document)
+
+
+def test_openapi_document_verdicts_agree_on_every_real_api_file():
+    documents = _api_documents()
+    assert len(documents) > 40
+    for document in documents:
+        _document_agree(document)
+
+
+@SETTINGS
+@given(st.data())
+def test_openapi_document_verdicts_agree_on_mutated_documents(data):
+    document = data.draw(st.sampled_from(_api_documents()[:60]))
+    _document_agree(_mutate(data, document))
+
+
+def test_openapi_check_reports_exactly_what_the_python_path_reports():
+    """The library's validator over the crawled Python document validator
+    (the path before the compiled verdicts), against ours: the same errors
+    on every API document, clean or failing."""
+    import openapi_spec_validator as osv
+
+    library = osv.OpenAPIV31SpecValidator
+    python = type("Python", (library,), {"schema_validator": schema_rules.crawled_validator(
+        library.schema_validator.schema)})
+    ours = api_rules._validator_class("openapi3.1")
+    failing = 0
+    for document in _api_documents():
+        expected = [(list(e.absolute_path), e.message) for e in python(document).iter_errors()]
+        assert [(list(e.absolute_path), e.message) for e in ours(document).iter_errors()] == expected
+        failing += bool(expected)
+    assert failing
+
+
+# -- examples against their schemas --------------------------------------------
+
+
+def _example_pairs(root: Path):
+    corpus = Corpus(root)
+    checker = ExampleValidator(corpus, Resolver(corpus))
+    for event_type, group in sorted(corpus.examples.items()):
+        schema_path = corpus.schemas.get(event_type)
+        if schema_path is None or corpus.document(schema_path) is None:
+            continue
+        schema = corpus.document(schema_path).data
+        for example in group:
+            loaded = corpus.document(example.path)
+            if loaded is not None:
+                inlined = checker.resolver.inline(example.path, loaded.data, "").data
+                yield checker, Site(schema_path, "", schema), inlined, schema_dialect(schema)
+
+
+@lru_cache(maxsize=None)
+def _pairs():
+    pairs = [*_example_pairs(REPO), *_example_pairs(FIXTURES / "example.invalid" / "fail"),
+             *_example_pairs(FIXTURES / "example.invalid" / "pass")]
+    synthetic = list(_example_pairs(_synthetic()))
+    return pairs + synthetic[::20]
+
+
+def _example_agree(checker, schema, instance, cls) -> bool:
+    fast = checker._fast_validator(schema, cls)
+    if fast is None:
+        return False
+    assert is_clean(fast, instance) == checker._validator(schema, cls).is_valid(instance), (schema.path, instance)
+    return True
+
+
+def test_example_verdicts_agree_on_every_real_example():
+    compared = sum(_example_agree(*pair) for pair in _pairs())
+    assert compared > 50
+
+
+@SETTINGS
+@given(st.data())
+def test_example_verdicts_agree_on_mutated_examples(data):
+    checker, schema, instance, cls = data.draw(st.sampled_from(_pairs()))
+    _example_agree(checker, schema, _mutate(data, instance), cls)
+
+
+def test_a_reference_cycle_is_left_to_jsonschema(make_corpus):
+    corpus, resolver = make_corpus({
+        "event-schemas/schema/m.loop.yaml": "type: object\nproperties:\n  content: {$ref: core/a.yaml}\n",
+        "event-schemas/schema/core/a.yaml": "$ref: b.yaml\n",
+        "event-schemas/schema/core/b.yaml": "$ref: a.yaml\n",
+    })
+    checker = ExampleValidator(corpus, resolver)
+    path = corpus.schemas["m.loop"]
+    assert checker._fast_validator(Site(path, "", corpus.document(path).data), jsonschema.Draft202012Validator) is None
+
+
+def test_nothing_is_fetched():
+    assert compile_validator({"$ref": "https://example.org/schema.json"}) is None
+    registry = make_registry([("file:///a.yaml", {"$ref": "file:///missing.yaml"})])
+    assert compile_validator({"$ref": "file:///a.yaml"}, registry) is None
+
+
+def test_an_instance_it_cannot_convert_is_not_clean():
+    validator = compile_validator({"type": "object"})
+    assert is_clean(validator, {"a": 1}) and not is_clean(validator, {1: object()})
+    assert not is_clean(None, {})
+
+
+# -- mutation ----------------------------------------------------------------
+
+
+def _mutate(data, value):
+    """``value`` with one node replaced, dropped or retyped (a copy)."""
+    value = json.loads(json.dumps(value))
+    paths = list(_paths(value, ()))
+    path = data.draw(st.sampled_from(paths))
+    replacement = data.draw(_JSON)
+    if not path:
+        return replacement
+    parent = value
+    for token in path[:-1]:
+        parent = parent[token]
+    if isinstance(parent, dict) and data.draw(st.booleans()):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = replacement
+    return value
+
+
+def _paths(node, prefix):
+    yield prefix
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield from _paths(child, (*prefix, key))
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _paths(child, (*prefix, i))
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
