@@ -191,10 +191,16 @@ def test_openapi_document_verdicts_agree_on_every_real_api_file():
         _document_agree(document)
 
 
-@SETTINGS
+@lru_cache(maxsize=None)
+def _small_api_documents() -> list[dict]:
+    """The twenty smallest: Python's verdict on a large document is slow."""
+    return sorted(_api_documents(), key=lambda d: len(json.dumps(d)))[:20]
+
+
+@settings(SETTINGS, max_examples=40)
 @given(st.data())
 def test_openapi_document_verdicts_agree_on_mutated_documents(data):
-    document = data.draw(st.sampled_from(_api_documents()[:60]))
+    document = data.draw(st.sampled_from(_small_api_documents()))
     _document_agree(_mutate(data, document))
 
 
