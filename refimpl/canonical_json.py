@@ -41,6 +41,8 @@ __all__ = [
     "CANONICAL_INT_MAX",
     "MAX_DEPTH",
     "OBJECT_TYPES",
+    "as_plain",
+    "require_object",
 ]
 
 CANONICAL_INT_MAX = 2**53 - 1
@@ -56,6 +58,17 @@ MAX_DEPTH = 128
 #: ``Mapping``, which costs several times more on hot paths such as
 #: receiving an event.
 OBJECT_TYPES = (dict, Mapping)
+
+
+def require_object(value: Any, what: str) -> Mapping[str, Any]:
+    """``value`` itself if it is a JSON object.
+
+    Raises:
+        BadJson: ``"<what> must be a JSON object, not <type>"``.
+    """
+    if not isinstance(value, OBJECT_TYPES):
+        raise BadJson(f"{what} must be a JSON object, not {type(value).__name__}")
+    return value
 
 
 class CanonicalJsonError(BadJson):
@@ -176,15 +189,17 @@ def _scalar_is_plain(value: Any, strict: bool) -> bool:
     return False
 
 
-def _as_plain(value: Any) -> Any:
-    """A copy whose objects are dicts (the C encoder only knows dict).
+def as_plain(value: Any) -> Any:
+    """A copy whose objects are dicts and arrays lists, as the C encoder and
+    ``json.dumps`` want (events hold read-only mappings and tuples).
 
-    Only called on values :func:`_find_problem` accepted, so depth is bounded.
+    Recursive: give it values no deeper than :data:`MAX_DEPTH`, such as those
+    :func:`_find_problem` accepted.
     """
     if isinstance(value, Mapping):
-        return {k: _as_plain(v) for k, v in value.items()}
+        return {k: as_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_as_plain(v) for v in value]
+        return [as_plain(v) for v in value]
     return value
 
 
@@ -220,7 +235,7 @@ def _checked_plain(value: Any, strict: bool) -> Any:
     problem = _find_problem(value, strict)
     if problem is not None:
         raise problem
-    return _as_plain(value)
+    return as_plain(value)
 
 
 def _encode_checked(value: Any, strict: bool) -> bytes:

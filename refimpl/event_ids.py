@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .canonical_json import require_object
 from .errors import BadJson, InvalidParam, LocalProtocolError
 from .hashing import reference_hash
 from .identifiers import parse_event_id
@@ -38,8 +39,7 @@ def event_id(pdu: Mapping[str, Any], room_version: RoomVersion) -> str:
             ``event_id``.
         CanonicalJsonError: the redacted event cannot be encoded.
     """
-    if not isinstance(pdu, Mapping):
-        raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
+    require_object(pdu, "an event")
     if room_version.event_id_format is EventIdFormat.ORIGIN_ASSIGNED:
         claimed = pdu.get("event_id")
         try:

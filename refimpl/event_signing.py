@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .canonical_json import OBJECT_TYPES
+from .canonical_json import OBJECT_TYPES, require_object
 from .errors import BadJson, InvalidParam, RemoteProtocolError
 from .events import sender_server_name
 from .hashing import encode_event, with_content_hash
@@ -89,8 +89,7 @@ def required_signatures(pdu: Mapping[str, Any], room_version: RoomVersion) -> fr
         BadJson: ``pdu`` is not an object, or the sender, event ID or
             authorising user is malformed.
     """
-    if not isinstance(pdu, OBJECT_TYPES):
-        raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
+    require_object(pdu, "an event")
     servers = {sender_server_name(pdu)}
     if room_version.event_format is EventFormat.V1:
         try:

@@ -25,6 +25,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Union
 
+from .canonical_json import require_object
 from .errors import BadJson, InvalidParam, LocalProtocolError
 from .event_ids import event_id as compute_event_id
 from .event_ids import room_id_from_create_event
@@ -111,8 +112,7 @@ def sender_server_name(pdu: Mapping[str, Any]) -> str:
 
 def _check_format(pdu: Any, room_version: RoomVersion) -> None:
     """Raise BadJson naming the first field that breaks the event format."""
-    if not isinstance(pdu, Mapping):
-        raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
+    require_object(pdu, "an event")
     references = _REFERENCES[room_version.event_format]
     required = {**_COMMON_REQUIRED, "prev_events": references, "auth_events": references}
     if not _room_id_is_derived(pdu, room_version):

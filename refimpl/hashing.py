@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from .canonical_json import OBJECT_TYPES, _checked_plain, _encode_checked, encode_canonical_json
+from .canonical_json import OBJECT_TYPES, _checked_plain, _encode_checked, encode_canonical_json, require_object
 from .errors import BadJson
 from .redaction import redact
 from .room_versions import RoomVersion
@@ -56,12 +56,6 @@ def _sha256_without(pdu: Mapping[str, Any], excluded: tuple[str, ...], room_vers
     return hashlib.sha256(encoded).digest()
 
 
-def _require_object(pdu: Any) -> Mapping[str, Any]:
-    if not isinstance(pdu, OBJECT_TYPES):
-        raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
-    return pdu
-
-
 def content_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> bytes:
     """The SHA-256 content hash of ``pdu`` (32 raw bytes).
 
@@ -69,7 +63,7 @@ def content_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> bytes:
         BadJson: ``pdu`` is not an object.
         CanonicalJsonError: ``pdu`` cannot be encoded under the room version.
     """
-    return _sha256_without(_require_object(pdu), _NOT_IN_CONTENT_HASH, room_version)
+    return _sha256_without(require_object(pdu, "an event"), _NOT_IN_CONTENT_HASH, room_version)
 
 
 def with_content_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict[str, Any]:
@@ -104,7 +98,7 @@ def check_content_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> boo
         BadJson: ``pdu`` is not an object.
         CanonicalJsonError: ``pdu`` cannot be encoded under the room version.
     """
-    claimed = _claimed_content_hash(_require_object(pdu))
+    claimed = _claimed_content_hash(require_object(pdu, "an event"))
     return claimed is not None and claimed == content_hash(pdu, room_version)
 
 
@@ -141,7 +135,7 @@ def encode_event(pdu: Mapping[str, Any], room_version: RoomVersion) -> EncodedEv
     """
     strict = room_version.strict_canonical_json
     covered = _checked_plain(
-        {k: v for k, v in _require_object(pdu).items() if k not in _NOT_IN_REFERENCE_HASH}, strict
+        {k: v for k, v in require_object(pdu, "an event").items() if k not in _NOT_IN_REFERENCE_HASH}, strict
     )
     content = {k: v for k, v in covered.items() if k != "hashes"}
     digest = hashlib.sha256(_encode_checked(content, strict)).digest()

@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import auth_rules, event_ids, event_signing, hashing, redaction, request_auth, server_keys, signing
-from .canonical_json import encode_canonical_json
+from .canonical_json import encode_canonical_json, require_object
 from .errors import BadJson, Errcode, MatrixError, MissingParam, NotJson
 from .identifiers import parse_key_id
 from .keys import SigningKey, VerifyKey
@@ -327,8 +327,7 @@ def handle(op: str | None, request: Any) -> dict[str, Any]:
     is reported as ``M_UNKNOWN`` with a message starting "internal error".
     """
     try:
-        if not isinstance(request, Mapping):
-            raise BadJson(f"a request must be a JSON object, not {type(request).__name__}")
+        require_object(request, "a request")
         name = op if op is not None else _field(request, "op", str)
         operation = OPERATIONS.get(name)
         if operation is None:

@@ -20,8 +20,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from .canonical_json import OBJECT_TYPES
-from .errors import BadJson
+from .canonical_json import OBJECT_TYPES, require_object
 from .room_versions import RoomVersion
 
 __all__ = ["redact", "kept_top_level_keys", "kept_content_keys"]
@@ -120,8 +119,7 @@ def redact(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict[str, Any]:
     Raises:
         BadJson: ``pdu`` is not a JSON object.
     """
-    if not isinstance(pdu, OBJECT_TYPES):
-        raise BadJson(f"an event must be a JSON object, not {type(pdu).__name__}")
+    require_object(pdu, "an event")
     kept = _tables(room_version)[0]
     result = {k: v for k, v in pdu.items() if k in kept}
     result["content"] = _redacted_content(pdu.get("type"), pdu.get("content"), room_version)

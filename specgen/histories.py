@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from refimpl.auth_rules import RULES, auth_event_keys, authorize
+from refimpl.canonical_json import as_plain
 from refimpl.errors import MatrixError
 from refimpl.event_ids import room_id_from_create_event
 from refimpl.event_signing import check_received_event, required_signatures, sign_event
@@ -199,17 +200,9 @@ def history_json(history: History) -> dict[str, Any]:
     return {
         "description": history.description,
         "room_version": history.room_version.identifier,
-        "events": [_plain(event.pdu) for event in history.events],
+        "events": [as_plain(event.pdu) for event in history.events],
         "keys": {server: signers[server] for server in sorted(signers)},
     }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 # -- Example rooms -----------------------------------------------------------

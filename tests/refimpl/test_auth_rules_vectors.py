@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import pathlib
-from types import MappingProxyType
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
 from refimpl.auth_rules import oracle_check_event
+from refimpl.canonical_json import as_plain
 from refimpl.errors import MatrixError, UnsupportedRoomVersion
 from refimpl.factories import ALICE, BOB, CAROL, RoomFactory, signed_third_party_object
 from refimpl.test_keys import PUBLISHED_KEYS
@@ -26,22 +26,14 @@ VECTORS = pathlib.Path(__file__).resolve().parents[1] / "vectors" / "auth_rules.
 SERVERS = ("example.org", "remote.example.com", "third.example.net")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (dict, MappingProxyType)):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _vector(description: str, room: RoomFactory, candidate, expected_rule: str | None, *, keys=False, rejected=(), pdu=None):
     vector = {
         "description": description,
         "room_version": room.room_version.identifier,
-        "events": [_plain(e.pdu) for e in room.events],
+        "events": [as_plain(e.pdu) for e in room.events],
         "state": sorted(e.event_id for e in room.state.values()),
         "rejected": list(rejected),
-        "event": _plain(pdu if pdu is not None else candidate.pdu),
+        "event": as_plain(pdu if pdu is not None else candidate.pdu),
         "expected": {
             "allowed": expected_rule is None,
             "rule": expected_rule,
