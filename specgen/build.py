@@ -143,9 +143,7 @@ def load_targets(corpus: Corpus) -> tuple[Targets | None, list[Diagnostic]]:
                 problems.append((f"{pointer}/files", f"page {raw['page']!r} lists {name!r}, which does not exist"))
         title = raw.get("title") if isinstance(raw.get("title"), str) else raw["page"]
         pages.append(PageTarget(raw["page"], title, tuple(files), raw.get("unstable") is True))
-    diagnostics = [
-        Diagnostic(loaded.display, *loaded.locate(p), "build.targets", Severity.ERROR, m, p) for p, m in problems
-    ]
+    diagnostics = [loaded.diagnostic(p, "build.targets", Severity.ERROR, m) for p, m in problems]
     return Targets(loaded.display, tuple(styles), tuple(pages)), diagnostics
 
 

@@ -204,6 +204,15 @@ class Corpus:
     def display(self, path: Path) -> str:
         return self.sources.display(path)
 
+    def diagnostic(self, path: Path, pointer: str, code: str, severity: Severity, message: str, *,
+                   key: bool = False, related: tuple[Diagnostic, ...] = ()) -> Diagnostic:
+        """:meth:`Document.diagnostic` for a file of this corpus; a file that
+        does not load still gets the finding, without a position."""
+        document = self.document(path)
+        if document is None:
+            return Diagnostic(self.display(path), 0, 0, code, severity, message, pointer, related)
+        return document.diagnostic(pointer, code, severity, message, key=key, related=related)
+
     def all_example_files(self) -> Iterator[ExampleFile]:
         for group in self.examples.values():
             yield from group

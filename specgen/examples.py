@@ -330,10 +330,7 @@ class ExampleValidator:
 
     def _diagnostic(self, path: Path, pointer: str, code: str, severity: Severity, message: str,
                     related: tuple[Diagnostic, ...] = (), *, key: bool = False) -> Diagnostic:
-        doc = self.corpus.document(path)
-        line, column = (doc.locate_key(pointer) if key else doc.locate(pointer)) if doc is not None else (0, 0)
-        return Diagnostic(path=self.corpus.display(path), line=line, column=column, code=code,
-                          severity=severity, message=message, pointer=pointer, related=related)
+        return self.corpus.diagnostic(path, pointer, code, severity, message, key=key, related=related)
 
 
 class _Selection:

@@ -173,10 +173,9 @@ def load_api(corpus, resolver, path: Path) -> tuple[ApiDocument | None, list[Dia
         return None, [loaded]
     kind = version_kind(loaded.data)
     if kind is None:
-        line, col = loaded.locate("")
-        return None, [Diagnostic(loaded.display, line, col, "api.openapi", Severity.ERROR,
-                                 "not an OpenAPI 3.0/3.1 or Swagger 2.0 document "
-                                 "(expected 'openapi: 3.x' or 'swagger: \"2.0\"')")]
+        return None, [loaded.diagnostic("", "api.openapi", Severity.ERROR,
+                                        "not an OpenAPI 3.0/3.1 or Swagger 2.0 document "
+                                        "(expected 'openapi: 3.x' or 'swagger: \"2.0\"')")]
     builder = _Builder(resolver, loaded, kind)
     doc = builder.build()
     return doc, builder.diagnostics
@@ -225,8 +224,7 @@ class _Builder:
     # -- reporting and references --------------------------------------
 
     def _report(self, pointer: str, code: str, message: str) -> None:
-        line, col = self.doc.locate(pointer)
-        self.diagnostics.append(Diagnostic(self.doc.display, line, col, code, Severity.ERROR, message, pointer))
+        self.diagnostics.append(self.doc.diagnostic(pointer, code, Severity.ERROR, message))
 
     def _follow(self, base: Path, node: Any, pointer: str) -> tuple[Any, Path]:
         """The object a (possibly ``$ref``) node stands for, and the file it

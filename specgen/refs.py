@@ -361,12 +361,7 @@ class Resolver:
         return next((p for p, r in self.iter_refs(doc) if r == ref), None)
 
     def _located(self, path: Path, pointer: str, code: str, message: str) -> Diagnostic:
-        doc = self.corpus.document(path)
-        line, column = doc.locate(pointer) if doc is not None else (0, 0)
-        return Diagnostic(
-            path=self.corpus.display(path), line=line, column=column, code=code,
-            severity=Severity.ERROR, message=message, pointer=pointer,
-        )
+        return self.corpus.diagnostic(path, pointer, code, Severity.ERROR, message)
 
 
 _ABSENT = object()

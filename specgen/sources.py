@@ -129,6 +129,13 @@ class Document:
                 return (1, 1, 1, 1)
             tokens.pop()
 
+    def diagnostic(self, pointer: str, code: str, severity: Severity, message: str, *,
+                   key: bool = False, related: tuple[Diagnostic, ...] = ()) -> Diagnostic:
+        """A finding about the value at ``pointer`` (its mapping key with
+        ``key``), located here so that no caller repeats the lookup."""
+        line, column = self.locate_key(pointer) if key else self.locate(pointer)
+        return Diagnostic(self.display, line, column, code, severity, message, pointer, related)
+
     def line_text(self, line: int) -> str:
         lines = self.text.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""

@@ -287,17 +287,14 @@ def _emit(run: RuleContext, rule: Rule, findings: Iterable[Finding | Diagnostic]
     for finding in findings:
         if isinstance(finding, Diagnostic):
             yield finding
-            continue
-        doc, pointer = document, prefix + finding.pointer
-        if finding.path is not None:
-            doc, pointer = run.corpus.document(finding.path), finding.pointer
-        if doc is None:
-            path = finding.path
-            display = run.corpus.display(path) if path is not None else ""
-            yield Diagnostic(display, 0, 0, rule.id, rule.default_severity, finding.message, pointer)
-            continue
-        line, column = doc.locate_key(pointer) if finding.key else doc.locate(pointer)
-        yield Diagnostic(doc.display, line, column, rule.id, rule.default_severity, finding.message, pointer)
+        elif finding.path is not None:
+            yield run.corpus.diagnostic(finding.path, finding.pointer, rule.id, rule.default_severity,
+                                        finding.message, key=finding.key)
+        elif document is not None:
+            yield document.diagnostic(prefix + finding.pointer, rule.id, rule.default_severity, finding.message,
+                                      key=finding.key)
+        else:
+            yield Diagnostic("", 0, 0, rule.id, rule.default_severity, finding.message, prefix + finding.pointer)
 
 
 def _dialect(data: Any) -> str:
