@@ -553,13 +553,14 @@ def _authorize_member(event: Event, state: RoomState, create: Event, levels: _Le
     if type(target) is not str or "membership" not in content:
         return _reject("member.malformed")
     if rules.restricted_join_rule and "join_authorised_via_users_server" in content:
-        authoriser = content["join_authorised_via_users_server"]
         # Since v8: the authorising user is a user ID...
-        if not _is_user_id(authoriser):
+        try:
+            authoriser = parse_user_id(content["join_authorised_via_users_server"])
+        except InvalidParam:
             return _reject("member.join_authorised_via.invalid")
         # ...whose server signed the event (verified on receipt).
         signatures = event.pdu.get("signatures")
-        if not isinstance(signatures, dict) or not signatures.get(_domain(authoriser)):
+        if not isinstance(signatures, dict) or not signatures.get(authoriser.server_name):
             return _reject("member.join_authorised_via.unsigned")
     sender = event.sender
     if membership == "join":

@@ -24,11 +24,11 @@ from typing import Any
 from .canonical_json import require_object
 from .errors import BadJson, InvalidParam, LocalProtocolError
 from .hashing import reference_hash
-from .identifiers import parse_event_id
+from .identifiers import EventId, parse_event_id
 from .room_versions import V12, EventIdFormat, RoomVersion
 from .unpadded_base64 import encode_base64
 
-__all__ = ["event_id", "room_id_from_create_event"]
+__all__ = ["event_id", "claimed_event_id", "room_id_from_create_event"]
 
 
 def event_id(pdu: Mapping[str, Any], room_version: RoomVersion) -> str:
@@ -41,14 +41,22 @@ def event_id(pdu: Mapping[str, Any], room_version: RoomVersion) -> str:
     """
     require_object(pdu, "an event")
     if room_version.event_id_format is EventIdFormat.ORIGIN_ASSIGNED:
-        claimed = pdu.get("event_id")
-        try:
-            parse_event_id(claimed, room_version)
-        except InvalidParam as exc:
-            raise BadJson(f"event_id: {exc.message}") from None
-        return claimed
+        claimed_event_id(pdu, room_version)
+        return pdu["event_id"]
     urlsafe = room_version.event_id_format is EventIdFormat.REFERENCE_HASH_URLSAFE
     return "$" + encode_base64(reference_hash(pdu, room_version), urlsafe=urlsafe)
+
+
+def claimed_event_id(pdu: Mapping[str, Any], room_version: RoomVersion) -> EventId:
+    """The ``event_id`` a v1-v2 event carries, parsed (its server must sign).
+
+    Raises:
+        BadJson: the field is missing or not an event ID of ``room_version``.
+    """
+    try:
+        return parse_event_id(pdu.get("event_id"), room_version)
+    except InvalidParam as exc:
+        raise BadJson(f"event_id: {exc.message}") from None
 
 
 def room_id_from_create_event(

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .canonical_json import OBJECT_TYPES, require_object
-from .errors import BadJson, InvalidParam, RemoteProtocolError
-from .events import sender_server_name
+from .errors import BadJson, RemoteProtocolError
+from .event_ids import claimed_event_id
+from .events import user_server_name
 from .hashing import encode_event, with_content_hash
-from .identifiers import parse_event_id, parse_user_id
 from .keys import SigningKey, VerifyKey
 from .redaction import redact
 from .room_versions import EventFormat, RoomVersion
@@ -69,13 +69,6 @@ def sign_event(
     return hashed
 
 
-def _server_of_user(value: Any, field: str) -> str:
-    try:
-        return parse_user_id(value).server_name
-    except InvalidParam as exc:
-        raise BadJson(f"{field}: {exc.message}") from None
-
-
 def required_signatures(pdu: Mapping[str, Any], room_version: RoomVersion) -> frozenset[str]:
     """The server names whose signatures a received event must carry.
 
@@ -90,12 +83,9 @@ def required_signatures(pdu: Mapping[str, Any], room_version: RoomVersion) -> fr
             authorising user is malformed.
     """
     require_object(pdu, "an event")
-    servers = {sender_server_name(pdu)}
+    servers = {user_server_name(pdu.get("sender"), "sender")}
     if room_version.event_format is EventFormat.V1:
-        try:
-            servers.add(parse_event_id(pdu.get("event_id"), room_version).server_name)
-        except InvalidParam as exc:
-            raise BadJson(f"event_id: {exc.message}") from None
+        servers.add(claimed_event_id(pdu, room_version).server_name)
     content = pdu.get("content")
     if (
         room_version.restricted_join_rule
@@ -104,10 +94,7 @@ def required_signatures(pdu: Mapping[str, Any], room_version: RoomVersion) -> fr
         and "join_authorised_via_users_server" in content
     ):
         servers.add(
-            _server_of_user(
-                content["join_authorised_via_users_server"],
-                "content.join_authorised_via_users_server",
-            )
+            user_server_name(content["join_authorised_via_users_server"], "content.join_authorised_via_users_server")
         )
     return frozenset(servers)
 

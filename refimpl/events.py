@@ -34,7 +34,7 @@ from .identifiers import parse_user_id
 from .room_versions import EventFormat, RoomVersion
 from .unpadded_base64 import encode_base64
 
-__all__ = ["Event", "EventReference", "build_pdu", "sender_server_name"]
+__all__ = ["Event", "EventReference", "build_pdu", "user_server_name"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -98,16 +98,17 @@ def _room_id_is_derived(pdu: Mapping[str, Any], room_version: RoomVersion) -> bo
     return room_version.room_id_from_create_event and pdu.get("type") == "m.room.create"
 
 
-def sender_server_name(pdu: Mapping[str, Any]) -> str:
-    """The server name of the event's ``sender``.
+def user_server_name(value: Any, field: str) -> str:
+    """The server name of the user ID an event holds at ``field``.
 
     Raises:
-        BadJson: ``sender`` is missing or not a user ID.
+        BadJson: ``value`` is not a user ID (the event is malformed), the
+            message naming ``field``.
     """
     try:
-        return parse_user_id(pdu.get("sender")).server_name
+        return parse_user_id(value).server_name
     except InvalidParam as exc:
-        raise BadJson(f"sender: {exc.message}") from None
+        raise BadJson(f"{field}: {exc.message}") from None
 
 
 def _check_format(pdu: Any, room_version: RoomVersion) -> None:
@@ -131,7 +132,7 @@ def _check_format(pdu: Any, room_version: RoomVersion) -> None:
             raise BadJson(f"event field {name!r} must be {expected}", field=name)
     if pdu["depth"] < 0:
         raise BadJson("event field 'depth' must not be negative", field="depth")
-    sender_server_name(pdu)
+    user_server_name(pdu["sender"], "sender")
 
 
 @dataclass(frozen=True, repr=False)

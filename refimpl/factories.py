@@ -27,6 +27,7 @@ from .errors import LocalProtocolError
 from .event_ids import room_id_from_create_event
 from .event_signing import sign_event
 from .events import Event, build_pdu
+from .identifiers import parse_user_id
 from .keys import SigningKey
 from .room_versions import RoomVersion, room_version as lookup_room_version
 from .signing import sign_json
@@ -65,10 +66,6 @@ _DEFAULT_POWER_LEVELS = MappingProxyType(
         "users_default": 0,
     }
 )
-
-
-def _server_of(user_id: str) -> str:
-    return user_id.partition(":")[2]
 
 
 def _as_room_version(version: RoomVersion | str) -> RoomVersion:
@@ -111,7 +108,7 @@ class RoomFactory:
             content["creator"] = creator
         content.update(create_content or {})
         if not self.room_version.room_id_from_create_event:
-            self.room_id = f"!{room_name}:{_server_of(creator)}"
+            self.room_id = f"!{room_name}:{parse_user_id(creator).server_name}"
         create = self.build("m.room.create", creator, content, state_key="")
         if self.room_version.room_id_from_create_event:
             self.room_id = room_id_from_create_event(create.pdu, self.room_version)
@@ -203,6 +200,7 @@ class RoomFactory:
         if prev_events is None:
             prev_events = [self.events[-1].event_id] if self.events else []
         depth = self.events[-1].depth + 1 if self.events else 1
+        origin = parse_user_id(sender).server_name
         by_id = None if version.event_ids_are_hashes else self._by_id
         pdu = build_pdu(
             version,
@@ -216,9 +214,9 @@ class RoomFactory:
             depth=depth,
             origin_server_ts=_START_TS + len(self.events),
             redacts=redacts,
-            event_id=None if version.event_ids_are_hashes else f"${len(self.events)}-{self._room_name}:{_server_of(sender)}",
+            event_id=None if version.event_ids_are_hashes else f"${len(self.events)}-{self._room_name}:{origin}",
         )
-        for server in dict.fromkeys([_server_of(sender), *also_signed_by]):
+        for server in dict.fromkeys([origin, *also_signed_by]):
             pdu = sign_event(pdu, version, server, signing_key_for(server))
         return Event.from_pdu(pdu, version)
 
@@ -284,14 +282,14 @@ class RoomFactory:
             user,
             "join",
             content={"join_authorised_via_users_server": via},
-            also_signed_by=[_server_of(via)],
+            also_signed_by=[parse_user_id(via).server_name],
             commit=commit,
         )
 
     def invite(self, sender: str, target: str, *, commit: bool = True) -> Event:
         """An invite as it enters the room: a remote invitee's server has
         added its signature during the invite exchange."""
-        return self.member(sender, target, "invite", also_signed_by=[_server_of(target)], commit=commit)
+        return self.member(sender, target, "invite", also_signed_by=[parse_user_id(target).server_name], commit=commit)
 
     def leave(self, user: str, *, commit: bool = True) -> Event:
         return self.member(user, user, "leave", commit=commit)

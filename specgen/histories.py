@@ -29,6 +29,7 @@ from refimpl.event_ids import room_id_from_create_event
 from refimpl.event_signing import check_received_event, required_signatures, sign_event
 from refimpl.events import Event, build_pdu
 from refimpl.factories import ALICE, BOB, CAROL, IDENTITY_SERVER, RoomFactory, signed_third_party_object
+from refimpl.identifiers import parse_user_id
 from refimpl.keys import VerifyKey
 from refimpl.room_versions import RoomVersion, room_version as lookup_room_version
 from refimpl.state import RoomState
@@ -70,10 +71,6 @@ class History:
     description: str
     room_version: RoomVersion
     events: tuple[Event, ...] = field(repr=False)
-
-
-def _server_of(user_id: str) -> str:
-    return user_id.partition(":")[2]
 
 
 def build_room(
@@ -243,7 +240,7 @@ def _third_party_invite_story(version: str) -> History:
     # The invitee's server builds the invite for Alice's pending invite and
     # signs it; Alice's server checks the proof and signs it too.
     content = {"third_party_invite": {"display_name": "c...@t...", "signed": signed}}
-    room.member(ALICE, CAROL, "invite", content=content, also_signed_by=[_server_of(CAROL)])
+    room.member(ALICE, CAROL, "invite", content=content, also_signed_by=[parse_user_id(CAROL).server_name])
     room.join(CAROL)
     return History(
         f"third-party-invite-v{version}",
@@ -269,7 +266,7 @@ def _remote_invite_story(version: str) -> History:
     room.set_power_levels(ALICE, room.default_power_levels())
     room.set_join_rule(ALICE, "invite")
     # The invite as the endpoint returns it: countersigned by Bob's server.
-    room.member(ALICE, BOB, "invite", content={"displayname": "Bob"}, also_signed_by=[_server_of(BOB)])
+    room.member(ALICE, BOB, "invite", content={"displayname": "Bob"}, also_signed_by=[parse_user_id(BOB).server_name])
     room.join(BOB)
     return History(
         f"remote-invite-v{version}",
