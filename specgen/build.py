@@ -44,6 +44,7 @@ from .diagnostics import Collector, Diagnostic, Severity
 from .placeholders import DEFAULT_TEMPLATES, Catalog, template_environment
 from .refs import Resolver
 from .rst import PLACEHOLDER, OutlineEntry, RenderedFile, check_title_levels, render_file
+from .sources import join_pointer
 
 __all__ = [
     "PageTarget",
@@ -98,7 +99,7 @@ class Targets:
 def _flatten(entries: Any, depth: int, pointer: str, out: list, problems: list) -> None:
     """Files in a page's list; a nested list holds files one level deeper."""
     for i, entry in enumerate(entries):
-        here = f"{pointer}/{i}"
+        here = join_pointer(pointer, i)
         if isinstance(entry, str):
             out.append((entry, depth))
         elif isinstance(entry, list):
@@ -128,19 +129,19 @@ def load_targets(corpus: Corpus) -> tuple[Targets | None, list[Diagnostic]]:
         styles = list(_DEFAULT_STYLES)
     pages, seen = [], set()
     for i, raw in enumerate(data["pages"]):
-        pointer = f"/pages/{i}"
+        pointer = join_pointer("/pages", i)
         if not isinstance(raw, dict) or not isinstance(raw.get("page"), str) or not isinstance(raw.get("files"), list):
             problems.append((pointer, "a page needs 'page' (its name) and 'files' (a list)"))
             continue
         if raw["page"] in seen:
-            problems.append((f"{pointer}/page", f"page {raw['page']!r} is declared twice"))
+            problems.append((join_pointer(pointer, "page"), f"page {raw['page']!r} is declared twice"))
             continue
         seen.add(raw["page"])
         files: list[tuple[str, int]] = []
-        _flatten(raw["files"], 0, f"{pointer}/files", files, problems)
+        _flatten(raw["files"], 0, join_pointer(pointer, "files"), files, problems)
         for j, (name, _) in enumerate(files):
             if not (corpus.spec_dir / name).is_file():
-                problems.append((f"{pointer}/files", f"page {raw['page']!r} lists {name!r}, which does not exist"))
+                problems.append((join_pointer(pointer, "files"), f"page {raw['page']!r} lists {name!r}, which does not exist"))
         title = raw.get("title") if isinstance(raw.get("title"), str) else raw["page"]
         pages.append(PageTarget(raw["page"], title, tuple(files), raw.get("unstable") is True))
     diagnostics = [loaded.diagnostic(p, "build.targets", Severity.ERROR, m) for p, m in problems]

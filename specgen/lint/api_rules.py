@@ -12,6 +12,7 @@ from functools import lru_cache, partial
 from typing import Iterator
 
 from ..openapi import ApiDocument
+from ..sources import join_pointer
 from .._cache import package_version
 from .._fast_validation import compile_validator, is_clean, make_registry
 from .schema_rules import crawled_validator
@@ -127,7 +128,7 @@ def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
             if isinstance(error, UnresolvableParameterError):
                 continue  # api.path-parameters says the same, with a location
             path = getattr(error, "absolute_path", ())
-            pointer = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in path)
+            pointer = join_pointer("", *path)
             message = str(getattr(error, "message", error))
             if len(message) > _MESSAGE_LIMIT:
                 message = message[:_MESSAGE_LIMIT] + "..."

@@ -47,17 +47,17 @@ def invalid_schema_example(node: Any, ctx: SchemaContext) -> Iterator[Diagnostic
     """Example values written beside a schema, validated by
     :mod:`specgen.examples` exactly as ``specgen validate`` validates
     example files (same messages, same mapping back through ``$ref``)."""
-    values: list[str] = [key for key in ("example", "x-example") if key in node]
+    values = [Site(ctx.path, join_pointer(ctx.pointer, key), node[key]) for key in ("example", "x-example")
+              if key in node]
     if isinstance(node.get("examples"), list):
-        values.extend(join_pointer("examples", i) for i in range(len(node["examples"])))
+        values.extend(Site(ctx.path, join_pointer(ctx.pointer, "examples", i), value)
+                      for i, value in enumerate(node["examples"]))
     if not values:
         return
     checker = ctx.run.examples()
     schema = Site(ctx.path, ctx.pointer, node)
     cls = _validator_class(ctx)
-    for relative in values:
-        pointer = ctx.pointer + "/" + relative
-        value = node[relative] if "/" not in relative else node["examples"][int(relative.split("/")[1])]
-        for diagnostic in checker.check(schema, Site(ctx.path, pointer, value), cls):
+    for example in values:
+        for diagnostic in checker.check(schema, example, cls):
             if diagnostic.code in _EXAMPLE_CODES:
                 yield diagnostic
