@@ -53,7 +53,7 @@ from ._fast_validation import DIALECT, compile_validator, is_clean, make_registr
 from .corpus import Corpus
 from .diagnostics import Diagnostic, Severity
 from .refs import Resolver
-from .sources import join_pointer
+from .sources import iter_mappings, join_pointer
 
 __all__ = ["validate", "ExampleValidator", "Site", "api_dialect", "schema_dialect"]
 
@@ -377,16 +377,7 @@ _IDENTIFIERS = frozenset({"$id", "id", "$anchor", "$dynamicAnchor", "$dynamicRef
 
 
 def _has_identifiers(data: Any) -> bool:
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if not _IDENTIFIERS.isdisjoint(node):
-                return True
-            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, (dict, list)))
-    return False
+    return any(not _IDENTIFIERS.isdisjoint(mapping) for mapping in iter_mappings(data))
 
 
 def _schema_dialect_uri(data: Any) -> str:

@@ -35,7 +35,7 @@ import referencing.exceptions
 import referencing.jsonschema
 
 from .diagnostics import Diagnostic, Severity
-from .sources import Document, join_pointer, split_pointer
+from .sources import Document, iter_mappings, join_pointer, split_pointer
 
 __all__ = ["Resolver", "Resolved", "Inlined", "has_ref", "merge_all_of", "MAX_DEPTH"]
 
@@ -385,16 +385,7 @@ def make_resource(contents: Any) -> referencing.Resource:
 def has_ref(node: Any) -> bool:
     """Whether inlining could change ``node``: most examples, and most
     schemas written in an API file, refer to nothing."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            if "$ref" in current:
-                return True
-            stack.extend(v for v in current.values() if isinstance(v, (dict, list)))
-        elif isinstance(current, list):
-            stack.extend(v for v in current if isinstance(v, (dict, list)))
-    return False
+    return any("$ref" in mapping for mapping in iter_mappings(node))
 
 
 def _ref_of(node: Any) -> str | None:

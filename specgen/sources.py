@@ -41,6 +41,7 @@ __all__ = [
     "escape_pointer_token",
     "join_pointer",
     "split_pointer",
+    "iter_mappings",
     "YAML_SUFFIXES",
     "JSON_SUFFIXES",
 ]
@@ -92,6 +93,20 @@ def split_pointer(pointer: str) -> list[str]:
     if not pointer:
         return []
     return [t.replace("~1", "/").replace("~0", "~") for t in pointer.lstrip("#").split("/")[1:]]
+
+
+def iter_mappings(data: Any) -> Iterator[dict]:
+    """Every JSON object in ``data``, itself included, in no promised order:
+    for questions about a whole document ("does anything here hold a
+    ``$ref``?") that need no pointers."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
 
 
 @dataclass(eq=False)

@@ -12,7 +12,7 @@ from functools import lru_cache, partial
 from typing import Iterator
 
 from ..openapi import ApiDocument
-from ..sources import join_pointer
+from ..sources import iter_mappings, join_pointer
 from .._cache import package_version
 from .._fast_validation import compile_validator, is_clean, make_registry
 from .schema_rules import crawled_validator
@@ -107,15 +107,7 @@ def _dialect_validator(dialect_id: str, format_checker):
 
 
 def _formats_named(schema) -> Iterator[str]:
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("format"), str):
-                yield node["format"]
-            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return (node["format"] for node in iter_mappings(schema) if isinstance(node.get("format"), str))
 
 
 def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
