@@ -31,11 +31,10 @@ from typing import Any, Callable, Container, Iterable, Mapping
 
 from .errors import Errcode, InvalidParam, LocalProtocolError, MatrixError
 from .events import Event
-from .event_signing import KeyLookup as VerifyKeys
 from .event_signing import check_received_event
 from .identifiers import parse_user_id
 from .keys import ED25519, VerifyKey
-from .room_versions import ROOM_VERSIONS, RoomVersion, room_version as lookup_room_version
+from .room_versions import ROOM_VERSIONS, RoomVersion
 from .signing import signed_bytes, verify_signed_bytes
 from .state import RoomState
 from .unpadded_base64 import Base64Error, decode_base64
@@ -45,13 +44,11 @@ __all__ = [
     "Allowed",
     "Rejected",
     "Verdict",
-    "VerifyKeys",
     "auth_event_keys",
     "check_on_receipt",
     "check_auth_events",
     "authorize",
     "authorize_history",
-    "oracle_check_event",
 ]
 
 #: Rule ID -> what the rule forbids. Every :class:`Rejected` names one.
@@ -318,7 +315,7 @@ def _third_party_token(content: Mapping[str, Any]) -> str | None:
 
 
 def check_on_receipt(
-    pdu: Mapping[str, Any], room_version: RoomVersion, verify_keys: VerifyKeys
+    pdu: Mapping[str, Any], room_version: RoomVersion, verify_keys: KeyLookup
 ) -> tuple[Event | None, Verdict]:
     """Format, signatures and content hash, none of which needs room state.
 
@@ -786,7 +783,7 @@ def authorize_history(
     room_version: RoomVersion,
     *,
     check_signatures: bool = False,
-    verify_keys: VerifyKeys | None = None,
+    verify_keys: KeyLookup | None = None,
 ) -> list[tuple[str, Verdict]]:
     """Authorize a linear history, each event against the state the accepted
     events before it built; rejected events change nothing.
@@ -812,78 +809,3 @@ def authorize_history(
             state = state.apply(event)
         verdicts.append((event.event_id, verdict))
     return verdicts
-
-
-# -- Oracle ---------------------------------------------------------------------
-
-
-def _require(request: Mapping[str, Any], name: str, kind: type) -> Any:
-    value = request.get(name)
-    if not isinstance(value, kind):
-        raise InvalidParam(f"check-event: {name!r} must be a {kind.__name__}")
-    return value
-
-
-def _require_ids(request: Mapping[str, Any], name: str) -> list[str]:
-    ids = _require(request, name, list)
-    if not all(type(i) is str for i in ids):
-        raise InvalidParam(f"check-event: {name!r} must list event IDs (strings)")
-    return ids
-
-
-def _keys_callable(keys: Mapping[str, Any]) -> VerifyKeys:
-    """Turn ``{server: {key_id: base64}}`` into the lookup the checks take.
-
-    Raises:
-        InvalidParam / Base64Error: a key that is not an ed25519 public key.
-    """
-    parsed = {}
-    for server, by_id in keys.items():
-        if not isinstance(by_id, dict):
-            raise InvalidParam(f"check-event: keys[{server!r}] must be an object")
-        for key_id, text in by_id.items():
-            if type(text) is not str:
-                raise InvalidParam(f"check-event: keys[{server!r}][{key_id!r}] must be a string")
-            parsed[(server, key_id)] = VerifyKey.from_base64(key_id, text)
-    return lambda server, key_id: parsed.get((server, key_id))
-
-
-def oracle_check_event(request: dict) -> dict:
-    """The oracle's ``check-event`` operation.
-
-    Request: ``room_version``; ``event`` (the candidate PDU); ``events``
-    (PDUs of the room); ``rejected`` and ``state`` (event IDs: the rejected
-    ones, and the state before the candidate); optional ``keys``
-    (``{server: {key_id: base64}}``), which turns on signature and hash checks.
-
-    Returns:
-        ``{"allowed": bool, "rule": str | None, "errcode": str | None}``.
-
-    Raises:
-        MatrixError: the request itself is malformed (unknown room version,
-            a PDU of ``events`` that does not parse, an unknown state ID).
-    """
-    rules = lookup_room_version(request.get("room_version"))
-    candidate = _require(request, "event", dict)
-    known = {}
-    for pdu in _require(request, "events", list):
-        event = Event.from_pdu(pdu, rules)
-        known[event.event_id] = event
-    rejected = frozenset(_require_ids({"rejected": [], **request}, "rejected"))
-    state_ids = _require_ids(request, "state")
-    missing = [i for i in state_ids if i not in known]
-    if missing:
-        raise InvalidParam(f"check-event: state names unknown events {missing}")
-    state = RoomState(known[i] for i in state_ids)
-    if request.get("keys") is not None:
-        event, verdict = check_on_receipt(candidate, rules, _keys_callable(_require(request, "keys", dict)))
-    else:
-        try:
-            event, verdict = Event.from_pdu(candidate, rules), Allowed
-        except MatrixError as exc:
-            event, verdict = None, _reject("receipt.format", exc.message, Errcode.M_BAD_JSON)
-    if event is not None:
-        verdict = authorize(event, state, rules, fetch_event=known.get, rejected=rejected)
-    if verdict:
-        return {"allowed": True, "rule": None, "errcode": None}
-    return {"allowed": False, "rule": verdict.rule, "errcode": verdict.errcode.value}

@@ -24,7 +24,7 @@ for keys whose validity ended before the event's ``origin_server_ts``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ from .errors import BadJson, RemoteProtocolError
 from .event_ids import claimed_event_id
 from .events import user_server_name
 from .hashing import encode_event, with_content_hash
-from .keys import SigningKey, VerifyKey
+from .keys import KeyLookup, SigningKey
 from .redaction import redact
 from .room_versions import EventFormat, RoomVersion
 from .signing import SignatureVerdict, sign_json, verify_signed_bytes
@@ -43,10 +43,7 @@ __all__ = [
     "required_signatures",
     "check_received_event",
     "ReceivedEvent",
-    "KeyLookup",
 ]
-
-KeyLookup = Callable[[str, str], "VerifyKey | None"]
 
 
 def sign_event(

@@ -17,6 +17,7 @@ into a verdict).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import nacl.bindings
@@ -26,7 +27,7 @@ import nacl.signing
 from .errors import InvalidParam
 from .unpadded_base64 import decode_base64, encode_base64
 
-__all__ = ["ED25519", "SigningKey", "VerifyKey", "parse_key_id"]
+__all__ = ["ED25519", "SigningKey", "VerifyKey", "KeyLookup", "parse_key_id", "key_lookup"]
 
 ED25519 = "ed25519"
 
@@ -132,3 +133,14 @@ class SigningKey:
     def sign(self, message: bytes) -> bytes:
         """The 64-byte detached ed25519 signature of ``message``."""
         return self._nacl.sign(message).signature
+
+
+#: How checks that need other servers' keys ask for them: ``(server_name,
+#: key_id) -> VerifyKey | None``. The caller fetches and vouches; None means
+#: the key is unknown (or not to be trusted for this use).
+KeyLookup = Callable[[str, str], "VerifyKey | None"]
+
+
+def key_lookup(keys: Mapping[str, Mapping[str, VerifyKey]]) -> KeyLookup:
+    """The :data:`KeyLookup` answering from ``{server: {key_id: VerifyKey}}``."""
+    return lambda server, key_id: keys.get(server, {}).get(key_id)

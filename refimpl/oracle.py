@@ -37,8 +37,10 @@ from . import auth_rules, event_ids, event_signing, hashing, redaction, request_
 from .canonical_json import encode_canonical_json, require_object
 from .errors import BadJson, Errcode, MatrixError, MissingParam, NotJson
 from .identifiers import parse_key_id
-from .keys import SigningKey, VerifyKey
+from .events import Event
+from .keys import SigningKey, VerifyKey, key_lookup
 from .room_versions import RoomVersion, room_version
+from .state import RoomState
 from .unpadded_base64 import encode_base64
 
 __all__ = ["Operation", "OPERATIONS", "handle", "run_line"]
@@ -145,13 +147,46 @@ def _sign_event(request: Request) -> dict[str, Any]:
 
 
 def _check_event_signatures(request: Request) -> dict[str, Any]:
-    keys = _verify_keys(request)
     received = event_signing.check_received_event(
-        _field(request, "event", dict),
-        _version(request),
-        lambda server, key_id: keys.get(server, {}).get(key_id),
+        _field(request, "event", dict), _version(request), key_lookup(_verify_keys(request))
     )
     return {"outcome": received.outcome, "reason": received.reason, "event": dict(received.pdu)}
+
+
+def _event_ids(request: Request, name: str, default: Any = _MISSING) -> list[str]:
+    ids = _field(request, name, list, default)
+    if not all(type(i) is str for i in ids):
+        raise BadJson(f"{name!r} must list event IDs (strings)")
+    return ids
+
+
+def _check_event(request: Request) -> dict[str, Any]:
+    """``events`` are the room's PDUs, ``state`` and ``rejected`` name some
+    of them; ``keys``, when given, turns on the signature and hash checks."""
+    rules = _version(request)
+    candidate = _field(request, "event", dict)
+    known = {}
+    for pdu in _field(request, "events", list):
+        event = Event.from_pdu(pdu, rules)
+        known[event.event_id] = event
+    rejected = frozenset(_event_ids(request, "rejected", []))
+    state_ids = _event_ids(request, "state")
+    missing = [i for i in state_ids if i not in known]
+    if missing:
+        raise BadJson(f"state names unknown events {missing}")
+    state = RoomState(known[i] for i in state_ids)
+    if request.get("keys") is not None:
+        event, verdict = auth_rules.check_on_receipt(candidate, rules, key_lookup(_verify_keys(request, "keys")))
+    else:
+        try:
+            event, verdict = Event.from_pdu(candidate, rules), auth_rules.Allowed
+        except MatrixError as exc:
+            event, verdict = None, auth_rules.Rejected("receipt.format", Errcode.M_BAD_JSON, exc.message)
+    if event is not None:
+        verdict = auth_rules.authorize(event, state, rules, fetch_event=known.get, rejected=rejected)
+    if verdict:
+        return {"allowed": True, "rule": None, "errcode": None}
+    return {"allowed": False, "rule": verdict.rule, "errcode": verdict.errcode.value}
 
 
 def _old_verify_keys(request: Request) -> dict[str, server_keys.OldVerifyKey]:
@@ -284,7 +319,7 @@ OPERATIONS: Mapping[str, Operation] = MappingProxyType(
             _check_event_signatures, "event, room_version, verify_keys -> outcome (accept|redacted|drop), reason, event"
         ),
         "check-event": Operation(
-            auth_rules.oracle_check_event,
+            _check_event,
             "room_version, event, events, state[, rejected, keys] -> allowed, rule, errcode",
         ),
         "server-keys-publish": Operation(

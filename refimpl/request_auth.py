@@ -46,7 +46,7 @@ from typing import Any, Union
 
 from .errors import InvalidParam, Unauthorized
 from .identifiers import parse_key_id, parse_server_name
-from .keys import SigningKey, VerifyKey
+from .keys import SigningKey, VerifyKey, key_lookup
 from .signing import sign_json, verify_json
 from .unpadded_base64 import Base64Error, decode_base64
 
@@ -63,7 +63,7 @@ __all__ = [
 SCHEME = "X-Matrix"
 
 #: The origin's public keys: either ``{server: {key_id: VerifyKey}}`` or a
-#: callable ``(server, key_id) -> VerifyKey | None``.
+#: :data:`refimpl.keys.KeyLookup`.
 KeyLookup = Union[Mapping[str, Mapping[str, VerifyKey]], Callable[[str, str], Union[VerifyKey, None]]]
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
@@ -224,12 +224,6 @@ def parse_authorization(header: str) -> XMatrixAuthorization:
     return XMatrixAuthorization(params["origin"], params["key"], params["sig"], params.get("destination"))
 
 
-def _lookup(keys: KeyLookup, server: str, key_id: str) -> VerifyKey | None:
-    if callable(keys):
-        return keys(server, key_id)
-    return keys.get(server, {}).get(key_id)
-
-
 def verify_request(
     authorization: str | XMatrixAuthorization,
     *,
@@ -262,7 +256,7 @@ def verify_request(
             f"request is addressed to {destination!r}, not to {our_server_name!r}",
             destination=destination,
         )
-    verify_key = _lookup(keys, auth.origin, auth.key)
+    verify_key = (keys if callable(keys) else key_lookup(keys))(auth.origin, auth.key)
     if verify_key is None:
         raise Unauthorized(f"unknown key {auth.key} for {auth.origin}", origin=auth.origin, key=auth.key)
     signed = request_object(method, uri, auth.origin, destination, content)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from refimpl.auth_rules import RULES, auth_event_keys, authorize
 from refimpl.canonical_json import as_plain
@@ -30,7 +30,7 @@ from refimpl.event_signing import check_received_event, required_signatures, sig
 from refimpl.events import Event, build_pdu
 from refimpl.factories import ALICE, BOB, CAROL, IDENTITY_SERVER, RoomFactory, signed_third_party_object
 from refimpl.identifiers import parse_user_id
-from refimpl.keys import VerifyKey
+from refimpl.keys import KeyLookup, VerifyKey
 from refimpl.room_versions import RoomVersion, room_version as lookup_room_version
 from refimpl.state import RoomState
 from refimpl.test_keys import PUBLISHED_KEYS, signing_key_for
@@ -136,7 +136,7 @@ class Finding:
     rule: str = ""
 
 
-def _receipt_findings(index: int, pdu: Mapping[str, Any], version: RoomVersion, verify_keys) -> list[Finding]:
+def _receipt_findings(index: int, pdu: Mapping[str, Any], version: RoomVersion, verify_keys: KeyLookup) -> list[Finding]:
     """What a receiving server's signature and hash checks say, located."""
     received = check_received_event(pdu, version, verify_keys)
     if received.outcome == "accept":
@@ -153,7 +153,7 @@ def _receipt_findings(index: int, pdu: Mapping[str, Any], version: RoomVersion, 
 def replay(
     events: Iterable[Mapping[str, Any]],
     room_version: RoomVersion,
-    verify_keys: Callable[[str, str], VerifyKey | None] = published_key_lookup,
+    verify_keys: KeyLookup = published_key_lookup,
 ) -> list[Finding]:
     """Judge a linear history of PDUs as a receiving server would, event by event.
 

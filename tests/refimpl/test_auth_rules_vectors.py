@@ -16,10 +16,10 @@ from typing import Callable
 
 import pytest
 
-from refimpl.auth_rules import oracle_check_event
 from refimpl.canonical_json import as_plain
 from refimpl.errors import MatrixError, UnsupportedRoomVersion
 from refimpl.factories import ALICE, BOB, CAROL, RoomFactory, signed_third_party_object
+from refimpl.oracle import OPERATIONS
 from refimpl.test_keys import PUBLISHED_KEYS
 
 VECTORS = pathlib.Path(__file__).resolve().parents[1] / "vectors" / "auth_rules.json"
@@ -208,7 +208,7 @@ def test_file_matches_factory():
 @pytest.mark.parametrize("vector", _load(), ids=lambda v: v["description"])
 def test_vector(vector):
     request = {k: v for k, v in vector.items() if k not in ("description", "expected")}
-    assert oracle_check_event(request) == vector["expected"]
+    assert OPERATIONS["check-event"].run(request) == vector["expected"]
 
 
 @pytest.mark.parametrize(
@@ -224,7 +224,7 @@ def test_vector(vector):
 def test_malformed_requests_raise_matrix_errors(change, error):
     request = {k: v for k, v in _load()[0].items() if k not in ("description", "expected")}
     with pytest.raises(error):
-        oracle_check_event({**request, **change})
+        OPERATIONS["check-event"].run({**request, **change})
 
 
 if __name__ == "__main__":
