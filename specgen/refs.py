@@ -196,11 +196,8 @@ class Resolver:
                 if isinstance(found, Diagnostic):
                     return here, at
                 here, at, node = found.path, found.pointer, found.data
-            if isinstance(node, dict) and token in node:
-                node = node[token]
-            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-                node = node[int(token)]
-            else:
+            node = _step(node, token)
+            if node is _ABSENT:
                 return here, at
             at = join_pointer(at, token)
         return here, at
@@ -402,13 +399,19 @@ def _walk_pointer(data: Any, pointer: str) -> tuple[Any, str | None]:
     walked = ""
     for token in split_pointer(pointer):
         walked = join_pointer(walked, token)
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
+        node = _step(node, token)
+        if node is _ABSENT:
             return None, walked
     return node, None
+
+
+def _step(node: Any, token: str) -> Any:
+    """The child ``token`` names (a key, or an array index), else :data:`_ABSENT`."""
+    if isinstance(node, dict):
+        return node.get(token, _ABSENT)
+    if isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        return node[int(token)]
+    return _ABSENT
 
 
 def merge_all_of(schema: Any) -> Any:
