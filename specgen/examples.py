@@ -52,12 +52,12 @@ from ._cache import VerdictCache, package_version
 from ._fast_validation import DIALECT, compile_validator, is_clean, make_registry
 from .corpus import Corpus
 from .diagnostics import Diagnostic, Severity
+from .openapi import HTTP_METHODS
 from .refs import Resolver
 from .sources import iter_mappings, join_pointer
 
 __all__ = ["validate", "ExampleValidator", "Site", "api_dialect", "schema_dialect"]
 
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SCHEMA_REF_CODES = frozenset({"ref.unresolved", "ref.remote"})
 
 
@@ -412,7 +412,7 @@ def _api_pairs(follow, root: Site) -> Iterator[tuple[Site, Site]]:
     for path_item in _children(root, "paths"):
         path_item = follow(path_item)
         shared = list(_items(follow, _child(path_item, "parameters")))
-        for method in _METHODS:
+        for method in HTTP_METHODS:
             operation = _child(path_item, method)
             if not isinstance(operation.node, dict):
                 continue
