@@ -24,7 +24,6 @@ from typing import Any, Iterable, Mapping
 
 from .auth_rules import auth_event_keys
 from .errors import LocalProtocolError
-from .event_ids import room_id_from_create_event
 from .event_signing import sign_event
 from .events import Event, build_pdu
 from .identifiers import parse_user_id
@@ -110,8 +109,7 @@ class RoomFactory:
         if not self.room_version.room_id_from_create_event:
             self.room_id = f"!{room_name}:{parse_user_id(creator).server_name}"
         create = self.build("m.room.create", creator, content, state_key="")
-        if self.room_version.room_id_from_create_event:
-            self.room_id = room_id_from_create_event(create.pdu, self.room_version)
+        self.room_id = create.room_id
         self.add(create)
 
     # -- Presets -----------------------------------------------------------
@@ -196,7 +194,7 @@ class RoomFactory:
         version = self.room_version
         if auth_events is None:
             keys = auth_event_keys(event_type, sender, state_key, content, version)
-            auth_events = [e.event_id for e in (state.lookup(t, k) for t, k in keys) if e is not None]
+            auth_events = [e.event_id for e in state.lookup_all(keys)]
         if prev_events is None:
             prev_events = [self.events[-1].event_id] if self.events else []
         depth = self.events[-1].depth + 1 if self.events else 1

@@ -110,6 +110,12 @@ class RoomState(Mapping[StateKey, StateEvent]):
         """The event in force for ``(event_type, state_key)``, if any."""
         return _reroot(self._node).get((event_type, state_key))
 
+    def lookup_all(self, keys: Iterable[StateKey]) -> list[StateEvent]:
+        """The events in force for those of ``keys`` the state holds, in
+        order: an event's auth events, given its ``auth_event_keys``."""
+        table = _reroot(self._node)
+        return [table[key] for key in keys if key in table]
+
     def __getitem__(self, key: StateKey) -> StateEvent:
         return _reroot(self._node)[key]
 

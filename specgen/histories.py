@@ -25,7 +25,6 @@ from typing import Any, Iterable, Mapping, Sequence
 from refimpl.auth_rules import RULES, auth_event_keys, authorize
 from refimpl.canonical_json import as_plain
 from refimpl.errors import MatrixError
-from refimpl.event_ids import room_id_from_create_event
 from refimpl.event_signing import check_received_event, required_signatures, sign_event
 from refimpl.events import Event, build_pdu
 from refimpl.factories import ALICE, BOB, CAROL, IDENTITY_SERVER, RoomFactory, signed_third_party_object
@@ -91,7 +90,6 @@ def build_room(
     events: list[Event] = []
     state = RoomState()
     for spec in specs:
-        derived = version.room_id_from_create_event
         is_create = spec.type == "m.room.create"
         keys = auth_event_keys(spec.type, spec.sender, spec.state_key, spec.content, version)
         pdu = build_pdu(
@@ -100,10 +98,10 @@ def build_room(
             sender=spec.sender,
             content=spec.content,
             origin_server_ts=spec.origin_server_ts,
-            room_id=None if derived and is_create else room_id,
+            room_id=None if is_create and version.room_id_from_create_event else room_id,
             state_key=spec.state_key,
             prev_events=events[-1:],
-            auth_events=[e for e in (state.lookup(t, k) for t, k in keys) if e is not None],
+            auth_events=state.lookup_all(keys),
             depth=len(events) + 1,
             redacts=spec.redacts,
             event_id=spec.event_id,
@@ -111,8 +109,8 @@ def build_room(
         for server in sorted(required_signatures(pdu, version)):
             pdu = sign_event(pdu, version, server, signing_key_for(server))
         event = Event.from_pdu(pdu, version)
-        if derived and is_create:
-            room_id = room_id_from_create_event(event.pdu, version)
+        if is_create:
+            room_id = event.room_id
         events.append(event)
         state = state.apply(event)
     return tuple(events)
