@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .refs import merge_all_of
-from .tables import Example, Table, describe, example_json
+from .tables import Example, Table, describe, example_json, merged_object, schema_text
 
 __all__ = ["EventSection", "event_section"]
 
@@ -40,11 +40,6 @@ class EventSection:
         return tuple(t.anchor for t in self.tables)
 
 
-def _text(schema: dict, key: str) -> str:
-    value = schema.get(key)
-    return value if isinstance(value, str) else ""
-
-
 def event_section(event_type: str, schema: Any, examples: Iterable[tuple[str, Any]]) -> EventSection:
     """Build the section model of one event.
 
@@ -53,8 +48,7 @@ def event_section(event_type: str, schema: Any, examples: Iterable[tuple[str, An
         schema: the inlined schema.
         examples: ``(variant, value)`` pairs, in the order to show them.
     """
-    merged = merge_all_of(schema)
-    merged = merged if isinstance(merged, dict) else {}
+    merged = merged_object(schema)
     properties = merged.get("properties") if isinstance(merged.get("properties"), dict) else {}
     state_key = merge_all_of(properties.get("state_key"))
     content = properties.get("content", {})
@@ -63,8 +57,8 @@ def event_section(event_type: str, schema: Any, examples: Iterable[tuple[str, An
         event_type=event_type,
         anchor=event_type,
         kind="state" if isinstance(state_key, dict) else "message",
-        state_key=_text(state_key, "description") if isinstance(state_key, dict) else "",
-        description=_text(merged, "description"),
+        state_key=schema_text(state_key, "description") if isinstance(state_key, dict) else "",
+        description=schema_text(merged, "description"),
         tables=tables,
         examples=tuple(Example(variant, example_json(value)) for variant, value in examples),
         deprecated=merged.get("deprecated") is True,

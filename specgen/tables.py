@@ -48,6 +48,9 @@ __all__ = [
     "definition_anchor",
     "example_json",
     "slug",
+    "has_own_table",
+    "merged_object",
+    "schema_text",
 ]
 
 #: ``x-pattern-format`` values and the names readers know them by.
@@ -98,13 +101,28 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9._]+", "-", text.lower()).strip("-")
 
 
-def _is_object_table(schema: dict) -> bool:
-    return isinstance(schema.get("properties"), dict) and bool(schema["properties"])
+def has_own_table(schema: Any) -> bool:
+    """An object with properties is rendered as a table of its own (lint's
+    ``object.no-title`` asks the same question)."""
+    return isinstance(schema, dict) and isinstance(schema.get("properties"), dict) and bool(schema["properties"])
+
+
+def schema_text(schema: dict, key: str) -> str:
+    """A text keyword (``description``, ``title``), ``""`` when absent or
+    not a string."""
+    value = schema.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def merged_object(schema: Any) -> dict:
+    """``schema`` with ``allOf`` merged; ``{}`` when that is no object, so a
+    section model can always read keys from it."""
+    merged = merge_all_of(schema)
+    return merged if isinstance(merged, dict) else {}
 
 
 def _title(schema: dict, fallback: str) -> str:
-    title = schema.get("title")
-    return title if isinstance(title, str) and title else fallback
+    return schema_text(schema, "title") or fallback
 
 
 class _Tables:
@@ -140,17 +158,15 @@ class _Tables:
             self.row(key, merge_all_of(prop), key in required, f"{path}.{key}" if path else key)
             for key, prop in schema["properties"].items()
         )
-        description = schema.get("description") if isinstance(schema.get("description"), str) else ""
-        self.tables[index] = Table(title, anchor, description, rows)
+        self.tables[index] = Table(title, anchor, schema_text(schema, "description"), rows)
 
     def row(self, key: str, schema: Any, required: bool, path: str) -> Row:
         if not isinstance(schema, dict):
             return Row(key, (TypePart("any"),), "", required)
-        description = schema.get("description") if isinstance(schema.get("description"), str) else ""
         return Row(
             key=key,
             type=self.type_of(schema, key, path),
-            description=description,
+            description=schema_text(schema, "description"),
             required=required,
             enum=_enum(schema),
             deprecated=schema.get("deprecated") is True,
@@ -170,7 +186,7 @@ class _Tables:
             items = schema.get("items")
             inner = self.type_of(items, name, path) if isinstance(items, dict) else (TypePart("any"),)
             return (TypePart("["), *inner, TypePart("]"))
-        if _is_object_table(schema):
+        if has_own_table(schema):
             title = _title(schema, name)
             anchor, new = self.anchor_for(schema, title, path)
             if new:
@@ -259,7 +275,7 @@ def describe(schema: Any, title: str, anchor: str) -> tuple[tuple[TypePart, ...]
     """
     schema = merge_all_of(schema)
     tables = _Tables(anchor)
-    if isinstance(schema, dict) and _is_object_table(schema):
+    if has_own_table(schema):
         tables._anchors[anchor] = schema
         tables.add(schema, title, anchor, "")
         return (TypePart(title, anchor),), tuple(tables.tables)
@@ -415,15 +431,13 @@ def definition_section(name: str, schema: Any, *, anchor: str = "", title: str =
     """The section model of a shared definition (an inlined schema); the
     anchor defaults to :func:`definition_anchor` and the title to the
     schema's own."""
-    merged = merge_all_of(schema)
-    merged = merged if isinstance(merged, dict) else {}
+    merged = merged_object(schema)
     anchor = anchor or definition_anchor(name)
-    title = title or (merged["title"] if isinstance(merged.get("title"), str) and merged["title"] else name)
+    title = title or _title(merged, name)
     column, tables = describe(merged, title, anchor)
     examples = ()
     if "example" in merged:
         examples = (Example("", example_json(merged["example"])),)
     elif isinstance(merged.get("examples"), list):
         examples = tuple(Example("", example_json(e)) for e in merged["examples"])
-    description = merged.get("description") if isinstance(merged.get("description"), str) else ""
-    return DefinitionSection(anchor, name, title, description, column, tables, examples)
+    return DefinitionSection(anchor, name, title, schema_text(merged, "description"), column, tables, examples)

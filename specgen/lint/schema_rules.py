@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from ..diagnostics import Diagnostic
 from ..refs import merge_all_of
 from ..sources import join_pointer
+from ..tables import has_own_table
 from .._cache import package_version
 from .._fast_validation import DIALECT, compile_validator, is_clean
 from . import Finding, SchemaContext
@@ -139,10 +140,6 @@ def property_description(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
             yield Finding(f"property {name!r} has no description", join_pointer("/properties", name), key=True)
 
 
-def _needs_table(schema: Any) -> bool:
-    return isinstance(schema, Mapping) and isinstance(schema.get("properties"), Mapping) and bool(schema["properties"])
-
-
 def object_title(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
     """Nested objects with properties get their own table, headed by the
     title; a ``$ref`` to such an object is judged at its definition."""
@@ -150,13 +147,13 @@ def object_title(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
         return
     if "$ref" in node:
         value, path = _resolved(node, ctx)
-        if _needs_table(value) and not value.get("title"):
+        if has_own_table(value) and not value.get("title"):
             target = ctx.run.resolver.resolve(ctx.path, node["$ref"])
             if not isinstance(target, Diagnostic):
                 yield Finding(f"object schema {ctx.run.corpus.display(path)} is rendered as its own table "
                               "and needs a title", target.pointer, path=path)
         return
-    if _needs_table(node) and not node.get("title"):
+    if has_own_table(node) and not node.get("title"):
         yield Finding("nested object with properties is rendered as its own table and needs a title")
 
 
