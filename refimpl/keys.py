@@ -6,8 +6,10 @@ signs with a private key named ``<algorithm>:<version>``, for example
 ``ed25519:1``, and publishes the matching public key under the same key ID.
 Only ``ed25519`` is defined. A :class:`SigningKey` is built from the 32-byte
 seed (the form servers store keys in); the public half is a
-:class:`VerifyKey`. Both are frozen values; the PyNaCl objects they wrap are
-private and derived once.
+:class:`VerifyKey`. Both are frozen values; the PyNaCl signing key a
+:class:`SigningKey` wraps is private and derived once, and a
+:class:`VerifyKey` holds only its bytes (verification calls libsodium
+directly).
 
 Verification never raises on a bad signature: it answers False, so the
 caller decides whose fault it is (:mod:`refimpl.signing` turns the answer
