@@ -34,7 +34,8 @@ from typing import Any, Iterator, Mapping
 from .diagnostics import Diagnostic, Severity
 from .sources import JSON_SUFFIXES, YAML_SUFFIXES, Document, Sources
 
-__all__ = ["Config", "ConfigError", "Corpus", "ExampleFile", "load_config", "example_type", "VARIANT_SEPARATORS"]
+__all__ = ["Config", "ConfigError", "Corpus", "ExampleFile", "load_config", "example_type", "data_stem",
+           "VARIANT_SEPARATORS"]
 
 VARIANT_SEPARATORS = ("#", "$")
 DATA_SUFFIXES = YAML_SUFFIXES | JSON_SUFFIXES
@@ -165,7 +166,7 @@ class Corpus:
 
         #: Event schemas by event type (file name without suffix).
         self.schemas: dict[str, Path] = {
-            _stem(p): p for p in _files(self.schema_dir, recursive=False)
+            data_stem(p): p for p in _files(self.schema_dir, recursive=False)
         }
         #: Shared schema definitions (sub-folders of the schema folder).
         self.schema_definitions: list[Path] = [
@@ -176,7 +177,7 @@ class Corpus:
         self.examples: dict[str, list[ExampleFile]] = {}
         for p in top_examples:
             t = example_type(p.name)
-            variant = _stem(p)[len(t) + 1:]
+            variant = data_stem(p)[len(t) + 1:]
             self.examples.setdefault(t, []).append(ExampleFile(p, t, variant))
         #: Partial examples (sub-folders) that other examples ``$ref``.
         self.example_partials: list[Path] = [
@@ -232,7 +233,9 @@ class Corpus:
                     yield p
 
 
-def _stem(path: Path) -> str:
+def data_stem(path: Path) -> str:
+    """A data file's name without its YAML/JSON suffix: the name it is
+    known by (an event type, an API file's placeholder)."""
     name = path.name
     for suffix in DATA_SUFFIXES:
         if name.lower().endswith(suffix):

@@ -38,7 +38,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import JsonLexer
 
-from .corpus import Corpus
+from .corpus import Corpus, data_stem
 from .diagnostics import Diagnostic, Severity
 from .event_schemas import event_section
 from .openapi import load_api
@@ -92,12 +92,9 @@ def _underscored(text: str) -> str:
 
 
 def _api_suffix(corpus: Corpus, path: Path) -> str:
-    folder = path.relative_to(corpus.api_dir).parts[0] if len(path.relative_to(corpus.api_dir).parts) > 1 else ""
+    parts = path.relative_to(corpus.api_dir).parts
+    folder = parts[0] if len(parts) > 1 else ""
     return API_SUFFIXES.get(folder, _underscored(folder))
-
-
-def _stem(path: Path) -> str:
-    return path.name.rsplit(".", 1)[0] if path.suffix else path.name
 
 
 # -- events ----------------------------------------------------------------
@@ -122,7 +119,7 @@ def _build_event(catalog: "Catalog", path: Path, name: str) -> Built:
 # -- APIs ------------------------------------------------------------------
 
 def _discover_apis(corpus: Corpus) -> Mapping[str, Path]:
-    return {f"{_underscored(_stem(p))}_{_api_suffix(corpus, p)}_http_api": p for p in corpus.api_files}
+    return {f"{_underscored(data_stem(p))}_{_api_suffix(corpus, p)}_http_api": p for p in corpus.api_files}
 
 
 @dataclass(frozen=True)
@@ -182,25 +179,25 @@ def _discover_definitions(corpus: Corpus) -> Mapping[str, Path]:
     for p in corpus.api_definitions:
         parts = p.relative_to(corpus.api_dir).parts
         if len(parts) >= 3 and parts[-2] == "definitions":
-            found[f"definition_{_api_suffix(corpus, p)}_{_underscored(_stem(p))}"] = p
+            found[f"definition_{_api_suffix(corpus, p)}_{_underscored(data_stem(p))}"] = p
     return found
 
 
 def _build_definition(catalog: "Catalog", path: Path, name: str) -> Built:
     inlined = catalog.resolver.inline(path)
-    return Built((definition_section(_stem(path), inlined.data),), inlined.diagnostics)
+    return Built((definition_section(data_stem(path), inlined.data),), inlined.diagnostics)
 
 
 # -- common event fields ---------------------------------------------------
 
 def _discover_common(corpus: Corpus) -> Mapping[str, Path]:
-    return {COMMON_FIELDS[_stem(p)][0]: p for p in corpus.schema_definitions if _stem(p) in COMMON_FIELDS}
+    return {COMMON_FIELDS[data_stem(p)][0]: p for p in corpus.schema_definitions if data_stem(p) in COMMON_FIELDS}
 
 
 def _build_common(catalog: "Catalog", path: Path, name: str) -> Built:
-    _, anchor, title = COMMON_FIELDS[_stem(path)]
+    _, anchor, title = COMMON_FIELDS[data_stem(path)]
     inlined = catalog.resolver.inline(path)
-    return Built((definition_section(_stem(path), inlined.data, anchor=anchor, title=title),), inlined.diagnostics)
+    return Built((definition_section(data_stem(path), inlined.data, anchor=anchor, title=title),), inlined.diagnostics)
 
 
 PLACEHOLDERS: Mapping[str, PlaceholderKind] = {
