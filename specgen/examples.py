@@ -254,7 +254,7 @@ class ExampleValidator:
             doc = self.corpus.document(path)
             targets: tuple[Path, ...] | None = None
             if doc is not None and not _has_identifiers(doc.data):
-                found = [self.resolver.resolve(path, ref, at=pointer) for pointer, ref in self.resolver.iter_refs(doc)]
+                found = [target for _, _, target in self.resolver.references(path)]
                 if not any(isinstance(t, Diagnostic) for t in found):
                     targets = tuple(dict.fromkeys(t.path for t in found))
             self._edges[path] = targets

@@ -328,12 +328,7 @@ class Catalog:
         seen: set[Path] = set()
         stack = [self.corpus.sources.canonical(p) for p in roots]
         while stack:
-            path = stack.pop()
-            document = self.corpus.document(path)
-            if document is None:
-                continue
-            for pointer, ref in self.resolver.iter_refs(document):
-                target = self.resolver.resolve(path, ref, at=pointer)
+            for _, _, target in self.resolver.references(stack.pop()):
                 if not isinstance(target, Diagnostic) and target.path not in seen:
                     seen.add(target.path)
                     stack.append(target.path)

@@ -73,6 +73,8 @@ class Resolver:
         self._memo: dict[_Key, tuple[Any, tuple[Diagnostic, ...]]] = {}
         self._registry: referencing.Registry | None = None
         self._files: dict[Path, bool] = {}
+        self._references: dict[Path, tuple[tuple[str, str, Resolved | Diagnostic], ...]] = {}
+        self._same_target: dict[tuple[Path, str], Resolved] = {}
 
     # -- one reference -------------------------------------------------
 
@@ -174,6 +176,31 @@ class Resolver:
             for token, child in reversed(children):
                 if isinstance(child, (dict, list)):
                     stack.append((join_pointer(pointer, token), child))
+
+    def references(self, path: Path) -> tuple[tuple[str, str, Resolved | Diagnostic], ...]:
+        """``(pointer of the mapping holding $ref, ref text, target)`` for
+        every reference of the file ``path``, in document order, where the
+        target is the resolved value or the failure (none for a file that
+        does not load).
+
+        A reference text means the same target from every file of one
+        folder, so a success is resolved once per folder; a failure is
+        asked again, since its diagnostic carries the site.
+        """
+        found = self._references.get(path)
+        if found is None:
+            document = self.corpus.document(path)
+            rows = []
+            for pointer, ref in self.iter_refs(document) if document is not None else ():
+                key = (path if ref.startswith("#") else path.parent, ref)
+                target = self._same_target.get(key)
+                if target is None:
+                    target = self.resolve(path, ref, at=pointer)
+                    if not isinstance(target, Diagnostic):
+                        self._same_target[key] = target
+                rows.append((pointer, ref, target))
+            found = self._references[path] = tuple(rows)
+        return found
 
     def source_of(self, path: Path, pointer: str, start: str = "") -> tuple[Path, str]:
         """Where the value at ``pointer`` of the *inlined* view of

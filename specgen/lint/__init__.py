@@ -89,7 +89,7 @@ class RuleContext:
         self.resolver = resolver
         self.cache = cache if cache is not None else VerdictCache.open()
         self._apis: dict[Path, tuple[ApiDocument | None, list[Diagnostic]]] = {}
-        self._references: dict[Path, list[tuple[str, str, Any]]] | None = None
+        self._references: dict[Path, tuple[tuple[str, str, Any], ...]] | None = None
         self._examples = None
 
     def api(self, path: Path) -> tuple[ApiDocument | None, list[Diagnostic]]:
@@ -105,29 +105,12 @@ class RuleContext:
             self._examples = ExampleValidator(self.corpus, self.resolver, self.cache)
         return self._examples
 
-    def references(self) -> dict[Path, list[tuple[str, str, Any]]]:
-        """Every ``$ref`` of every loadable file: ``(pointer, ref, target)``
-        per file, where target is the resolver's ``Resolved`` or its
-        ``Diagnostic``."""
+    def references(self) -> dict[Path, tuple[tuple[str, str, Any], ...]]:
+        """:meth:`Resolver.references <specgen.refs.Resolver.references>` of
+        every loadable file of the corpus."""
         if self._references is None:
-            # A reference text means the same target from every file of one
-            # folder; failures are asked again, since they carry the site.
-            found: dict[tuple[Path, str], Any] = {}
-            table: dict[Path, list[tuple[str, str, Any]]] = {}
-            for path in self.corpus.data_files():
-                document = self.corpus.document(path)
-                if document is None:
-                    continue
-                rows = table[path] = []
-                for pointer, ref in self.resolver.iter_refs(document):
-                    key = (path if ref.startswith("#") else path.parent, ref)
-                    target = found.get(key)
-                    if target is None:
-                        target = self.resolver.resolve(path, ref, at=pointer)
-                        if not isinstance(target, Diagnostic):
-                            found[key] = target
-                    rows.append((pointer, ref, target))
-            self._references = table
+            self._references = {path: self.resolver.references(path) for path in self.corpus.data_files()
+                                if self.corpus.document(path) is not None}
         return self._references
 
     def referenced_files(self, path: Path) -> list[Path]:
