@@ -60,7 +60,6 @@ class Config:
     dirs: Mapping[str, Path]
     severity: Mapping[str, Severity] = field(default_factory=dict)
     ignore: frozenset[str] = frozenset()
-    raw: Mapping[str, Any] = field(default_factory=dict)
 
     def dir(self, name: str) -> Path:
         return self.dirs[name]
@@ -101,7 +100,7 @@ def load_config(root: Path) -> Config:
     ignore = table.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
         raise ConfigError(f"{root}: [tool.specgen] ignore must be a list of codes")
-    return Config(root=root, dirs=dirs, severity=severity, ignore=frozenset(ignore), raw=table)
+    return Config(root=root, dirs=dirs, severity=severity, ignore=frozenset(ignore))
 
 
 def example_type(name: str) -> str:

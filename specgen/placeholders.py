@@ -7,7 +7,7 @@ reflection:
 - ``discover(corpus)``: every placeholder name of that kind the corpus
   offers, mapped to the source file it stands for (so a name is known, and
   an unplaced source can be warned about, without building anything);
-- ``build(catalog, path, name)``: the section models for that source, with
+- ``build(catalog, path)``: the section models for that source, with
   the diagnostics met on the way;
 - ``template``: the Jinja2 template in ``templates/`` each model is
   rendered with.
@@ -83,7 +83,7 @@ class Built:
 @dataclass(frozen=True)
 class PlaceholderKind:
     discover: Callable[[Corpus], Mapping[str, Path]]
-    build: Callable[["Catalog", Path, str], Built]
+    build: Callable[["Catalog", Path], Built]
     template: str
 
 
@@ -103,8 +103,8 @@ def _discover_events(corpus: Corpus) -> Mapping[str, Path]:
     return {f"{_underscored(event_type)}_event": path for event_type, path in corpus.schemas.items()}
 
 
-def _build_event(catalog: "Catalog", path: Path, name: str) -> Built:
-    event_type = next(t for t, p in catalog.corpus.schemas.items() if p == path)
+def _build_event(catalog: "Catalog", path: Path) -> Built:
+    event_type = data_stem(path)
     schema = catalog.resolver.inline(path)
     diagnostics = list(schema.diagnostics)
     examples = []
@@ -161,7 +161,7 @@ def _unstable(data: Any) -> tuple[bool, str]:
     return True, prefix if isinstance(prefix, str) else ""
 
 
-def _build_api(catalog: "Catalog", path: Path, name: str) -> Built:
+def _build_api(catalog: "Catalog", path: Path) -> Built:
     document, diagnostics = load_api(catalog.corpus, catalog.resolver, path)
     if document is None:
         return Built((), tuple(diagnostics))
@@ -183,7 +183,7 @@ def _discover_definitions(corpus: Corpus) -> Mapping[str, Path]:
     return found
 
 
-def _build_definition(catalog: "Catalog", path: Path, name: str) -> Built:
+def _build_definition(catalog: "Catalog", path: Path) -> Built:
     inlined = catalog.resolver.inline(path)
     return Built((definition_section(data_stem(path), inlined.data),), inlined.diagnostics)
 
@@ -194,7 +194,7 @@ def _discover_common(corpus: Corpus) -> Mapping[str, Path]:
     return {COMMON_FIELDS[data_stem(p)][0]: p for p in corpus.schema_definitions if data_stem(p) in COMMON_FIELDS}
 
 
-def _build_common(catalog: "Catalog", path: Path, name: str) -> Built:
+def _build_common(catalog: "Catalog", path: Path) -> Built:
     _, anchor, title = COMMON_FIELDS[data_stem(path)]
     inlined = catalog.resolver.inline(path)
     return Built((definition_section(data_stem(path), inlined.data, anchor=anchor, title=title),), inlined.diagnostics)
@@ -279,7 +279,7 @@ class Catalog:
         if name not in self._built:
             kind, path = found
             entry = PLACEHOLDERS[kind]
-            built = entry.build(self, path, name)
+            built = entry.build(self, path)
             template = self.env.get_template(entry.template)
             extras = (*built.extras, *({} for _ in built.models[len(built.extras):]))
             blocks = tuple(

@@ -151,10 +151,6 @@ class Document:
         line, column = self.locate_key(pointer) if key else self.locate(pointer)
         return Diagnostic(self.display, line, column, code, severity, message, pointer, related)
 
-    def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
-
     def _positions(self) -> dict[str, tuple[int, int, int, int]]:
         if self._index is None:
             node = self._node

@@ -193,9 +193,9 @@ class _Tables:
                 self.add(schema, title, anchor, path)
             return (TypePart(title, anchor),)
         if isinstance(schema.get("patternProperties"), dict) and schema["patternProperties"]:
-            return self._map(schema["patternProperties"].items(), name, path, pattern=True)
+            return self._map(schema["patternProperties"].values(), name, path, pattern=True)
         if isinstance(schema.get("additionalProperties"), dict):
-            return self._map([("", schema["additionalProperties"])], name, path, pattern=False)
+            return self._map([schema["additionalProperties"]], name, path, pattern=False)
         if isinstance(declared, str):
             return (TypePart(declared),)
         if "const" in schema or "enum" in schema:
@@ -203,10 +203,10 @@ class _Tables:
             return (TypePart(_json_type(values[0]) if values else "any"),)
         return (TypePart("any"),)
 
-    def _map(self, entries, name: str, path: str, *, pattern: bool) -> tuple[TypePart, ...]:
+    def _map(self, values, name: str, path: str, *, pattern: bool) -> tuple[TypePart, ...]:
         parts: list[tuple[TypePart, ...]] = []
-        for key_pattern, value in entries:
-            key_name = _pattern_display(value, key_pattern) if pattern else "string"
+        for value in values:
+            key_name = _pattern_display(value) if pattern else "string"
             inner = self.type_of(value, name, f"{path}.{{}}")
             parts.append((TypePart("{" + key_name + ": "), *inner, TypePart("}")))
         return _joined(iter(parts))
@@ -225,7 +225,7 @@ def _joined(alternatives: Iterator[tuple[TypePart, ...]]) -> tuple[TypePart, ...
     return tuple(out)
 
 
-def _pattern_display(value: Any, pattern: str) -> str:
+def _pattern_display(value: Any) -> str:
     fmt = value.get("x-pattern-format") if isinstance(value, dict) else None
     if isinstance(fmt, str):
         return PATTERN_DISPLAY_NAMES.get(fmt, fmt)
