@@ -286,10 +286,11 @@ class SiteBuilder:
         if self.check:
             diagnostics.extend(check_sources(self.corpus, self.resolver))
         pages = []
-        lookup = _TitleIndex(self.catalog, *self._scan(targets))
+        texts = self._read_prose(targets)
+        lookup = _TitleIndex(self.catalog, *self._scan(targets, texts))
         for target in targets.pages:
-            files = tuple(self._render(name, depth, targets, lookup.for_page(target.url)) for name, depth in target.files
-                          if (self.corpus.spec_dir / name).is_file())
+            files = tuple(self._render(name, depth, texts[name], targets, lookup.for_page(target.url))
+                          for name, depth in target.files if name in texts)
             page = Page(target, files)
             pages.append(page)
             diagnostics.extend(d for f in files for d in f.diagnostics)
@@ -321,10 +322,18 @@ class SiteBuilder:
         self._pages[page.target.url] = (key, html_bytes)
         return html_bytes
 
-    def _text(self, name: str) -> str:
-        return (self.corpus.spec_dir / name).read_text("utf-8", errors="replace")
+    def _read_prose(self, targets: Targets) -> dict[str, str]:
+        """The text of every listed prose file that exists, read once per
+        build for both the scan and the render."""
+        texts: dict[str, str] = {}
+        for target in targets.pages:
+            for name, _ in target.files:
+                path = self.corpus.spec_dir / name
+                if name not in texts and path.is_file():
+                    texts[name] = path.read_text("utf-8", errors="replace")
+        return texts
 
-    def _scan(self, targets: Targets) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    def _scan(self, targets: Targets, texts: Mapping[str, str]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
         """A quick look at the prose before the parse proper: which page
         places each placeholder (unindented ``{{name}}`` lines; indented ones
         sit in literal blocks) and where each heading's title lands, so a
@@ -333,9 +342,9 @@ class SiteBuilder:
         headings: dict[str, tuple[str, str]] = {}
         for target in targets.pages:
             for name, _ in target.files:
-                if not (self.corpus.spec_dir / name).is_file():
+                if name not in texts:
                     continue
-                lines = self._text(name).splitlines()
+                lines = texts[name].splitlines()
                 for line, after in zip(lines, [*lines[1:], ""]):
                     match = PLACEHOLDER.fullmatch(line.rstrip())
                     if match:
@@ -344,10 +353,9 @@ class SiteBuilder:
                         headings.setdefault(fully_normalize_name(line.strip()), (target.url, make_id(line.strip())))
         return placed, headings
 
-    def _render(self, name: str, depth: int, targets: Targets, lookup) -> RenderedFile:
+    def _render(self, name: str, depth: int, text: str, targets: Targets, lookup) -> RenderedFile:
         path = self.corpus.spec_dir / name
         key = (name, depth)
-        text = self._text(name)
         cached = self._rendered.get(key)
         if (cached is not None and self._texts.get(name) == text
                 and not any(d.severity >= Severity.WARNING for d in cached.diagnostics)):

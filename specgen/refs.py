@@ -8,10 +8,13 @@ is parsed once. A reference over http(s), to a missing file or to a missing
 JSON pointer is not an exception but a :class:`Diagnostic` placed on the
 ``$ref`` itself, and the resolver remembers it for :meth:`Resolver.problems`.
 
-Three views serve three consumers:
+Four views serve their consumers:
 
 - :meth:`Resolver.resolve` / :meth:`Resolver.deref` follow one reference
   (lint rules, the example merger);
+- :meth:`Resolver.references` lists a file's references with their
+  targets (lint's reference rules, the example verdict key, the build's
+  unplaced check);
 - :meth:`Resolver.inline` returns a copy with every reference replaced by
   its target (table models, which want one self-contained schema);
 - :meth:`Resolver.registry` hands the same files to ``jsonschema`` as a
