@@ -68,11 +68,6 @@ class _Known:
             self.signatures.update(by_key.values())
 
 
-def _diagnostic(doc, pointer: str, code: str, message: str) -> Diagnostic:
-    line, column = doc.locate(pointer)
-    return Diagnostic(doc.display, line, column, code, Severity.ERROR, message, pointer)
-
-
 def _history_keys(keys: Any) -> tuple[dict[tuple[str, str], VerifyKey], list[tuple[str, str]]]:
     """The keys a history lists, and the (server, key ID) entries that are not the published ones."""
     usable, wrong = {}, []
@@ -98,17 +93,17 @@ def _verify_histories(corpus: Corpus, known: _Known) -> Iterator[Diagnostic]:
             if not isinstance(events, list):
                 raise TypeError
         except (MatrixError, KeyError, TypeError):
-            yield _diagnostic(doc, "", "verify.history", "a history needs room_version (a known version) and events (a list)")
+            yield doc.diagnostic("", "verify.history", Severity.ERROR, "a history needs room_version (a known version) and events (a list)")
             continue
         usable, wrong = _history_keys(data.get("keys"))
         for server, key_id in wrong:
-            yield _diagnostic(doc, join_pointer("/keys", server, key_id), "verify.signature",
-                              f"{server} {key_id} is not a published test key")
+            yield doc.diagnostic(join_pointer("/keys", server, key_id), "verify.signature", Severity.ERROR,
+                                 f"{server} {key_id} is not a published test key")
         findings = replay(events, version, lambda s, k: usable.get((s, k)))
         for finding in findings:
             rule = f" (rule {finding.rule})" if finding.rule else ""
-            yield _diagnostic(doc, f"/events/{finding.index}{finding.pointer}", _CODES[finding.kind],
-                              f"event {finding.index}: {finding.message}{rule}")
+            yield doc.diagnostic(f"/events/{finding.index}{finding.pointer}", _CODES[finding.kind], Severity.ERROR,
+                                 f"event {finding.index}: {finding.message}{rule}")
         refused = {f.index for f in findings}
         for index, pdu in enumerate(events):
             if index not in refused:
@@ -313,7 +308,7 @@ def verify_corpus(corpus: Corpus) -> Iterator[Diagnostic]:
         doc = corpus.document(site.path)
         checks = _check_event_example(site.value, known) if site.kind == "event" else _check_value(site.value, versions, known)
         for pointer, code, message in checks:
-            yield _diagnostic(doc, join_pointer(site.pointer, *split_pointer(pointer)), code, message)
+            yield doc.diagnostic(join_pointer(site.pointer, *split_pointer(pointer)), code, Severity.ERROR, message)
 
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
