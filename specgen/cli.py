@@ -35,6 +35,28 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "example.unchecked": (Severity.ERROR, "an example could not be checked because its schema is unusable"),
     "example.schema": (Severity.INFO, "where the schema keyword an invalid example breaks is written "
                                       "(a note attached to example.invalid)"),
+    # specgen build and serve
+    "build.targets": (Severity.ERROR, "targets.yaml is malformed or names a prose file that does not exist"),
+    "build.title-level": (Severity.ERROR, "a heading jumps more than one level below its parent"),
+    "build.unknown-placeholder": (Severity.ERROR, "a {{placeholder}} names nothing the corpus can generate"),
+    "build.duplicate-anchor": (Severity.ERROR, "two sections of one page would get the same anchor"),
+    "build.broken-link": (Severity.ERROR, "a link in the built HTML points at a missing page or anchor"),
+    "build.unplaced": (Severity.WARNING, "an event schema, API file or definition appears on no page"),
+    "build.internal": (Severity.ERROR, "a preview rebuild failed unexpectedly (a bug in specgen)"),
+    "rst.markup": (Severity.ERROR, "docutils reported a problem in the prose (bad markup, broken reference)"),
+    # specgen verify
+    "verify.signature": (Severity.ERROR, "a signature is missing, made by an unpublished key, or does not verify"),
+    "verify.hash": (Severity.ERROR, "a content or reference hash does not match what it covers"),
+    "verify.event-id": (Severity.ERROR, "an event ID is not the one its room version computes"),
+    "verify.room-id": (Severity.ERROR, "a room ID is unknown or not the one derived from its create event"),
+    "verify.auth": (Severity.ERROR, "a history event is rejected by the authorization rules (the rule is named)"),
+    "verify.history": (Severity.ERROR, "a history file lacks a known room_version or an events list"),
+    # specgen examples --sign / --check
+    "examples.stale": (Severity.ERROR, "an example holds a value that examples --sign would recompute"),
+    "examples.sign": (Severity.ERROR, "a value cannot be signed (no published test key for its signer)"),
+    "examples.room": (Severity.ERROR, "the examples of one room do not form a room refimpl can build"),
+    "examples.auth": (Severity.ERROR, "a declared example history is rejected by the authorization rules"),
+    "examples.unwritable": (Severity.ERROR, "a recomputed value could not be written back to its file"),
 }
 
 

@@ -187,3 +187,18 @@ def test_help_imports_neither_validators_nor_rules():
 ])
 def test_chosen_command_finds_the_command_name(argv, command):
     assert chosen_command(argv) == command
+
+
+def test_every_code_specgen_reports_is_listed_by_rules():
+    """A code written anywhere in specgen's source is in ``specgen rules``,
+    so it can be looked up, ignored and given a severity in config."""
+    import re
+
+    from specgen.cli import rule_table
+
+    known = rule_table()
+    pattern = re.compile(r'"((?:api|build|definition|example|examples|naming|object|property|ref|rst|schema|verify)\.[a-z-]+)"')
+    written = {code for path in (REPO / "specgen").rglob("*.py") for code in pattern.findall(path.read_text("utf-8"))}
+    written -= {"example.org", "definition.html"}  # a host name and a template, not codes
+    assert written, "the pattern found no codes at all"
+    assert sorted(written - set(known)) == []
