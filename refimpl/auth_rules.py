@@ -169,7 +169,15 @@ _ALIASES = "m.room.aliases"
 _REDACTION = "m.room.redaction"
 
 _LEVEL_FIELDS = ("users_default", "events_default", "state_default", "ban", "redact", "kick", "invite")
+#: The defaults of an absent field, the same with or without the
+#: power-levels event (audited per room version in test_power_level_defaults).
 _NAMED_LEVEL_DEFAULTS = {"invite": 0, "kick": 50, "ban": 50, "redact": 50}
+_STATE_DEFAULT = 50
+_EVENTS_DEFAULT = 0
+_USERS_DEFAULT = 0
+#: Without a power-levels event: the creators' level (v1-v11); everyone else
+#: has _USERS_DEFAULT.
+_CREATOR_LEVEL_WITHOUT_EVENT = 100
 #: v1-v9 accept integers written as strings: optional surrounding
 #: whitespace, one optional sign, then decimal digits (leading zeros allowed).
 _STRINGY_INTEGER = re.compile(r"[ \t\n\r]*[+-]?[0-9]+[ \t\n\r]*")
@@ -249,13 +257,13 @@ class _Levels:
         if self.rules.privileged_creators and user_id in self.creators:
             return math.inf
         if not self.has_event:
-            return 100 if user_id in self.creators else 0
+            return _CREATOR_LEVEL_WITHOUT_EVENT if user_id in self.creators else _USERS_DEFAULT
         users = self.content.get("users")
         if isinstance(users, dict) and user_id in users:
             level = _as_level(users[user_id], self.rules)
             if level is not None:
                 return level
-        return self.field("users_default", 0)
+        return self.field("users_default", _USERS_DEFAULT)
 
     def required(self, event_type: str, is_state: bool) -> int:
         events = self.content.get("events")
@@ -263,9 +271,12 @@ class _Levels:
             level = _as_level(events[event_type], self.rules)
             if level is not None:
                 return level
+        # Since r0.5.0 (MSC1304) state_default is 50 whether or not the room
+        # has a power-levels event; the older 0 let any member take over a
+        # room that had none (auth-decisions.rst, "Power-level defaults").
         if is_state:
-            return self.field("state_default", 50 if self.has_event else 0)
-        return self.field("events_default", 0)
+            return self.field("state_default", _STATE_DEFAULT)
+        return self.field("events_default", _EVENTS_DEFAULT)
 
 
 # -- Auth events selection ------------------------------------------------------

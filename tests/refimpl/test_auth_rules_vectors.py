@@ -193,6 +193,26 @@ def _rejected_create_v12():
     return _vector("v12: the room ID names a rejected create event", room, room.send_message(BOB, commit=False), "room_id.create_rejected", rejected=rejected)
 
 
+@_case
+def _takeover_without_power_levels_v10():
+    room = RoomFactory("10")
+    room.join(ALICE)
+    room.set_join_rule(ALICE, "public")
+    room.join(BOB)
+    event = room.set_power_levels(BOB, {"users": {BOB: 100}}, commit=False)
+    return _vector("v10: no power-levels event yet: a member who is not the creator sends the first one (state_default is 50)", room, event, "event.insufficient_power")
+
+
+@_case
+def _creator_first_power_levels_v10():
+    room = RoomFactory("10")
+    room.join(ALICE)
+    room.set_join_rule(ALICE, "public")
+    room.join(BOB)
+    event = room.set_power_levels(ALICE, {"users": {ALICE: 100}}, commit=False)
+    return _vector("v10: no power-levels event yet: the creator (level 100) sends the first one", room, event, None)
+
+
 def build_vectors() -> list[dict]:
     return [case() for case in CASES]
 
