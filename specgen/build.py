@@ -32,16 +32,18 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 import html
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
+import jinja2
 from docutils.nodes import fully_normalize_name, make_id
 from pygments.formatters import HtmlFormatter
 
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
-from .placeholders import DEFAULT_TEMPLATES, Catalog, template_environment
+from .placeholders import DEFAULT_TEMPLATES, Catalog, render_template, template_environment
 from .refs import Resolver
 from .rst import PLACEHOLDER, OutlineEntry, RenderedFile, check_title_levels, render_file
 from .sources import join_pointer
@@ -62,7 +64,8 @@ __all__ = [
     "DEFAULT_OUT",
 ]
 
-STATIC = Path(__file__).resolve().parent / "static"
+#: The stylesheet and scripts every build writes (package data).
+STATIC = Path(resources.files(__package__)) / "static"
 DEFAULT_OUT = Path("build/html")
 TARGETS_FILE = "targets.yaml"
 _DEFAULT_STYLES = ("=", "-", "~", "+", "^", "`")
@@ -226,17 +229,19 @@ def search_entries(pages: Sequence[Page], unstable: frozenset[str] = frozenset()
     ]
 
 
-def render_page(page: Page, targets: Targets, env, *, live_reload: bool = False) -> bytes:
+def render_page(page: Page, targets: Targets, env, corpus: Corpus, *, live_reload: bool = False) -> bytes | Diagnostic:
     """One page through ``page.html``: the sidebar lists every page, and the
     sections of this one, so a page depends only on its own files and the
-    list of pages."""
+    list of pages. A template that fails is a located diagnostic."""
     url = page.target.url
-    return env.get_template("page.html").render(
+    rendered = render_template(
+        env, "page.html", corpus,
         page=page.target, body=page.body, toc=[e for e in page.outline if e.level <= 2],
         nav=targets.pages, sections=[e for e in page.outline if e.level == 1],
         here=url, root="../" * url.count("/"), rel=lambda target: _relative(url, target),
         live_reload=live_reload,
-    ).encode("utf-8")
+    )
+    return rendered if isinstance(rendered, Diagnostic) else rendered.encode("utf-8")
 
 
 def bundled_openapi(corpus: Corpus, resolver: Resolver) -> tuple[dict[str, bytes], list[Diagnostic]]:
@@ -295,11 +300,11 @@ class SiteBuilder:
             pages.append(page)
             diagnostics.extend(d for f in files for d in f.diagnostics)
             diagnostics.extend(page_diagnostics(page, targets.title_styles))
+        files = {page.target.url: self._page_html(page, targets) for page in pages}
         diagnostics.extend(self.catalog.diagnostics())
         placed = {p.name for page in pages for f in page.files for p in f.placements}
         diagnostics.extend(self.catalog.unplaced(placed))
         diagnostics.extend(self._unlisted_prose(targets))
-        files = {page.target.url: self._page_html(page, targets) for page in pages}
         files["static/style.css"] = _stylesheet()
         for name in ("search.js", "livereload.js"):
             files[f"static/{name}"] = (STATIC / name).read_bytes()
@@ -314,13 +319,27 @@ class SiteBuilder:
         return Site(files, tuple(diagnostics), sources)
 
     def _page_html(self, page: Page, targets: Targets) -> bytes:
-        key = (self.env.get_template("page.html"), targets, page.files)
+        """The page, or when ``page.html`` fails, its last good rendering
+        (so the preview keeps serving it) and the failure in the catalog's
+        diagnostics (so the build fails)."""
+        key = (self._page_template(), targets, page.files)
         cached = self._pages.get(page.target.url)
         if cached is not None and cached[0] == key:
             return cached[1]
-        html_bytes = render_page(page, targets, self.env, live_reload=self.live_reload)
+        html_bytes = render_page(page, targets, self.env, self.corpus, live_reload=self.live_reload)
+        if isinstance(html_bytes, Diagnostic):
+            self.catalog.template_failure(html_bytes)
+            return cached[1] if cached is not None else b""
         self._pages[page.target.url] = (key, html_bytes)
         return html_bytes
+
+    def _page_template(self):
+        """The compiled ``page.html`` (a new object once it is edited), or
+        ``None`` when it cannot be loaded (:func:`render_page` says why)."""
+        try:
+            return self.env.get_template("page.html")
+        except jinja2.TemplateError:
+            return None
 
     def _read_prose(self, targets: Targets) -> dict[str, str]:
         """The text of every listed prose file that exists, read once per

@@ -42,6 +42,7 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "build.duplicate-anchor": (Severity.ERROR, "two sections of one page would get the same anchor"),
     "build.broken-link": (Severity.ERROR, "a link in the built HTML points at a missing page or anchor"),
     "build.unplaced": (Severity.WARNING, "an event schema, API file or definition appears on no page"),
+    "build.template": (Severity.ERROR, "a template is missing, malformed or fails while rendering (located in it)"),
     "build.internal": (Severity.ERROR, "a preview rebuild failed unexpectedly (a bug in specgen)"),
     "rst.markup": (Severity.ERROR, "docutils reported a problem in the prose (bad markup, broken reference)"),
     # specgen verify

@@ -9,8 +9,8 @@ reflection:
   an unplaced source can be warned about, without building anything);
 - ``build(catalog, path)``: the section models for that source, with
   the diagnostics met on the way;
-- ``template``: the Jinja2 template in ``templates/`` each model is
-  rendered with.
+- ``template``: the Jinja2 template each model is rendered with, from the
+  corpus's ``templates/`` or else specgen's own (``specgen/templates/``).
 
 Names follow the corpus layout: ``m.room.member`` gives
 ``{{m_room_member_event}}``; ``api/server-server/invites-v2.yaml`` gives
@@ -28,7 +28,9 @@ from __future__ import annotations
 import functools
 import html
 import re
+import traceback
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -47,10 +49,12 @@ from .rst import Generated
 from .tables import definition_section, endpoint_section
 
 __all__ = ["PlaceholderKind", "PLACEHOLDERS", "API_SUFFIXES", "COMMON_FIELDS", "Catalog",
-           "DEFAULT_TEMPLATES", "template_environment", "Unstable", "unstable_path"]
+           "DEFAULT_TEMPLATES", "template_environment", "render_template", "Unstable", "unstable_path"]
 
-#: The project's own templates, used for whatever a corpus does not override.
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: specgen's own templates (package data), used for whatever a corpus's
+#: ``templates/`` does not override, file by file. An installed wheel is a
+#: folder on disk, which is what Jinja2's loader and the preview's watcher need.
+DEFAULT_TEMPLATES = Path(resources.files(__package__)) / "templates"
 
 #: API folder under ``api/`` -> the suffix its placeholders carry.
 API_SUFFIXES: Mapping[str, str] = {
@@ -247,6 +251,40 @@ def template_environment(corpus: Corpus) -> jinja2.Environment:
     return _environment(tuple(folders))
 
 
+def render_template(env: jinja2.Environment, name: str, corpus: Corpus, **context: Any) -> str | Diagnostic:
+    """``name`` rendered with ``context``, or a ``build.template`` error at
+    the template line that failed.
+
+    A corpus's templates are its own code: a syntax error, a missing
+    template (or one a template includes), an undefined variable or a
+    failing expression is the writer's to fix, so it is located in the
+    template file, never a traceback. An exception raised outside any
+    template frame is a bug in specgen and propagates.
+    """
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        return _template_error(corpus, exc.filename, exc.lineno, f"template syntax: {exc.message}")
+    except Exception as exc:
+        folders = [Path(f) for f in getattr(env.loader, "searchpath", ())]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename and any(folder in Path(f.filename).parents for folder in folders)]
+        if isinstance(exc, jinja2.TemplateNotFound):
+            message = f"template {exc.name!r} is in neither the corpus's templates/ nor specgen's own"
+        else:
+            message = f"template {name!r} failed: {exc}"
+        if frames:
+            return _template_error(corpus, frames[-1].filename, frames[-1].lineno, message)
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return _template_error(corpus, str(corpus.template_dir / name), 0, message)
+        raise
+
+
+def _template_error(corpus: Corpus, filename: str | None, line: int | None, message: str) -> Diagnostic:
+    display = corpus.display(Path(filename)) if filename else corpus.display(corpus.template_dir)
+    return Diagnostic(display, line or 0, 1 if line else 0, "build.template", Severity.ERROR, message)
+
+
 @functools.lru_cache(maxsize=8)
 def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), autoescape=True,
@@ -270,6 +308,7 @@ class Catalog:
             for name, path in entry.discover(corpus).items():
                 self.names.setdefault(name, (kind, path))
         self._built: dict[str, tuple[tuple[Generated, ...], tuple[Diagnostic, ...], frozenset[str]]] = {}
+        self._template_failures: list[Diagnostic] = []
 
     def expand(self, name: str) -> Sequence[Generated] | None:
         """The rendered blocks for ``name``; ``None`` if no such placeholder."""
@@ -280,15 +319,17 @@ class Catalog:
             kind, path = found
             entry = PLACEHOLDERS[kind]
             built = entry.build(self, path)
-            template = self.env.get_template(entry.template)
             extras = (*built.extras, *({} for _ in built.models[len(built.extras):]))
-            blocks = tuple(
-                Generated(anchor=m.anchor, title="" if kind == "common" else m.title, kind=kind,
-                          html=template.render(section=m, **extra), inner_anchors=m.inner_anchors)
-                for m, extra in zip(built.models, extras)
-            )
+            blocks = []
+            for m, extra in zip(built.models, extras):
+                rendered = render_template(self.env, entry.template, self.corpus, section=m, **extra)
+                if isinstance(rendered, Diagnostic):
+                    self.template_failure(rendered)
+                    continue
+                blocks.append(Generated(anchor=m.anchor, title="" if kind == "common" else m.title, kind=kind,
+                                        html=rendered, inner_anchors=m.inner_anchors))
             unstable = frozenset(m.anchor for m, extra in zip(built.models, extras) if extra.get("unstable"))
-            self._built[name] = (blocks, built.diagnostics, unstable)
+            self._built[name] = (tuple(blocks), built.diagnostics, unstable)
         return self._built[name][0]
 
     def unstable_anchors(self, names: Iterable[str]) -> frozenset[str]:
@@ -299,9 +340,16 @@ class Catalog:
                 out |= self._built[name][2]
         return frozenset(out)
 
+    def template_failure(self, diagnostic: Diagnostic) -> None:
+        """Keep a template's failure once, however many sections it broke."""
+        if not any(d.location == diagnostic.location and d.message == diagnostic.message
+                   for d in self._template_failures):
+            self._template_failures.append(diagnostic)
+
     def diagnostics(self) -> Iterable[Diagnostic]:
         for _, found, _ in self._built.values():
             yield from found
+        yield from self._template_failures
 
     def unplaced(self, placed: Iterable[str]) -> list[Diagnostic]:
         """A warning for each source no page shows.

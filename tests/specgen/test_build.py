@@ -235,3 +235,59 @@ def test_real_corpus_smoke(tmp_path):
         pytest.skip("the project's specification has no targets.yaml yet")
     site = build_site(Corpus(root), check=False)
     assert all(re.fullmatch(r"[a-z][a-z0-9.-]*", d.code) for d in site.diagnostics)
+
+
+TEMPLATE_FAULTS = [
+    # (file under templates/, its text, expected line, words of the message)
+    ("event.html", "<section>\n{{ section.no_such_field }}\n</section>", 2, "no_such_field"),
+    ("page.html", "<html>\n<body>\n{% include 'missing.html' %}\n</body>", 3, "'missing.html'"),
+    ("_tables.html", "{% macro field_table(x) %}\n{% endif %}", 2, "syntax"),
+    ("endpoint.html", "{{ 1 // 0 }}", 1, "division"),
+]
+
+
+@pytest.mark.parametrize("name, text, line, words", TEMPLATE_FAULTS, ids=[f[0] for f in TEMPLATE_FAULTS])
+def test_a_broken_template_is_one_located_error(tmp_path, name, text, line, words):
+    corpus = shutil.copytree(GOOD, tmp_path / "c")
+    (corpus / "templates").mkdir()
+    (corpus / "templates" / name).write_text(text)
+    found = [d for d in build_site(Corpus(corpus)).diagnostics if d.code == "build.template"]
+    assert [(d.path, d.line, d.severity) for d in found] == [(f"templates/{name}", line, Severity.ERROR)]
+    assert words in found[0].message
+
+
+def test_a_corpus_template_overrides_its_namesake_only(tmp_path):
+    from specgen.placeholders import DEFAULT_TEMPLATES
+
+    corpus = shutil.copytree(GOOD, tmp_path / "c")
+    (corpus / "templates").mkdir()
+    own = '<p class="own-definition">{{ section.title }}</p>\n' + (DEFAULT_TEMPLATES / "definition.html").read_text()
+    (corpus / "templates" / "definition.html").write_text(own)
+    built = build_site(Corpus(corpus))
+    assert not [d for d in built.diagnostics if d.severity >= Severity.ERROR]
+    text = b"".join(data for name, data in built.files.items() if name.endswith(".html")).decode()
+    assert 'class="own-definition"' in text
+    assert 'class="event-summary"' in text  # event.html still comes from specgen
+
+
+def test_a_template_missing_everywhere_is_located_in_the_corpus_templates(tmp_path):
+    import jinja2
+
+    from specgen.placeholders import render_template
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(tmp_path / "templates")]))
+    found = render_template(env, "nowhere.html", Corpus(GOOD))
+    assert (found.code, found.line) == ("build.template", 0)
+    assert found.path.endswith("templates/nowhere.html")
+
+
+def test_the_cli_reports_a_broken_template_without_a_traceback(tmp_path):
+    from conftest import run_cli
+
+    corpus = shutil.copytree(GOOD, tmp_path / "c")
+    (corpus / "templates").mkdir()
+    (corpus / "templates" / "page.html").write_text("{{ nav.missing() }}")
+    done = run_cli("build", "--out", str(tmp_path / "o"), cwd=corpus)
+    assert done.returncode == 1, done.stderr
+    assert "templates/page.html:1:1: error[build.template]" in done.stdout
+    assert "Traceback" not in done.stderr

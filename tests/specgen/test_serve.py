@@ -80,14 +80,31 @@ def test_a_data_edit_rerenders_only_the_files_placing_it(tmp_path):
                                                       "specification/server-server-api.rst"]
 
 
-def test_an_exception_in_a_rebuild_becomes_an_error_banner(tmp_path):
+def test_a_broken_template_is_a_located_error_and_the_last_good_pages_stay(tmp_path):
     root = shutil.copytree(GOOD, tmp_path / "c")
     preview = Preview(Corpus(root))
     pages = dict(preview.site.files)
     broken = root / "templates" / "page.html"
     broken.parent.mkdir()
-    broken.write_text("{% if %}")
+    broken.write_text("<html>\n{% if %}")
     site = preview.rebuild([broken])
+    assert [(d.code, d.location) for d in preview.errors] == [("build.template", "templates/page.html:2:1")]
+    assert site.files == pages  # the last good pages are still served
+    broken.unlink()
+    preview.rebuild([broken])
+    assert preview.errors == []
+
+
+def test_an_exception_in_a_rebuild_becomes_an_error_banner(tmp_path, monkeypatch):
+    root = shutil.copytree(GOOD, tmp_path / "c")
+    preview = Preview(Corpus(root))
+    pages = dict(preview.site.files)
+
+    def bug(changed):
+        raise RuntimeError("a bug in specgen")
+
+    monkeypatch.setattr(preview.builder, "rebuild", bug)
+    site = preview.rebuild([root / "specification" / "index.rst"])
     assert [d.code for d in preview.errors] == ["build.internal"]
-    assert "TemplateSyntaxError" in preview.errors[0].message
+    assert "a bug in specgen" in preview.errors[0].message
     assert site.files == pages  # the last good pages are still served
