@@ -3,7 +3,8 @@
 Module map, in pipeline order:
 
 Loading
-- :mod:`specgen.corpus`       where a corpus keeps what, by convention or config
+- :mod:`specgen.layouts`      the known tree layouts, one declarative profile each
+- :mod:`specgen.corpus`       where a corpus keeps what, by its layout or config
 - :mod:`specgen.sources`      YAML/JSON loading, once per file, positions on demand
 - :mod:`specgen.refs`         one ``$ref`` resolver (local files only) for every stage
 - :mod:`specgen.openapi`      OpenAPI 3.x and Swagger 2.0 -> one Endpoint model

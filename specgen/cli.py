@@ -23,7 +23,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from .corpus import ConfigError, Corpus
+from .corpus import ConfigError, Corpus, load_config
 from .diagnostics import Collector, Severity
 
 __all__ = ["COMMANDS", "CORE_RULES", "Command", "main", "rule_table", "UsageError"]
@@ -152,6 +152,10 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     parser sets defaults, so a sub-command never hides what came first."""
     d = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=d(Path(".")), help="corpus root (default: .)")
+    parser.add_argument("--config", type=Path, default=d(None), metavar="FILE",
+                        help="settings file (specgen.toml form) overriding the tree's own and its detected layout")
+    parser.add_argument("-v", "--verbose", action="store_true", default=d(False),
+                        help="say on standard error what was found and what was checked")
     parser.add_argument("--format", choices=sorted(_formats()), default=d("text"), help="output format")
     parser.add_argument("--fail-on", type=_severity, default=d(Severity.ERROR), metavar="LEVEL",
                         help="lowest severity that fails the run: error, warning or info (default: error)")
@@ -225,6 +229,21 @@ def _source_reader(corpus: Corpus) -> Callable[[str, int], str]:
     return source_line
 
 
+#: Commands that run without a corpus.
+_NO_CORPUS_NEEDED = frozenset({"rules"})
+
+
+def _nothing_found(corpus: Corpus) -> str:
+    from .layouts import LAYOUTS
+
+    places = ", ".join(corpus.display(p) + "/" for p in (corpus.schema_dir, corpus.example_dir, corpus.api_dir))
+    known = "; ".join(f"{layout.name} ({', '.join(layout.markers)})" for layout in LAYOUTS)
+    return (f"no spec corpus under {corpus.root}: no event schema, example, API file or "
+            f"{corpus.layout.prose} prose in {places} or {corpus.display(corpus.spec_dir)}/ "
+            f"({corpus.layout.name} layout, {corpus.config.layout_source}). Known layouts, by the paths "
+            f"that mark them: {known}; or name the folders in specgen.toml or --config FILE")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -238,9 +257,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"specgen: error: corpus root {str(root)!r} is not a folder", file=sys.stderr)
         return 2
     try:
-        corpus = Corpus(root)
+        corpus = Corpus(root, load_config(root, args.config))
     except ConfigError as exc:
         print(f"specgen: error: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    if args.verbose:
+        for row in corpus.summary():
+            print(f"specgen: {row}", file=sys.stderr)
+    if args.command not in _NO_CORPUS_NEEDED and not corpus.found:
+        print(f"specgen: error: {_nothing_found(corpus)}", file=sys.stderr)
         return 2
     collector = Collector(
         fail_on=args.fail_on,

@@ -1,11 +1,13 @@
 """Where a spec corpus keeps its sources, found by convention or by config.
 
-The default layout is this repository's (``event-schemas/schema/``,
-``event-schemas/examples/``, ``api/``, ``specification/``, ``templates/``).
-A third party's tree overrides any of it with a ``[tool.specgen]`` table in
-its ``pyproject.toml`` or a top-level table in ``specgen.toml``::
+The layout is found by :func:`specgen.layouts.detect` (this repository's,
+matrix-spec's ``data/`` tree, matrix-doc's legacy tree), this repository's
+when none matches. A tree overrides any of it with a ``[tool.specgen]``
+table in its ``pyproject.toml`` or a top-level table in ``specgen.toml``,
+and a config file given by path (``--config``) overrides both::
 
     [tool.specgen]
+    layout = "matrix-spec"
     schemas = "data/event-schemas/schema"
     examples = "data/event-schemas/examples"
     api = "data/api"
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .diagnostics import Diagnostic, Severity
+from .layouts import DIR_KEYS, LAYOUTS, Layout, by_name, detect
+from .layouts import ours as _ours
 from .sources import JSON_SUFFIXES, YAML_SUFFIXES, Document, Sources
 
 __all__ = ["Config", "ConfigError", "Corpus", "ExampleFile", "load_config", "example_type", "data_stem",
@@ -39,16 +43,6 @@ __all__ = ["Config", "ConfigError", "Corpus", "ExampleFile", "load_config", "exa
 
 VARIANT_SEPARATORS = ("#", "$")
 DATA_SUFFIXES = YAML_SUFFIXES | JSON_SUFFIXES
-
-_DEFAULT_DIRS = {
-    "schemas": "event-schemas/schema",
-    "examples": "event-schemas/examples",
-    "histories": "event-schemas/histories",
-    "api": "api",
-    "specification": "specification",
-    "templates": "templates",
-}
-
 
 class ConfigError(Exception):
     """The corpus configuration is unusable (a usage error: exit 2)."""
@@ -60,47 +54,82 @@ class Config:
     dirs: Mapping[str, Path]
     severity: Mapping[str, Severity] = field(default_factory=dict)
     ignore: frozenset[str] = frozenset()
+    layout: Layout = _ours.LAYOUT
+    #: How the layout was chosen, for ``-v``: "detected", "default" or the config file.
+    layout_source: str = "default"
 
     def dir(self, name: str) -> Path:
         return self.dirs[name]
 
 
-def load_config(root: Path) -> Config:
-    """Read ``specgen.toml`` or ``pyproject.toml``'s ``[tool.specgen]``.
+def load_config(root: Path, config_file: Path | None = None) -> Config:
+    """The layout :func:`~specgen.layouts.detect` finds under ``root``, with
+    the overrides of ``config_file`` (when given) or else of ``root``'s
+    ``specgen.toml`` or ``pyproject.toml``'s ``[tool.specgen]``. Folders are
+    relative to ``root`` wherever the file lives.
 
     Raises:
-        ConfigError: the file is not valid TOML or a value has the wrong type.
+        ConfigError: the file is missing, not valid TOML, or a value has the
+            wrong type.
     """
     root = root.resolve()
-    table: dict[str, Any] = {}
-    for name, pick in (("specgen.toml", lambda d: d), ("pyproject.toml", lambda d: d.get("tool", {}).get("specgen", {}))):
-        path = root / name
-        if path.is_file():
-            try:
-                table = pick(tomllib.loads(path.read_text("utf-8")))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{path}: {exc}") from None
-            if table:
-                break
-    if not isinstance(table, dict):
-        raise ConfigError(f"{root}: the specgen table must be a table")
+    table, origin = _config_table(root, config_file)
+    layout, layout_source = detect(root), "detected"
+    if layout is None:
+        layout, layout_source = _ours.LAYOUT, "default"
+    if "layout" in table:
+        named = by_name(table["layout"]) if isinstance(table["layout"], str) else None
+        if named is None:
+            raise ConfigError(f"{origin}: layout must be one of "
+                              f"{', '.join(repr(l.name) for l in LAYOUTS)}")
+        layout, layout_source = named, str(origin)
     dirs = {}
-    for key, default in _DEFAULT_DIRS.items():
-        value = table.get(key, default)
+    for key in DIR_KEYS:
+        value = table.get(key, layout.dirs[key])
         if not isinstance(value, str):
-            raise ConfigError(f"{root}: [tool.specgen] {key} must be a string path")
+            raise ConfigError(f"{origin}: {key} must be a string path")
         dirs[key] = (root / value).resolve()
     severity_table = table.get("severity", {})
     if not isinstance(severity_table, dict):
-        raise ConfigError(f"{root}: [tool.specgen] severity must be a table of code = level")
+        raise ConfigError(f"{origin}: severity must be a table of code = level")
     try:
         severity = {str(code): Severity.parse(str(level)) for code, level in severity_table.items()}
     except ValueError as exc:
-        raise ConfigError(f"{root}: [tool.specgen] severity: {exc}") from None
+        raise ConfigError(f"{origin}: severity: {exc}") from None
     ignore = table.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
-        raise ConfigError(f"{root}: [tool.specgen] ignore must be a list of codes")
-    return Config(root=root, dirs=dirs, severity=severity, ignore=frozenset(ignore))
+        raise ConfigError(f"{origin}: ignore must be a list of codes")
+    return Config(root=root, dirs=dirs, severity=severity, ignore=frozenset(ignore), layout=layout,
+                  layout_source=layout_source)
+
+
+def _config_table(root: Path, config_file: Path | None) -> tuple[dict[str, Any], Path]:
+    """The settings table and the file it came from (``root`` for none)."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"{config_file}: no such config file")
+        candidates = [(config_file, _whole_or_tool_table)]
+    else:
+        candidates = [(root / "specgen.toml", lambda d: d),
+                      (root / "pyproject.toml", lambda d: d.get("tool", {}).get("specgen", {}))]
+    for path, pick in candidates:
+        if path.is_file():
+            try:
+                table = pick(tomllib.loads(path.read_text("utf-8")))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+            if not isinstance(table, dict):
+                raise ConfigError(f"{path}: the specgen table must be a table")
+            if table or config_file is not None:
+                return table, path
+    return {}, root
+
+
+def _whole_or_tool_table(data: dict[str, Any]) -> Any:
+    """A config file given by path: its ``[tool.specgen]`` table if it has
+    one (a ``pyproject.toml``), else the whole file (a ``specgen.toml``)."""
+    tool = data.get("tool")
+    return tool["specgen"] if isinstance(tool, dict) and "specgen" in tool else data
 
 
 def example_type(name: str) -> str:
@@ -141,11 +170,12 @@ def _is_data_file(path: Path, *, allow_bare: bool = False) -> bool:
     return suffix in DATA_SUFFIXES or (allow_bare and suffix not in _NOT_DATA)
 
 
-def _files(directory: Path, *, recursive: bool, allow_bare: bool = False) -> list[Path]:
+def _files(directory: Path, *, recursive: bool, allow_bare: bool = False,
+           ignored: frozenset[str] = frozenset()) -> list[Path]:
     if not directory.is_dir():
         return []
     pattern = directory.rglob("*") if recursive else directory.iterdir()
-    return sorted(p for p in pattern if _is_data_file(p, allow_bare=allow_bare))
+    return sorted(p for p in pattern if p.name not in ignored and _is_data_file(p, allow_bare=allow_bare))
 
 
 class Corpus:
@@ -156,6 +186,8 @@ class Corpus:
         self.config = config or load_config(self.root)
         self.sources = Sources(self.root)
         d = self.config.dirs
+        self.layout = self.config.layout
+        bare = self.layout.bare_schemas
         self.schema_dir = d["schemas"]
         self.example_dir = d["examples"]
         self.history_dir = d["histories"]
@@ -165,11 +197,11 @@ class Corpus:
 
         #: Event schemas by event type (file name without suffix).
         self.schemas: dict[str, Path] = {
-            data_stem(p): p for p in _files(self.schema_dir, recursive=False)
+            data_stem(p): p for p in _files(self.schema_dir, recursive=False, allow_bare=bare)
         }
         #: Shared schema definitions (sub-folders of the schema folder).
         self.schema_definitions: list[Path] = [
-            p for p in _files(self.schema_dir, recursive=True) if p.parent != self.schema_dir
+            p for p in _files(self.schema_dir, recursive=True, allow_bare=bare) if p.parent != self.schema_dir
         ]
         top_examples = _files(self.example_dir, recursive=False, allow_bare=True)
         #: Examples grouped by the event type they belong to.
@@ -185,11 +217,32 @@ class Corpus:
         self.histories: list[Path] = _files(self.history_dir, recursive=True)
         self.api_files: list[Path] = []
         self.api_definitions: list[Path] = []
-        for p in _files(self.api_dir, recursive=True):
+        for p in _files(self.api_dir, recursive=True, ignored=self.layout.ignored_files):
             (self.api_files if self._is_api_document(p) else self.api_definitions).append(p)
         self.prose: list[Path] = (
-            sorted(self.spec_dir.rglob("*.rst")) if self.spec_dir.is_dir() else []
+            sorted(self.spec_dir.rglob(self.layout.prose)) if self.spec_dir.is_dir() else []
         )
+
+    @property
+    def found(self) -> bool:
+        """Whether the tree holds any source at all where its layout looks."""
+        return bool(self.schemas or self.examples or self.api_files or self.prose)
+
+    def summary(self) -> list[str]:
+        """What was found where, one line each (``specgen -v``)."""
+        config = self.config
+        examples = sum(len(group) for group in self.examples.values())
+        rows = [
+            f"layout: {self.layout.name} ({self.layout.description}; {config.layout_source})",
+            f"root: {self.root}",
+            f"event schemas: {len(self.schemas)} (+{len(self.schema_definitions)} shared) in {self.display(self.schema_dir)}",
+            f"event examples: {examples} (+{len(self.example_partials)} partials) in {self.display(self.example_dir)}",
+            f"API files: {len(self.api_files)} (+{len(self.api_definitions)} shared) in {self.display(self.api_dir)}",
+            f"prose: {len(self.prose)} {self.layout.prose} files in {self.display(self.spec_dir)}",
+        ]
+        if self.histories:
+            rows.append(f"histories: {len(self.histories)} in {self.display(self.history_dir)}")
+        return rows
 
     def _is_api_document(self, path: Path) -> bool:
         doc = self.sources.document(path)

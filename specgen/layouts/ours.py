@@ -1,0 +1,20 @@
+"""This repository's layout: ``event-schemas/``, ``api/``, ``specification/``
+(reStructuredText with ``{{placeholders}}``) and ``templates/``. It is also
+the layout of a tree nothing else matches."""
+
+from . import PLACEHOLDER, Layout
+
+LAYOUT = Layout(
+    name="specgen",
+    description="specgen's own layout",
+    markers=("event-schemas/schema", "templates"),
+    dirs={
+        "schemas": "event-schemas/schema",
+        "examples": "event-schemas/examples",
+        "histories": "event-schemas/histories",
+        "api": "api",
+        "specification": "specification",
+        "templates": "templates",
+    },
+    definition_syntaxes=(PLACEHOLDER,),
+)

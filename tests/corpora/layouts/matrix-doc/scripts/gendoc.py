@@ -1,0 +1,1 @@
+# Marks the legacy layout; never run.
