@@ -6,7 +6,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPECGEN := $(BIN)/specgen
 
-.PHONY: spec test lint bench serve browser clean
+.PHONY: spec test lint bench serve browser clean interop interop-venv
+
+# Synapse, for `make interop`, lives in a virtualenv of its own so that
+# .venv stays small; every package of it is pinned in interop/constraints.txt.
+INTEROP_VENV  := .venv-interop
+INTEROP_STAMP := $(INTEROP_VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +39,18 @@ lint: $(STAMP)
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -n 2
 
+$(INTEROP_STAMP): interop/constraints.txt
+	test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install -q -c interop/constraints.txt matrix-synapse trustme
+	touch $@
+
+interop-venv: $(INTEROP_STAMP)
+
+# refimpl and our api/ against a real Synapse on 127.0.0.1 over TLS
+# (tests/interop; a plain `make test` skips them).
+interop: $(STAMP) $(INTEROP_STAMP)
+	SPECGEN_SYNAPSE_PYTHON=$(abspath $(INTEROP_VENV))/bin/python $(BIN)/python -m pytest tests/interop -rs
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
@@ -41,4 +58,4 @@ serve: $(STAMP)
 	$(SPECGEN) serve
 
 clean:
-	rm -rf $(VENV) build out
+	rm -rf $(VENV) $(INTEROP_VENV) build out
