@@ -32,6 +32,10 @@ __all__ = ["COMMANDS", "CORE_RULES", "Command", "main", "rule_table", "UsageErro
 #: describes every other code, including those ``validate`` shares with it).
 CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "ref.too-deep": (Severity.ERROR, "a document nests too deeply to inline its references"),
+    "syntax.duplicate-key": (Severity.ERROR, "a YAML mapping or JSON object repeats a key"),
+    "syntax.too-deep": (Severity.ERROR, "a file nests arrays and objects deeper than specgen reads"),
+    "syntax.alias": (Severity.ERROR, "YAML aliases expand to more nodes than specgen reads"),
+    "syntax.too-large": (Severity.ERROR, "a file is larger than the corpus's max_file_size"),
     "example.unchecked": (Severity.ERROR, "an example could not be checked because its schema is unusable"),
     "example.schema": (Severity.INFO, "where the schema keyword an invalid example breaks is written "
                                       "(a note attached to example.invalid)"),

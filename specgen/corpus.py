@@ -13,6 +13,12 @@ and a config file given by path (``--config``) overrides both::
     api = "data/api"
     severity = { "schema.no-example" = "info" }
     ignore = ["property.no-description"]
+    read_roots = ["../shared-schemas"]   # read-only folders outside the root
+    max_file_size = 5242880              # bytes per file (the default)
+    allow_raw_html = false               # true only for a trusted corpus
+
+Nothing outside the root (and ``read_roots``) is read, whatever a
+reference, a symlink or a folder setting says.
 
 Discovery only lists paths; files are parsed on first use through the one
 :class:`~specgen.sources.Sources` cache the corpus owns.
@@ -36,7 +42,7 @@ from typing import Any, Iterator, Mapping
 from .diagnostics import Diagnostic, Severity
 from .layouts import DIR_KEYS, LAYOUTS, Layout, by_name, detect
 from .layouts import ours as _ours
-from .sources import JSON_SUFFIXES, YAML_SUFFIXES, Document, Sources
+from .sources import DEFAULT_MAX_FILE_SIZE, JSON_SUFFIXES, YAML_SUFFIXES, Document, Sources
 
 __all__ = ["Config", "ConfigError", "Corpus", "ExampleFile", "load_config", "example_type", "data_stem",
            "VARIANT_SEPARATORS"]
@@ -57,6 +63,11 @@ class Config:
     layout: Layout = _ours.LAYOUT
     #: How the layout was chosen, for ``-v``: "detected", "default" or the config file.
     layout_source: str = "default"
+    #: Folders outside the root that the corpus may read (never write).
+    read_roots: tuple[Path, ...] = ()
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    #: Whether ``.. raw:: html`` is allowed in the prose (a trusted corpus).
+    allow_raw_html: bool = False
 
     def dir(self, name: str) -> Path:
         return self.dirs[name]
@@ -83,12 +94,25 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
             raise ConfigError(f"{origin}: layout must be one of "
                               f"{', '.join(repr(l.name) for l in LAYOUTS)}")
         layout, layout_source = named, str(origin)
+    read_roots = table.get("read_roots", [])
+    if not isinstance(read_roots, list) or not all(isinstance(r, str) for r in read_roots):
+        raise ConfigError(f"{origin}: read_roots must be a list of folder paths")
+    readable = (root, *((root / r).resolve() for r in read_roots))
     dirs = {}
     for key in DIR_KEYS:
         value = table.get(key, layout.dirs[key])
         if not isinstance(value, str):
             raise ConfigError(f"{origin}: {key} must be a string path")
         dirs[key] = (root / value).resolve()
+        if not any(dirs[key] == r or r in dirs[key].parents for r in readable):
+            raise ConfigError(f"{origin}: {key} = {value!r} is outside the corpus root "
+                              "(list the folder in read_roots to allow it)")
+    max_file_size = table.get("max_file_size", DEFAULT_MAX_FILE_SIZE)
+    if not isinstance(max_file_size, int) or isinstance(max_file_size, bool) or max_file_size < 1:
+        raise ConfigError(f"{origin}: max_file_size must be a positive number of bytes")
+    allow_raw_html = table.get("allow_raw_html", False)
+    if not isinstance(allow_raw_html, bool):
+        raise ConfigError(f"{origin}: allow_raw_html must be true or false")
     severity_table = table.get("severity", {})
     if not isinstance(severity_table, dict):
         raise ConfigError(f"{origin}: severity must be a table of code = level")
@@ -100,7 +124,8 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
     if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
         raise ConfigError(f"{origin}: ignore must be a list of codes")
     return Config(root=root, dirs=dirs, severity=severity, ignore=frozenset(ignore), layout=layout,
-                  layout_source=layout_source)
+                  layout_source=layout_source, read_roots=readable[1:], max_file_size=max_file_size,
+                  allow_raw_html=allow_raw_html)
 
 
 def _config_table(root: Path, config_file: Path | None) -> tuple[dict[str, Any], Path]:
@@ -184,7 +209,7 @@ class Corpus:
     def __init__(self, root: Path, config: Config | None = None) -> None:
         self.root = root.resolve()
         self.config = config or load_config(self.root)
-        self.sources = Sources(self.root)
+        self.sources = Sources(self.root, max_size=self.config.max_file_size, read_roots=self.config.read_roots)
         d = self.config.dirs
         self.layout = self.config.layout
         bare = self.layout.bare_schemas

@@ -2,7 +2,7 @@
 
 Theory of operation: a ``$ref`` is resolved against the file that holds it,
 exactly as a URI reference is resolved against its base. Only local files
-are ever read, and always through the corpus's one
+inside the corpus (or a configured read-only root) are ever read, and always through the corpus's one
 :class:`~specgen.sources.Sources` cache, so a file that ten schemas refer to
 is parsed once. A reference over http(s), to a missing file or to a missing
 JSON pointer is not an exception but a :class:`Diagnostic` placed on the
@@ -91,7 +91,10 @@ class Resolver:
                 the diagnostic; found by searching ``base`` when omitted.
 
         Returns:
-            The target, or a ``ref.unresolved`` / ``ref.remote`` diagnostic.
+            The target, or a ``ref.unresolved``, ``ref.remote`` or
+            ``ref.outside-corpus`` diagnostic (an absolute path, ``..``,
+            ``file:`` URI or symlink that leads out of the corpus: nothing
+            of the file is read).
         """
         parts = urlsplit(ref)
         if parts.scheme in ("http", "https"):
@@ -110,7 +113,11 @@ class Resolver:
         if fragment and not fragment.startswith("/"):
             return self._fail(base, ref, at, "ref.unresolved",
                               f"cannot resolve {ref!r}: only JSON-pointer fragments (#/...) are supported")
-        target = self.corpus.sources.canonical(target)
+        sources = self.corpus.sources
+        if not sources.inside(target):
+            return self._fail(base, ref, at, "ref.outside-corpus",
+                              f"reference {ref!r} {sources.outside_message(target)}")
+        target = sources.canonical(target)
         if not self._is_file(target):
             shown = self.corpus.display(target)
             return self._fail(base, ref, at, "ref.unresolved", f"cannot resolve {ref!r}: no file {shown}")

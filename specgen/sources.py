@@ -16,6 +16,17 @@ runs never pay for it.
 
 A file that cannot be read or parsed becomes a :class:`Diagnostic` with the
 parser's own line and column; it never raises.
+
+Every file is untrusted input (a corpus may come from a stranger's pull
+request), so loading is bounded before anything big or deep is built: a
+file larger than the corpus's size limit is not parsed; YAML is composed
+here, iteratively, from libyaml's event stream (libyaml's own composer
+recurses on the C stack and dies on deep nesting), refusing nesting deeper
+than :data:`MAX_DEPTH` at the line where it crosses the limit and alias
+expansion beyond :data:`MAX_ALIAS_NODES` nodes (a kilobyte "billion
+laughs" file would otherwise expand to billions); a mapping that repeats a
+key is ``syntax.duplicate-key`` in YAML and JSON alike, since the text a
+reviewer reads must be the data that is validated and signed.
 """
 
 from __future__ import annotations
@@ -23,6 +34,8 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,22 +57,130 @@ __all__ = [
     "iter_mappings",
     "YAML_SUFFIXES",
     "JSON_SUFFIXES",
+    "MAX_DEPTH",
+    "MAX_ALIAS_NODES",
+    "DEFAULT_MAX_FILE_SIZE",
 ]
 
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 JSON_SUFFIXES = frozenset({".json"})
 
+#: Nesting of arrays and objects a data file may have (the deepest file of
+#: the Matrix spec nests 25): deep enough for any spec, shallow enough that
+#: every recursive walk over the data stays far from Python's stack limit.
+MAX_DEPTH = 100
+#: Nodes that YAML aliases may add to a file when expanded.
+MAX_ALIAS_NODES = 10_000
+#: Bytes a data or prose file may have unless the corpus's config says otherwise.
+DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
+
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class LoadError(yaml.MarkedYAMLError):
+    """A bound or rule of this loader broken at ``problem_mark``."""
+
+    def __init__(self, code: str, problem: str, mark: Any) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+        self.code = code
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loading with JSON-compatible results.
+    """Safe loading with JSON-compatible results, composed within bounds.
 
     Timestamps stay strings (a ``date`` in an example must validate as a
     string) and mapping keys become strings (OpenAPI writes ``200:``).
     """
 
-    def construct_mapping(self, node, deep=False):  # noqa: D401 - libyaml hook
+    def get_single_node(self):  # noqa: D401 - PyYAML's entry point
+        self.get_event()  # stream start
+        node = None
+        if not self.check_event(yaml.StreamEndEvent):
+            self.get_event()  # document start
+            node = self._compose()
+            self.get_event()  # document end
+        if not self.check_event(yaml.StreamEndEvent):
+            event = self.get_event()
+            raise yaml.composer.ComposerError("expected a single document in the stream",
+                                              node.start_mark if node else None,
+                                              "but found another document", event.start_mark)
+        self.get_event()
+        return node
+
+    def _compose(self) -> yaml.Node:
+        """The document's node, built with an explicit stack.
+
+        Each open collection is ``[node, anchor, pending key, size, height]``;
+        an anchor is registered once its node is complete, so an alias can
+        never point into itself. Size and height count aliases expanded, so
+        the bounds hold for the data the constructor will build.
+        """
+        anchors: dict[str, tuple[yaml.Node, int, int]] = {}
+        stack: list[list] = []
+        expanded = 0
+        while True:
+            event = self.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                found = anchors.get(event.anchor)
+                if found is None:
+                    raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
+                                                      event.start_mark)
+                node, size, height = found
+                expanded += size
+                if expanded > MAX_ALIAS_NODES:
+                    raise LoadError("syntax.alias", f"aliases expand to more than {MAX_ALIAS_NODES} nodes",
+                                    event.start_mark)
+                if len(stack) + height > MAX_DEPTH:
+                    raise LoadError("syntax.too-deep", f"nesting deeper than {MAX_DEPTH} levels (through "
+                                    f"alias *{event.anchor})", event.start_mark)
+            elif isinstance(event, yaml.ScalarEvent):
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = self.resolve(yaml.ScalarNode, event.value, event.implicit)
+                node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+                size, height = 1, 0
+                if event.anchor is not None:
+                    anchors[event.anchor] = (node, 1, 0)
+            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    raise LoadError("syntax.too-deep", f"nesting deeper than {MAX_DEPTH} levels",
+                                    event.start_mark)
+                kind = yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent) else yaml.MappingNode
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = self.resolve(kind, None, event.implicit)
+                node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                stack.append([node, event.anchor, None, 1, 1])
+                continue
+            else:  # the end of a collection
+                node, anchor, _, size, height = stack.pop()
+                node.end_mark = event.end_mark
+                if anchor is not None:
+                    anchors[anchor] = (node, size, height)
+            if not stack:
+                return node
+            parent = stack[-1]
+            parent[3] += size
+            parent[4] = max(parent[4], height + 1)
+            if isinstance(parent[0], yaml.SequenceNode):
+                parent[0].value.append(node)
+            elif parent[2] is None:
+                parent[2] = node
+            else:
+                parent[0].value.append((parent[2], node))
+                parent[2] = None
+
+    def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML hook
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            text = _key_text(key) if isinstance(key, (str, int, float, bool, type(None))) else repr(key)
+            if text in seen:
+                raise LoadError("syntax.duplicate-key", f"duplicate key {text!r} (a key may appear once in a "
+                                "mapping)", key_node.start_mark)
+            seen.add(text)
         mapping = super().construct_mapping(node, deep=deep)
         if any(not isinstance(k, str) for k in mapping):
             return {_key_text(k): v for k, v in mapping.items()}
@@ -155,41 +276,42 @@ class Document:
         if self._index is None:
             node = self._node
             if node is None:
-                try:
-                    node = yaml.compose(self.text, Loader=_BaseLoader)
-                except yaml.YAMLError:
-                    node = None
-            index: dict[str, tuple[int, int, int, int]] = {}
-            if node is not None:
-                mark = node.start_mark
-                _walk(node, "", (mark.line + 1, mark.column + 1), index)
-            self._index = index
+                composed = _compose(self.text)
+                node = composed if isinstance(composed, yaml.Node) else None
+            self._index = _index(node) if node is not None else {}
             self._node = None
         return self._index
 
 
-def _walk(node: Any, pointer: str, key_pos: tuple[int, int], index: dict) -> None:
-    mark = node.start_mark
-    index[pointer] = (*key_pos, mark.line + 1, mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            token = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
-            if token == "<<":
-                continue
-            km = key_node.start_mark
-            _walk(value_node, join_pointer(pointer, token), (km.line + 1, km.column + 1), index)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            im = item.start_mark
-            _walk(item, join_pointer(pointer, i), (im.line + 1, im.column + 1), index)
+def _index(root: yaml.Node) -> dict[str, tuple[int, int, int, int]]:
+    """Pointer -> ``(key line, key column, value line, value column)``."""
+    index: dict[str, tuple[int, int, int, int]] = {}
+    mark = root.start_mark
+    stack = [(root, "", (mark.line + 1, mark.column + 1))]
+    while stack:
+        node, pointer, key_pos = stack.pop()
+        mark = node.start_mark
+        index.setdefault(pointer, (*key_pos, mark.line + 1, mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                token = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
+                if token == "<<":
+                    continue
+                km = key_node.start_mark
+                stack.append((value_node, join_pointer(pointer, token), (km.line + 1, km.column + 1)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                im = item.start_mark
+                stack.append((item, join_pointer(pointer, i), (im.line + 1, im.column + 1)))
+    return index
 
 
-def _syntax_diagnostic(display: str, message: str, line: int, column: int) -> Diagnostic:
+def _syntax_diagnostic(display: str, message: str, line: int, column: int, code: str = "syntax") -> Diagnostic:
     return Diagnostic(
         path=display,
         line=line,
         column=column,
-        code="syntax",
+        code=code,
         severity=Severity.ERROR,
         message=message,
     )
@@ -240,7 +362,7 @@ class ParseCache:
 
 
 #: Bump when the loader's rules change what a given text parses to.
-_LOADER_VERSION = "1"
+_LOADER_VERSION = "2"
 _CACHE_CONTEXT = f"yaml-data {_LOADER_VERSION} {sys.version_info[:2]} {yaml.__version__}\0".encode()
 #: What :meth:`ParseCache.get` returns for a document it does not hold
 #: (``None`` is the data of an empty file).
@@ -248,7 +370,7 @@ MISSING = object()
 
 
 def load_document(path: Path, display: str | None = None, *, text: str | None = None,
-                  cache: ParseCache | None = None) -> Document | Diagnostic:
+                  cache: ParseCache | None = None, max_size: int = DEFAULT_MAX_FILE_SIZE) -> Document | Diagnostic:
     """Parse one file: JSON when its suffix is ``.json`` or, without a YAML
     suffix, when its content starts like JSON (falling back to YAML if it
     is not JSON after all); YAML otherwise, since YAML also reads JSON.
@@ -256,16 +378,16 @@ def load_document(path: Path, display: str | None = None, *, text: str | None = 
     Args:
         text: the file's content, when the caller already has it.
         cache: where to look for and keep the data of YAML files.
+        max_size: the most bytes a file may have.
 
     Returns:
-        The document, or a ``syntax`` diagnostic.
+        The document, or a ``syntax`` (``syntax.*``) diagnostic.
     """
     display = display or str(path)
     if text is None:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            return _syntax_diagnostic(display, f"cannot read file: {exc.strerror or exc}", 0, 0)
+        raw = read_bounded(path, max_size)
+        if isinstance(raw, tuple):
+            return _syntax_diagnostic(display, raw[1], 0, 0, raw[0])
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -276,13 +398,11 @@ def load_document(path: Path, display: str | None = None, *, text: str | None = 
         raw = None
     suffix = path.suffix.lower()
     if suffix in JSON_SUFFIXES or (suffix not in YAML_SUFFIXES and text.lstrip()[:1] in ("{", "[")):
-        try:
-            return Document(path=path, display=display, data=json.loads(text), text=text)
-        except json.JSONDecodeError as exc:
-            if suffix in JSON_SUFFIXES:
-                return _syntax_diagnostic(display, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)
-        except RecursionError:
-            return _syntax_diagnostic(display, "invalid JSON: nested too deeply", 1, 1)
+        decoded = _parse_json(display, text)
+        if isinstance(decoded, tuple):
+            return Document(path=path, display=display, data=decoded[0], text=text)
+        if suffix in JSON_SUFFIXES or decoded.code != "syntax":
+            return decoded
     if cache is not None:
         raw = text.encode("utf-8") if raw is None else raw
         data = cache.get(raw)
@@ -297,6 +417,98 @@ def load_document(path: Path, display: str | None = None, *, text: str | None = 
     return Document(path=path, display=display, data=data, text=text, _node=node)
 
 
+def read_bounded(path: Path, max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes | tuple[str, str]:
+    """The bytes of ``path``, or ``(code, message)`` saying why not:
+    unreadable or not a regular file (``syntax``; a FIFO would block), or
+    larger than ``max_size`` (``syntax.too-large``, checked before reading
+    and while reading, in case the file grows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        return "syntax", f"cannot read file: {exc.strerror or 'unreadable'}"
+    with open(fd, "rb", closefd=True) as stream:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return "syntax", "cannot read file: not a regular file"
+            raw = stream.read(max_size + 1) if info.st_size <= max_size else b""
+        except OSError as exc:
+            return "syntax", f"cannot read file: {exc.strerror or 'unreadable'}"
+    if info.st_size > max_size or len(raw) > max_size:
+        return "syntax.too-large", (f"file is larger than the limit of {max_size} bytes "
+                                    "(max_file_size in the corpus config)")
+    return raw
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise _DuplicateKey
+    return data
+
+
+def _parse_json(display: str, text: str) -> tuple[Any] | Diagnostic:
+    """``(data,)`` or a diagnostic (plain ``syntax`` when the text is not
+    JSON at all).
+
+    Duplicate keys and excess depth are found cheaply here and located by
+    composing the text as YAML, which JSON nearly is.
+    """
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_pairs)
+    except json.JSONDecodeError as exc:
+        return _syntax_diagnostic(display, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)
+    except _DuplicateKey:
+        return _located(display, text, "syntax.duplicate-key", "duplicate key (a key may appear once in an object)")
+    except RecursionError:
+        return _located(display, text, "syntax.too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+    except ValueError:
+        return _syntax_diagnostic(display, "invalid JSON: a number has too many digits", 1, 1)
+    if _deeper_than(data, MAX_DEPTH):
+        return _located(display, text, "syntax.too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+    return (data,)
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return False
+
+
+def _located(display: str, text: str, code: str, fallback: str) -> Diagnostic:
+    """The JSON problem ``code`` at its line, found by the YAML loader's
+    own checks; ``fallback`` at the top if that loader does not see it."""
+    found = _parse_yaml(display, text)
+    if isinstance(found, Diagnostic) and found.code == code:
+        return found
+    return _syntax_diagnostic(display, fallback, 1, 1, code)
+
+
+def _compose(text: str) -> yaml.Node | yaml.YAMLError | None:
+    """The bounded composition of ``text``, or the error that stopped it."""
+    try:
+        loader = _Loader(text)
+        try:
+            return loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        return exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        return yaml.YAMLError(str(exc))
+
+
 def _parse_yaml(display: str, text: str) -> tuple[Any, Any] | Diagnostic:
     """``(composed node, data)``: the node is kept for the position index."""
     try:
@@ -309,31 +521,53 @@ def _parse_yaml(display: str, text: str) -> tuple[Any, Any] | Diagnostic:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if isinstance(exc, LoadError):
+            return _syntax_diagnostic(display, exc.problem, line, col, exc.code)
         problem = exc.problem or exc.context or "syntax error"
         return _syntax_diagnostic(display, f"invalid YAML: {problem}", line, col)
     except yaml.YAMLError as exc:
         return _syntax_diagnostic(display, f"invalid YAML: {exc}", 1, 1)
-    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
-        return _syntax_diagnostic(display, f"invalid YAML: {type(exc).__name__}: {exc}", 1, 1)
+    except ValueError:  # an integer too long to convert
+        return _syntax_diagnostic(display, "invalid YAML: a number has too many digits", 1, 1)
+    except (RecursionError, TypeError, OverflowError) as exc:
+        return _syntax_diagnostic(display, f"invalid YAML: a value cannot be constructed ({exc})", 1, 1)
     return node, data
 
 
 class Sources:
-    """Per-process cache of parsed files.
+    """Per-process cache of parsed files, confined to the corpus.
 
     Files are keyed by their resolved path, and also by the path a caller
     gave, so asking again with the same path costs a dictionary lookup
-    rather than a ``realpath`` (:meth:`canonical` offers the same to others). ``display`` names are made relative to
-    ``root`` so that diagnostics do not depend on where the corpus was
-    checked out.
+    rather than a ``realpath`` (:meth:`canonical` offers the same to others).
+    ``display`` names are made relative to ``root`` so that diagnostics do
+    not depend on where the corpus was checked out.
+
+    Only files inside ``root`` or one of ``read_roots`` (after symlinks are
+    resolved) are read: any other is a ``ref.outside-corpus`` diagnostic,
+    whoever asked for it.
     """
 
-    def __init__(self, root: Path, parse_cache: ParseCache | None = None) -> None:
+    def __init__(self, root: Path, parse_cache: ParseCache | None = None, *,
+                 max_size: int = DEFAULT_MAX_FILE_SIZE, read_roots: tuple[Path, ...] = ()) -> None:
         self.root = root.resolve()
         self.parse_cache = parse_cache if parse_cache is not None else ParseCache.open()
+        self.max_size = max_size
+        self.read_roots = (self.root, *(r.resolve() for r in read_roots))
         self._docs: dict[Path, Document | Diagnostic] = {}
         self._given: dict[Path, Document | Diagnostic] = {}
         self._canonical: dict[Path, Path] = {}
+
+    def inside(self, path: Path) -> bool:
+        """Whether ``path``, symlinks resolved, is in a root specgen may read."""
+        real = self.canonical(path)
+        return any(real == r or r in real.parents for r in self.read_roots)
+
+    def outside_message(self, path: Path) -> str:
+        """Why ``path`` is not read, without naming where the corpus is."""
+        real = self.canonical(path)
+        how = f"is a link to {real}," if real != Path(os.path.abspath(path)) else "is"
+        return f"{how} outside the corpus: only the corpus root and the config's read_roots are read"
 
     def canonical(self, path: Path) -> Path:
         """``path.resolve()``, asked of the file system once per path."""
@@ -343,10 +577,14 @@ class Sources:
         return found
 
     def display(self, path: Path) -> str:
-        try:
-            return self.canonical(path).relative_to(self.root).as_posix()
-        except ValueError:
-            return str(path)
+        """``path`` relative to the root; a link out of the corpus by the
+        name it has inside."""
+        for candidate in (self.canonical(path), Path(os.path.abspath(path))):
+            try:
+                return candidate.relative_to(self.root).as_posix()
+            except ValueError:
+                continue
+        return str(path)
 
     def load(self, path: Path) -> Document | Diagnostic:
         cached = self._given.get(path)
@@ -354,7 +592,11 @@ class Sources:
             key = self.canonical(path)
             cached = self._docs.get(key)
             if cached is None:
-                cached = load_document(key, self.display(key), cache=self.parse_cache)
+                if self.inside(key):
+                    cached = load_document(key, self.display(key), cache=self.parse_cache, max_size=self.max_size)
+                else:
+                    cached = _syntax_diagnostic(self.display(path), "file " + self.outside_message(path), 0, 0,
+                                                "ref.outside-corpus")
                 self._docs[key] = cached
             self._given[path] = cached
         return cached

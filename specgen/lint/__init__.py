@@ -154,6 +154,8 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("syntax", _E, "a file does not parse as YAML or JSON", ref_rules.syntax, CORPUS),
     Rule("ref.unresolved", _E, "a $ref names a file or pointer that does not exist", ref_rules.unresolved, CORPUS),
     Rule("ref.remote", _E, "a $ref points outside the corpus (http, https)", ref_rules.remote, CORPUS),
+    Rule("ref.outside-corpus", _E, "a $ref or a corpus file leads outside the corpus root (absolute path, "
+         "'..', file: URI or symlink); nothing of it is read", ref_rules.outside_corpus, CORPUS),
     Rule("ref.cycle", _E, "a $ref chain leads back to itself", ref_rules.cycle, CORPUS),
     Rule("definition.unused", _W, "a shared definition or example partial that nothing refers to",
          ref_rules.unused_definition, CORPUS),

@@ -37,6 +37,10 @@ def remote(corpus, ctx: RuleContext) -> Iterator[Diagnostic]:
     yield from _reference_failures(ctx, "ref.remote")
 
 
+def outside_corpus(corpus, ctx: RuleContext) -> Iterator[Diagnostic]:
+    yield from _reference_failures(ctx, "ref.outside-corpus")
+
+
 def cycle(corpus, ctx: RuleContext) -> Iterator[Diagnostic]:
     """Inlining is what would loop forever on a cycle, so the resolver's
     inliner is the judge. It is only asked about files that lie on a cycle

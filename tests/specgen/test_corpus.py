@@ -31,8 +31,19 @@ def test_pyproject_table_is_read(tmp_path):
     assert load_config(tmp_path).dir("schemas") == (tmp_path / "s").resolve()
 
 
-@pytest.mark.parametrize("text", ["schemas = 3\n", "severity = { x = \"loud\" }\n", "ignore = \"x\"\n", "= broken"])
+@pytest.mark.parametrize("text", ["schemas = 3\n", "severity = { x = \"loud\" }\n", "ignore = \"x\"\n", "= broken",
+                                  'schemas = "/etc"\n', 'api = "../.."\n', 'read_roots = "/"\n',
+                                  "max_file_size = -1\n", 'allow_raw_html = "yes"\n'])
 def test_bad_config_is_a_config_error(tmp_path, text):
     write_tree(tmp_path, {"specgen.toml": text})
     with pytest.raises(ConfigError):
         load_config(tmp_path)
+
+
+def test_only_read_roots_widen_what_a_corpus_may_read(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    write_tree(tmp_path / "corpus", {"specgen.toml": 'read_roots = ["../shared"]\napi = "../shared"\nmax_file_size = 10\n'})
+    config = load_config(tmp_path / "corpus")
+    assert config.read_roots == (shared.resolve(),) and config.dir("api") == shared.resolve()
+    assert config.max_file_size == 10 and config.allow_raw_html is False

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 import referencing.exceptions
 
 from specgen.refs import MAX_DEPTH, Resolved, merge_all_of
@@ -93,9 +94,17 @@ def test_inline_cycle_is_a_diagnostic_and_keeps_the_ref(make_corpus):
     assert result.data["properties"]["content"]["properties"]["back"] == {"$ref": "a.yaml"}
 
 
+def _nested(levels: int, ref: str) -> str:
+    return "".join("  " * i + "a:\n" for i in range(levels)) + "  " * levels + f"$ref: '{ref}'\n"
+
+
 def test_self_reference_and_deep_nesting_never_recurse_forever(make_corpus):
-    deep = "x:\n" + "".join("  " * i + "  a:\n" for i in range(MAX_DEPTH + 50)) + "  " * (MAX_DEPTH + 50) + "  $ref: '#'\n"
-    corpus, resolver = make_corpus({SCHEMA + "m.self.yaml": "$ref: '#'\n", SCHEMA + "m.deep.yaml": deep})
+    """Each file nests within the loader's limit; their chain nests deeper
+    than inlining goes."""
+    files = {SCHEMA + "m.self.yaml": "$ref: '#'\n", SCHEMA + "m.deep.yaml": _nested(90, "core/d1.yaml")}
+    for i in range(1, MAX_DEPTH // 90 + 2):
+        files[SCHEMA + f"core/d{i}.yaml"] = _nested(90, f"d{i + 1}.yaml")
+    corpus, resolver = make_corpus(files)
     assert [d.code for d in resolver.inline(corpus.schemas["m.self"]).diagnostics] == ["ref.cycle"]
     assert "ref.too-deep" in {d.code for d in resolver.inline(corpus.schemas["m.deep"]).diagnostics}
 
@@ -150,3 +159,25 @@ def test_registry_serves_corpus_files_and_refuses_the_network(make_corpus):
     outside = Path(corpus.root, "elsewhere.json")
     outside.write_text('{"const": 1}')
     assert registry.resolver().lookup(outside.as_uri()).contents == {"const": 1}
+
+
+def test_references_out_of_the_corpus_read_nothing(make_corpus, tmp_path):
+    """Absolute paths, ``..``, ``file:`` URIs and symlinks (to a file or a
+    folder) that leave the corpus are located errors; the target's text
+    appears nowhere, not even in what inlining returns."""
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    (outside / "secret.yaml").write_text("secret: hunter2\n")
+    refs = {"abs": str(outside / "secret.yaml"), "up": "../" * 12 + str(outside / "secret.yaml").lstrip("/"),
+            "uri": (outside / "secret.yaml").as_uri(), "link": "core/link.yaml", "dir": "shared/secret.yaml"}
+    schema = "properties:\n" + "".join(f"  {k}:\n    $ref: '{v}'\n" for k, v in refs.items())
+    corpus, resolver = make_corpus({SCHEMA + "m.leak.yaml": schema, SCHEMA + "core/ok.yaml": "type: string\n"})
+    (tmp_path / SCHEMA / "core/link.yaml").symlink_to(outside / "secret.yaml")
+    (tmp_path / SCHEMA / "shared").symlink_to(outside, target_is_directory=True)
+    inlined = resolver.inline(corpus.schemas["m.leak"])
+    found = {d.pointer: d.code for d in inlined.diagnostics}
+    assert found == {f"/properties/{k}/$ref": "ref.outside-corpus" for k in refs}
+    assert "hunter2" not in repr(inlined)
+    assert all(not isinstance(resolver.resolve(corpus.schemas["m.leak"], ref), Resolved) for ref in refs.values())
+    with pytest.raises(referencing.exceptions.Unresolvable):
+        resolver.registry().resolver().lookup((outside / "secret.yaml").as_uri())

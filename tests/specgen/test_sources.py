@@ -145,3 +145,89 @@ def test_sources_resolve_a_given_path_once(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "resolve", lambda self, *a, **k: calls.append(self) or real(self, *a, **k))
     assert all(sources.load(path) is first for _ in range(5))
     assert calls == [] and path in sources
+
+
+# -- untrusted input: bounded loading and duplicate keys ---------------------------
+
+from specgen.sources import MAX_ALIAS_NODES, MAX_DEPTH  # noqa: E402
+
+_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+
+def _problem(tmp_path, name: str, text: str, **kwargs):
+    path = tmp_path / name
+    path.write_text(text)
+    found = load_document(path, **kwargs)
+    assert isinstance(found, Diagnostic), found
+    return found.code, found.line, found.column
+
+
+def test_alias_bomb_is_refused_where_the_budget_runs_out(tmp_path):
+    assert MAX_ALIAS_NODES < 9 ** 5
+    code, line, _ = _problem(tmp_path, "bomb.yaml", _BOMB)
+    assert (code, line) == ("syntax.alias", 5)
+
+
+def test_an_alias_may_not_point_into_itself(tmp_path):
+    assert _problem(tmp_path, "loop.yaml", "a: &a [1, *a]\n")[0] == "syntax"
+
+
+def test_a_few_aliases_and_merge_keys_still_load(tmp_path):
+    """The Matrix spec itself uses an anchor and an alias (m.receipt)."""
+    path = tmp_path / "ok.yaml"
+    path.write_text("x: &x {a: 1}\ny: *x\nz:\n  <<: *x\n  a: 2\n")
+    assert load_document(path).data == {"x": {"a": 1}, "y": {"a": 1}, "z": {"a": 2}}
+
+
+def test_deep_nesting_stops_at_the_line_that_crosses_the_limit(tmp_path):
+    """10^5 levels would overflow libyaml's C composer (SIGSEGV) and
+    Python's recursion; here each form ends in a located error."""
+    deep = 100_000
+    assert _problem(tmp_path, "flow.yaml", "a: 1\nb: " + "[" * deep + "]" * deep + "\n") == \
+        ("syntax.too-deep", 2, 3 + MAX_DEPTH)
+    assert _problem(tmp_path, "block.yaml", "a:\n" + "- " * deep + "x\n")[:2] == ("syntax.too-deep", 2)
+    assert _problem(tmp_path, "deep.json", '{"a":\n' + "[" * deep + "]" * deep + "}")[:2] == ("syntax.too-deep", 2)
+    just_over = '{"a":\n' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}"
+    assert _problem(tmp_path, "m.x", just_over)[:2] == ("syntax.too-deep", 2)
+    ok = tmp_path / "ok.json"
+    ok.write_text("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+    assert isinstance(load_document(ok), Document)
+
+
+def test_alias_expansion_counts_towards_the_depth(tmp_path):
+    half = MAX_DEPTH // 2 + 1
+    text = "a: &a " + "[" * half + "]" * half + "\nb: " + "[" * half + "*a" + "]" * half + "\n"
+    assert _problem(tmp_path, "deep.yaml", text)[0] == "syntax.too-deep"
+
+
+def test_duplicate_keys_are_located_in_yaml_and_json(tmp_path):
+    assert _problem(tmp_path, "d.yaml", "a: 1\nb:\n  c: 1\n  c: 2\n") == ("syntax.duplicate-key", 4, 3)
+    assert _problem(tmp_path, "d.json", '{"a": 1,\n "b": {"c": 1,\n   "c": 2}}') == ("syntax.duplicate-key", 3, 4)
+    assert _problem(tmp_path, "m.room.topic", '{"a": 1,\n "a": 2}\n') == ("syntax.duplicate-key", 2, 2)
+    assert _problem(tmp_path, "n.yaml", "1: a\n'1': b\n")[0] == "syntax.duplicate-key"
+
+
+def test_duplicate_keys_are_found_with_the_parse_cache_too(tmp_path):
+    cache = ParseCache(tmp_path / "cache")
+    for _ in range(2):
+        assert _problem(tmp_path, "d.yaml", "a: 1\na: 2\n", cache=cache)[0] == "syntax.duplicate-key"
+
+
+def test_files_over_the_size_limit_are_not_parsed(tmp_path):
+    assert _problem(tmp_path, "big.yaml", "a: " + "x" * 2000 + "\n", max_size=1000)[0] == "syntax.too-large"
+    assert _problem(tmp_path, "n.json", "[" + "1" * 10_000 + "]")[0] == "syntax"
+
+
+def test_files_outside_the_root_are_never_read(tmp_path):
+    root = tmp_path / "corpus"
+    root.mkdir()
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("password: hunter2\n")
+    (root / "link.yaml").symlink_to(secret)
+    sources = Sources(root)
+    for path in (root / "link.yaml", secret, root / ".." / "secret.yaml"):
+        found = sources.load(path)
+        assert isinstance(found, Diagnostic) and found.code == "ref.outside-corpus"
+        assert "hunter2" not in found.message
+    assert isinstance(Sources(root, read_roots=(tmp_path,)).load(root / "link.yaml"), Document)
