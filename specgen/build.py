@@ -46,7 +46,7 @@ from .diagnostics import Collector, Diagnostic, Severity
 from .placeholders import DEFAULT_TEMPLATES, Catalog, render_template, template_environment
 from .refs import Resolver
 from .rst import PLACEHOLDER, OutlineEntry, RenderedFile, check_title_levels, render_file
-from .sources import join_pointer
+from .sources import join_pointer, read_bounded
 
 __all__ = [
     "PageTarget",
@@ -291,7 +291,7 @@ class SiteBuilder:
         if self.check:
             diagnostics.extend(check_sources(self.corpus, self.resolver))
         pages = []
-        texts = self._read_prose(targets)
+        texts = self._read_prose(targets, diagnostics)
         lookup = _TitleIndex(self.catalog, *self._scan(targets, texts))
         for target in targets.pages:
             files = tuple(self._render(name, depth, texts[name], targets, lookup.for_page(target.url))
@@ -341,15 +341,33 @@ class SiteBuilder:
         except jinja2.TemplateError:
             return None
 
-    def _read_prose(self, targets: Targets) -> dict[str, str]:
+    def _read_prose(self, targets: Targets, diagnostics: list[Diagnostic]) -> dict[str, str]:
         """The text of every listed prose file that exists, read once per
-        build for both the scan and the render."""
+        build for both the scan and the render; a file outside the corpus,
+        unreadable, too large or not UTF-8 is a located error instead."""
         texts: dict[str, str] = {}
+        sources = self.corpus.sources
         for target in targets.pages:
             for name, _ in target.files:
                 path = self.corpus.spec_dir / name
-                if name not in texts and path.is_file():
-                    texts[name] = path.read_text("utf-8", errors="replace")
+                if name in texts:
+                    continue
+                display = self.corpus.display(path)
+                if not sources.inside(path):
+                    diagnostics.append(_error(display, 0, "ref.outside-corpus", f"prose file {name!r} "
+                                              + sources.outside_message(path)))
+                    continue
+                raw = read_bounded(path, sources.max_size)
+                if isinstance(raw, tuple):
+                    diagnostics.append(_error(display, 0, raw[0] if raw[0] != "syntax" else "rst.source", raw[1]))
+                    continue
+                try:
+                    texts[name] = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = raw.count(b"\n", 0, exc.start) + 1
+                    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+                    diagnostics.append(Diagnostic(display, line, column, "rst.source", Severity.ERROR,
+                                                  f"prose file is not valid UTF-8: {exc.reason}"))
         return texts
 
     def _scan(self, targets: Targets, texts: Mapping[str, str]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
@@ -380,7 +398,8 @@ class SiteBuilder:
                 and not any(d.severity >= Severity.WARNING for d in cached.diagnostics)):
             return cached
         rendered = render_file(text, self.corpus.display(path), expand=self.catalog.expand,
-                               title_styles=targets.title_styles, depth=depth, lookup=lookup)
+                               title_styles=targets.title_styles, depth=depth, lookup=lookup,
+                               allow_raw_html=self.corpus.config.allow_raw_html)
         self._rendered[key] = rendered
         self._texts[name] = text
         self.rendered_last.append(rendered.display)
@@ -507,7 +526,7 @@ def _locate_link(href: str, sources: Sequence[str], root: Path, message: str) ->
     needle = href.split("#", 1)[1] if href.startswith("#") else href
     for display in sources:
         try:
-            lines = (root / display).read_text("utf-8").splitlines()
+            lines = (root / display).read_text("utf-8", errors="replace").splitlines()
         except OSError:
             continue
         for number, text in enumerate(lines, 1):

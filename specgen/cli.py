@@ -49,6 +49,9 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "build.template": (Severity.ERROR, "a template is missing, malformed or fails while rendering (located in it)"),
     "build.internal": (Severity.ERROR, "a preview rebuild failed unexpectedly (a bug in specgen)"),
     "rst.markup": (Severity.ERROR, "docutils reported a problem in the prose (bad markup, broken reference)"),
+    "rst.disabled": (Severity.ERROR, "the prose uses raw, include or csv-table :file:/:url:, which a corpus "
+                                     "may not (raw HTML only with allow_raw_html in the config)"),
+    "rst.source": (Severity.ERROR, "a prose file cannot be read or is not UTF-8"),
     # specgen verify
     "verify.signature": (Severity.ERROR, "a signature is missing, made by an unpublished key, or does not verify"),
     "verify.hash": (Severity.ERROR, "a content or reference hash does not match what it covers"),

@@ -10,6 +10,10 @@ docutils resolves references, so prose can link to a generated section by
 its title. The text of the prose is never run through a template engine:
 ``{{`` inside a literal block, inline code, or a sentence is left alone.
 
+Prose is untrusted: ``raw`` (unless the corpus's config allows raw HTML),
+``include`` and ``csv-table :file:``/``:url:`` are ``rst.disabled`` errors
+at their line, and nothing of another file is ever read.
+
 The Reporter is silenced (nothing is printed) and observed: every message
 of level WARNING and above (docutils' own default) becomes a :class:`~specgen.diagnostics.Diagnostic`
 at the file's line, with ``rst.markup`` as its code unless the raiser gave
@@ -237,14 +241,36 @@ class _Reader(docutils.readers.standalone.Reader):
             self.sink.append(_diagnostic(message))
 
 
+#: docutils' warnings for the directives and roles a corpus may not use:
+#: they would read files (``include``, ``csv-table :file:``/``:url:``,
+#: ``raw :file:``) or publish markup nobody reviewed (``raw``). Each becomes
+#: an ``rst.disabled`` error with a hint instead of a warning.
+_DISABLED = (
+    (re.compile(r'"(include)" directive disabled'), "inserts another file"),
+    (re.compile(r'"(raw)" directive disabled'), "publishes unreviewed markup (allow_raw_html = true in "
+                                                "the config of a trusted corpus enables it)"),
+    (re.compile(r'(raw) \(and derived\) roles disabled'), "publishes unreviewed markup (allow_raw_html = true "
+                                                         "in the config of a trusted corpus enables it)"),
+    (re.compile(r'access deactivated; ignoring "(csv-table)" directive'), "reads a file or URL with :file: or :url:"),
+)
+
+
 def _diagnostic(message: nodes.system_message) -> Diagnostic:
     text = message[0].astext() if len(message) and isinstance(message[0], nodes.paragraph) else message.astext()
+    code = message.get("code") or "rst.markup"
+    severity = _SEVERITY.get(message["level"], Severity.ERROR)
+    for pattern, why in _DISABLED:
+        found = pattern.search(text)
+        if found:
+            code, severity = "rst.disabled", Severity.ERROR
+            text = f"{found.group(1)!r} is disabled: it {why}"
+            break
     return Diagnostic(
         path=str(message.get("source") or ""),
         line=int(message.get("line") or 0),
         column=1 if message.get("line") else 0,
-        code=message.get("code") or "rst.markup",
-        severity=_SEVERITY.get(message["level"], Severity.ERROR),
+        code=code,
+        severity=severity,
         message=text,
     )
 
@@ -256,7 +282,7 @@ _COMMON = {
     "doctitle_xform": False,    # a file's lone top heading stays a section
     "sectsubtitle_xform": False,
     "file_insertion_enabled": False,
-    "raw_enabled": True,
+    "raw_enabled": False,
     "syntax_highlight": "short",
     "input_encoding": "utf-8",
     "_disable_config": True,
@@ -271,7 +297,7 @@ _WRITE_SETTINGS._update({"section_self_link": True, "embed_stylesheet": False, "
 
 
 def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequence[str], depth: int,
-                lookup: Lookup = _nowhere) -> RenderedFile:
+                lookup: Lookup = _nowhere, allow_raw_html: bool = False) -> RenderedFile:
     """Parse one prose file, expand its placeholders and write its HTML body.
 
     Args:
@@ -283,9 +309,12 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
         depth: how many levels this file's headings sit below the page's top.
         lookup: resolves reference names this file does not define (the
             titles of generated sections placed by other files).
+        allow_raw_html: whether ``raw`` may publish HTML (a trusted corpus);
+            file insertion stays off whatever this says.
     """
     sink: list[Diagnostic] = []
     settings = copy.copy(_PARSE_SETTINGS)
+    settings.raw_enabled = allow_raw_html
     settings.specgen_expand = expand
     settings.specgen_placements = []
     settings.specgen_lookup = lookup

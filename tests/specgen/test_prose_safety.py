@@ -1,0 +1,76 @@
+"""Prose from an untrusted corpus: nothing in it reads another file or
+publishes unreviewed markup, and a prose file that cannot be read or
+decoded is a located error, never a traceback or an empty page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from specgen.build import SiteBuilder
+from specgen.corpus import Corpus
+from specgen.rst import render_file
+
+GOOD = Path(__file__).resolve().parents[1] / "corpora" / "build" / "good"
+
+
+def _render(text: str, **kwargs):
+    return render_file(text, "x.rst", expand=lambda name: None, title_styles=("=", "-"), depth=0, **kwargs)
+
+
+@pytest.mark.parametrize("text, line", [
+    ("Title\n=====\n\n.. raw:: html\n\n   <script>alert(1)</script>\n", 4),
+    # docutils places an inline role's messages at the line after its paragraph's start
+    (".. role:: html(raw)\n   :format: html\n\nSome :html:`<script>alert(1)</script>` here.\n", 5),
+    ("Intro.\n\n.. include:: /etc/passwd\n", 3),
+    ("Intro.\n\n.. raw:: html\n   :file: /etc/passwd\n", 3),
+    ("Intro.\n\n.. csv-table:: T\n   :file: /etc/passwd\n", 3),
+    ("Intro.\n\n.. csv-table:: T\n   :url: file:///etc/passwd\n", 3),
+])
+def test_file_insertion_and_raw_markup_are_located_errors(text, line):
+    rendered = _render(text)
+    found = [(d.code, d.line, str(d.severity)) for d in rendered.diagnostics]
+    assert ("rst.disabled", line, "error") in found, found
+    assert "<script>" not in rendered.body and "root:" not in rendered.body
+
+
+def test_a_trusted_corpus_may_allow_raw_html_but_never_file_insertion():
+    allowed = _render(".. raw:: html\n\n   <b id=\"trusted\">hi</b>\n", allow_raw_html=True)
+    assert '<b id="trusted">' in allowed.body and not allowed.diagnostics
+    still = _render(".. raw:: html\n   :file: /etc/passwd\n", allow_raw_html=True)
+    assert [d.code for d in still.diagnostics] == ["rst.disabled"]
+
+
+def _corpus(tmp_path: Path) -> Path:
+    return shutil.copytree(GOOD, tmp_path / "c")
+
+
+def test_prose_that_is_not_utf8_is_located(tmp_path):
+    root = _corpus(tmp_path)
+    path = root / "specification" / "events.rst"
+    path.write_bytes(path.read_bytes().replace(b"Messages", b"Mess\xe4ges"))
+    site = SiteBuilder(Corpus(root), check=False).build()
+    found = [(d.path, d.line, d.column, d.code) for d in site.diagnostics if d.code == "rst.source"]
+    assert found == [("specification/events.rst", 9, 5, "rst.source")]
+
+
+def test_unreadable_outside_and_vanished_prose_are_located(tmp_path):
+    root = _corpus(tmp_path)
+    spec = root / "specification"
+    secret = tmp_path / "secret.rst"
+    secret.write_text("Secret\n======\n\nhunter2\n")
+    (spec / "events.rst").unlink()
+    os.mkfifo(spec / "events.rst")  # unreadable without blocking forever
+    (spec / "index.rst").unlink()
+    (spec / "index.rst").symlink_to(secret)
+    builder = SiteBuilder(Corpus(root), check=False)
+    site = builder.build()
+    found = {(d.path, d.code) for d in site.diagnostics}
+    assert {("specification/events.rst", "rst.source"), ("specification/index.rst", "ref.outside-corpus")} <= found
+    assert not any(b"hunter2" in data for data in site.files.values())
+    (spec / "rooms" / "v3.rst").unlink()
+    rebuilt = builder.rebuild([spec / "rooms" / "v3.rst"])
+    assert any(d.code == "build.targets" and "rooms/v3.rst" in d.message for d in rebuilt.diagnostics)
