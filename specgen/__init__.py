@@ -16,6 +16,8 @@ Checking
 - :mod:`specgen.histories`    example room histories, declared and replayed through refimpl
 - :mod:`specgen.verify`       signatures, hashes, IDs and auth verdicts proven by refimpl
 - :mod:`specgen.example_signing`  ``specgen examples --sign/--check``: computed values in place
+- :mod:`specgen.diff`         ``specgen diff OLD NEW``: changes between two corpora, breaking or not
+- :mod:`specgen.differences`  the reviewed record of differences ``make compat`` holds a comparison to
 
 Rendering
 - :mod:`specgen.event_schemas`  event schema -> event section model

@@ -39,6 +39,9 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "example.unchecked": (Severity.ERROR, "an example could not be checked because its schema is unusable"),
     "example.schema": (Severity.INFO, "where the schema keyword an invalid example breaks is written "
                                       "(a note attached to example.invalid)"),
+    "diff.record": (Severity.ERROR, "a differences record (specgen diff --record) is malformed"),
+    "diff.record-stale": (Severity.ERROR, "a difference recorded as kept no longer occurs"),
+    "diff.old": (Severity.INFO, "where a changed value is written in OLD (a note attached to a diff.* finding)"),
     # specgen build and serve
     "build.targets": (Severity.ERROR, "targets.yaml is malformed or names a prose file that does not exist"),
     "build.title-level": (Severity.ERROR, "a heading jumps more than one level below its parent"),
@@ -120,9 +123,11 @@ def _run_validate(corpus: Corpus, args: argparse.Namespace, collector: Collector
 def rule_table() -> dict[str, tuple[Severity, str]]:
     """Every known code with its default severity and description: the lint
     registry, plus the few codes only specgen's other commands report."""
+    from .diff import RULES as DIFF_RULES
     from .lint import RULES
 
-    return {**CORE_RULES, **{rule_id: (rule.default_severity, rule.description) for rule_id, rule in RULES.items()}}
+    return {**CORE_RULES, **{rule_id: (rule.default_severity, rule.description) for rule_id, rule in RULES.items()},
+            **{rule_id: (rule.severity, f"{rule.kind}: {rule.description}") for rule_id, rule in DIFF_RULES.items()}}
 
 
 def _run_rules(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int:
@@ -151,6 +156,8 @@ COMMANDS: dict[str, Command] = {
                            "and example histories pass the auth rules"),
     "examples": lazy_command("example_signing", "examples_command", "add_examples_arguments",
                              "recompute (--sign) or check (--check) the hashes, signatures and IDs in examples"),
+    "diff": lazy_command("diff", "diff_command", "add_diff_arguments",
+                         "what changed between two corpora (folders or git revisions), breaking or not"),
 }
 
 
@@ -174,9 +181,13 @@ def _formats() -> tuple[str, ...]:
     return ("text", "json", "github", "sarif")
 
 
+#: ``specgen diff`` reports breaking changes as errors: ``--fail-on breaking``.
+_SEVERITY_ALIASES = {"breaking": "error"}
+
+
 def _severity(text: str) -> Severity:
     try:
-        return Severity.parse(text)
+        return Severity.parse(_SEVERITY_ALIASES.get(text, text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -207,6 +207,19 @@ def _url_path(url: str) -> str:
     return url.rstrip("/")
 
 
+def _with_variables(url: Any, variables: Any) -> Any:
+    """A server URL with each ``{name}`` that has a string default
+    replaced by it (``{hostname}{basePath}`` with ``basePath`` defaulting
+    to ``/_matrix/federation/v2`` ends in that path); others stay."""
+    if not isinstance(url, str) or not isinstance(variables, dict):
+        return url
+    for name, variable in variables.items():
+        default = variable.get("default") if isinstance(variable, dict) else None
+        if isinstance(default, str):
+            url = url.replace("{" + name + "}", default)
+    return url
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -280,7 +293,7 @@ class _Builder:
 
     def _servers_prefix(self, servers: Any, default: str) -> str:
         if isinstance(servers, list) and servers and isinstance(servers[0], dict):
-            return _url_path(servers[0].get("url", ""))
+            return _url_path(_with_variables(servers[0].get("url", ""), servers[0].get("variables")))
         return default
 
     def _endpoints(self, prefix: str) -> Iterator[Endpoint]:

@@ -122,6 +122,27 @@ def test_openapi31_model(tmp_path):
     assert isinstance(put, Endpoint) and put.key == ("PUT", "/_matrix/federation/v2/invite/{}/{}")
 
 
+def test_server_variables_give_their_defaults_to_the_prefix(tmp_path):
+    """matrix-spec writes ``{protocol}://{hostname}{basePath}``: the path
+    is the ``basePath`` variable's default."""
+    text = """
+openapi: 3.1.0
+info: {title: Joins}
+servers:
+  - url: "{protocol}://{hostname}{basePath}"
+    variables:
+      protocol: {enum: [http, https], default: https}
+      hostname: {default: "localhost:8448"}
+      basePath: {default: /_matrix/federation/v2}
+paths:
+  /send_join/{roomId}/{eventId}:
+    put: {responses: {"200": {description: ok}}}
+"""
+    doc, problems = _load(tmp_path, {"joins.yaml": text}, "joins.yaml")
+    assert problems == [] and doc.base_path == "/_matrix/federation/v2"
+    assert doc.endpoints[0].path == "/_matrix/federation/v2/send_join/{roomId}/{eventId}"
+
+
 SWAGGER = """
 swagger: "2.0"
 info: {title: Store invite}
