@@ -278,6 +278,9 @@ class _Comparison:
     def __init__(self, old: Corpus, new: Corpus, *, common_only: bool = False) -> None:
         self.old, self.new = _Schemas(old), _Schemas(new)
         self.common_only = common_only
+        #: Pairs of schemas already compared: a shared part is compared
+        #: once, and a recursive schema ends instead of unfolding forever.
+        self._compared: set[tuple[tuple[Site, ...], tuple[Site, ...]]] = set()
 
     def run(self) -> Iterator[Change]:
         """Every change once: a difference in a part that several schemas
@@ -421,8 +424,10 @@ class _Comparison:
                 depth: int) -> Iterator[Change]:
         """Changes from the schema ``old`` to ``new`` (both as parts) for
         messages whose sender writes and whose receiver reads them."""
-        if not old or not new or depth > 40:
+        pair = (tuple(site for _, site in old), tuple(site for _, site in new))
+        if not old or not new or depth > MAX_DEPTH or pair in self._compared:
             return
+        self._compared.add(pair)
         so, sn = old[-1][1], new[-1][1]
 
         def change(rule: str, detail: str, at_old: Site | None = None, at_new: Site | None = None) -> Change:

@@ -156,3 +156,13 @@ def test_record_hides_kept_changes_and_reports_stale_and_bad_entries(tmp_path):
     assert sum(d["code"] == "diff.required-added" for d in report) == 4
     own = {(d["code"], d["line"]) for d in report if d["path"] == "differences.yaml"}
     assert own == {("diff.record-stale", 8), ("diff.record", 16)}
+
+
+def test_recursive_schemas_end(make_corpus, tmp_path):
+    """A schema that refers to itself twice is compared once per pair of
+    parts, not unfolded (2**depth) times."""
+    tree = {"type": "object", "properties": {"a": {"$ref": "#"}, "b": {"$ref": "#"}, "c": {"type": "string"}}}
+    old = Corpus(write_tree(tmp_path / "old", {"event-schemas/schema/m.tree.yaml": json.dumps(tree)}))
+    tree["properties"]["c"] = {"type": "integer"}
+    new = Corpus(write_tree(tmp_path / "new", {"event-schemas/schema/m.tree.yaml": json.dumps(tree)}))
+    assert [(c.rule, c.where) for c in compare(old, new)] == [("diff.type-changed", "/c")]
