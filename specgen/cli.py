@@ -248,7 +248,7 @@ def _source_reader(corpus: Corpus) -> Callable[[str, int], str]:
 
 
 #: Commands that run without a corpus.
-_NO_CORPUS_NEEDED = frozenset({"rules"})
+_NO_CORPUS_NEEDED = frozenset({"rules", "diff"})
 
 
 def _nothing_found(corpus: Corpus) -> str:

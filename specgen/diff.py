@@ -676,7 +676,7 @@ def diff_command(corpus: Corpus, args: argparse.Namespace, collector) -> None:
                 raise UsageError(f"{spec!r} is neither a folder nor a git revision of {corpus.root}")
             roots.append(root)
             labels.append(label)
-        old, new = (open_corpus(r) for r in roots)
+        old, new = (_corpus(root, spec) for root, spec in zip(roots, (args.old, args.new)))
         changes = compare(old, new, common_only=args.common_only)
         if args.record is not None:
             from .differences import apply_record
@@ -686,18 +686,17 @@ def diff_command(corpus: Corpus, args: argparse.Namespace, collector) -> None:
         collector.extend(diagnostics(changes, old, new, (labels[0], labels[1])))
 
 
-def open_corpus(root: Path) -> Corpus:
-    """The corpus at ``root``; matrix-spec's ``data/`` tree is read from
-    there when the tree has no folders of its own.
+def _corpus(root: Path, spec: str) -> Corpus:
+    from .cli import UsageError
+    from .corpus import ConfigError
 
-    TODO(issue 12): layout detection in :mod:`specgen.corpus` replaces this.
-    """
-    corpus = Corpus(root)
-    data = corpus.root / "data"
-    if not corpus.api_files and not corpus.schemas and (data / "api").is_dir():
-        dirs = {**corpus.config.dirs, "api": data / "api", "schemas": data / "event-schemas" / "schema",
-                "examples": data / "event-schemas" / "examples"}
-        corpus = Corpus(root, replace(corpus.config, dirs=dirs))
+    try:
+        corpus = Corpus(root)
+    except ConfigError as exc:
+        raise UsageError(f"{spec}: bad configuration: {exc}") from None
+    if not corpus.found:
+        raise UsageError(f"{spec}: no event schemas, examples, API files or prose where its layout "
+                         f"({corpus.layout.name}) keeps them")
     return corpus
 
 

@@ -166,3 +166,8 @@ def test_recursive_schemas_end(make_corpus, tmp_path):
     tree["properties"]["c"] = {"type": "integer"}
     new = Corpus(write_tree(tmp_path / "new", {"event-schemas/schema/m.tree.yaml": json.dumps(tree)}))
     assert [(c.rule, c.where) for c in compare(old, new)] == [("diff.type-changed", "/c")]
+
+
+def test_a_side_without_a_corpus_is_a_usage_error(tmp_path):
+    done = run_cli("diff", str(tmp_path), str(DIFF / "new"))
+    assert done.returncode == 2 and "no event schemas" in done.stderr
