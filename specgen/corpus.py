@@ -34,17 +34,18 @@ shared definitions.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .diagnostics import Diagnostic, Severity
-from .layouts import DIR_KEYS, LAYOUTS, Layout, by_name, detect
+from .layouts import API_SUFFIXES, DIR_KEYS, HUGO_SHORTCODE, LAYOUTS, PLACEHOLDER, Layout, by_name, detect
 from .layouts import ours as _ours
-from .sources import DEFAULT_MAX_FILE_SIZE, JSON_SUFFIXES, YAML_SUFFIXES, Document, Sources
+from .sources import DEFAULT_MAX_FILE_SIZE, JSON_SUFFIXES, YAML_SUFFIXES, Document, Sources, iter_mappings
 
-__all__ = ["Config", "ConfigError", "Corpus", "ExampleFile", "load_config", "example_type", "data_stem",
+__all__ = ["Config", "ConfigError", "Corpus", "ExampleFile", "load_config", "example_type", "data_stem", "underscored",
            "VARIANT_SEPARATORS"]
 
 VARIANT_SEPARATORS = ("#", "$")
@@ -229,16 +230,21 @@ class Corpus:
             p for p in _files(self.schema_dir, recursive=True, allow_bare=bare) if p.parent != self.schema_dir
         ]
         top_examples = _files(self.example_dir, recursive=False, allow_bare=True)
+        #: Partial examples that other examples ``$ref``: those in sub-folders,
+        #: and those beside the examples that have no schema of their name
+        #: but are named by another example (``invite_room_state.json``).
+        self.example_partials: list[Path] = sorted([
+            *(p for p in _files(self.example_dir, recursive=True, allow_bare=True) if p.parent != self.example_dir),
+            *self._referenced_orphans(top_examples),
+        ])
+        partials = set(self.example_partials)
         #: Examples grouped by the event type they belong to.
         self.examples: dict[str, list[ExampleFile]] = {}
         for p in top_examples:
-            t = example_type(p.name)
-            variant = data_stem(p)[len(t) + 1:]
-            self.examples.setdefault(t, []).append(ExampleFile(p, t, variant))
-        #: Partial examples (sub-folders) that other examples ``$ref``.
-        self.example_partials: list[Path] = [
-            p for p in _files(self.example_dir, recursive=True, allow_bare=True) if p.parent != self.example_dir
-        ]
+            if p not in partials:
+                t = example_type(p.name)
+                variant = data_stem(p)[len(t) + 1:]
+                self.examples.setdefault(t, []).append(ExampleFile(p, t, variant))
         self.histories: list[Path] = _files(self.history_dir, recursive=True)
         self.api_files: list[Path] = []
         self.api_definitions: list[Path] = []
@@ -268,6 +274,61 @@ class Corpus:
         if self.histories:
             rows.append(f"histories: {len(self.histories)} in {self.display(self.history_dir)}")
         return rows
+
+    def _referenced_orphans(self, examples: list[Path]) -> list[Path]:
+        """Examples whose name no schema has and that another example
+        ``$ref``s: partials kept beside the examples."""
+        orphans = {self.sources.canonical(p): p for p in examples if self._schema_name(p) is None}
+        if not orphans:
+            return []
+        named: set[Path] = set()
+        for p in examples:
+            document = self.document(p)
+            for mapping in iter_mappings(document.data if document is not None else None):
+                ref = mapping.get("$ref")
+                if isinstance(ref, str) and ref and not ref.startswith("#"):
+                    named.add(self.sources.canonical(p.parent / ref.split("#", 1)[0]))
+        return [orphans[c] for c in orphans if c in named]
+
+    def _schema_name(self, example: Path) -> str | None:
+        """The schema an example file is for: the one of its full name
+        (``m.room.message$m.text``) if there is one, else its event type's."""
+        for name in (data_stem(example), example_type(example.name)):
+            if name in self.schemas:
+                return name
+        return None
+
+    def schema_for(self, example: ExampleFile) -> Path | None:
+        """The event schema ``example`` is validated against (see :meth:`_schema_name`)."""
+        name = self._schema_name(example.path)
+        return self.schemas[name] if name is not None else None
+
+    def definitions_in_prose(self) -> set[Path]:
+        """The shared API definitions the prose places, in the syntaxes
+        its layout uses (:data:`specgen.layouts.PLACEHOLDER`,
+        :data:`specgen.layouts.HUGO_SHORTCODE`); a definition placed there
+        is used even if no ``$ref`` names it."""
+        by_name: dict[str, Path] = {}
+        by_path: dict[str, Path] = {}
+        for p in self.api_definitions:
+            parts = p.relative_to(self.api_dir).parts
+            if "definitions" in parts[1:-1]:
+                below = parts[parts.index("definitions", 1) + 1:-1]
+                suffix = API_SUFFIXES.get(parts[0], underscored(parts[0]))
+                for folders in ((), below):
+                    by_name["_".join(["definition", suffix, *map(underscored, folders), underscored(data_stem(p))])] = p
+            by_path[(Path(self.api_dir.name, *parts[:-1]) / data_stem(p)).as_posix()] = p
+        patterns = {PLACEHOLDER: (_PLACEHOLDER, by_name), HUGO_SHORTCODE: (_SHORTCODE, by_path)}
+        used: set[Path] = set()
+        for p in self.prose:
+            try:
+                text = p.read_text("utf-8", errors="replace")
+            except OSError:
+                continue
+            for syntax in self.layout.definition_syntaxes:
+                pattern, table = patterns[syntax]
+                used.update(table[name] for name in pattern.findall(text) if name in table)
+        return used
 
     def _is_api_document(self, path: Path) -> bool:
         doc = self.sources.document(path)
@@ -308,6 +369,15 @@ class Corpus:
                 if p not in seen:
                     seen.add(p)
                     yield p
+
+
+_PLACEHOLDER = re.compile(r"\{\{(definition_[A-Za-z0-9_]+)\}\}")
+_SHORTCODE = re.compile(r"\{\{%\s*definition\s+path=\"([^\"]+)\"")
+
+
+def underscored(text: str) -> str:
+    """A name as placeholders spell it: anything but ``[A-Za-z0-9_]`` becomes ``_``."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
 def data_stem(path: Path) -> str:

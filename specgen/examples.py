@@ -104,8 +104,8 @@ class ExampleValidator:
 
     def event_examples(self, selected: "_Selection") -> Iterator[Diagnostic]:
         for event_type, group in sorted(self.corpus.examples.items()):
-            schema_path = self.corpus.schemas.get(event_type)
             for example in group:
+                schema_path = self.corpus.schema_for(example)
                 if not selected(example.path, schema_path):
                     continue
                 loaded = self.corpus.load(example.path)
@@ -139,14 +139,17 @@ class ExampleValidator:
         yield from self._schema_ref_problems(schema.path)
         inlined = self.resolver.inline(example.path, example.node, example.pointer)
         yield from inlined.diagnostics
-        key = self._verdict_key(schema, cls, inlined.data) if self.cache is not None else None
+        instance = inlined.data
+        if self.corpus.layout.example_all_of:
+            instance = merge_example_all_of(instance)
+        key = self._verdict_key(schema, cls, instance) if self.cache is not None else None
         if key is not None and self.cache.get(key) == []:
             return
-        if is_clean(self._fast_validator(schema, cls), inlined.data):
+        if is_clean(self._fast_validator(schema, cls), instance):
             if key is not None:
                 self.cache.put(key, [])
             return
-        yield from self._python_check(schema, example, cls, inlined.data, key)
+        yield from self._python_check(schema, example, cls, instance, key)
 
     def _python_check(self, schema: Site, example: Site, cls: type, instance: Any,
                       key: str | None) -> Iterator[Diagnostic]:
@@ -440,11 +443,32 @@ def _parameter_pairs(follow, parameter: Site, swagger: bool) -> Iterator[tuple[S
         if "x-example" in parameter.node:
             # A body parameter's value is described by its schema; any other
             # parameter is its own (draft 4 style) schema.
-            schema = _child(parameter, "schema") if parameter.node.get("in") == "body" else parameter
+            body = parameter.node.get("in") == "body"
+            schema = _child(parameter, "schema") if body else parameter
             if isinstance(schema.node, dict):
-                yield schema, _child(parameter, "x-example")
+                example = _child(parameter, "x-example")
+                yield schema, example if body else _url_text(example, schema.node.get("type"))
         return
     yield from _media_pairs(follow, parameter)
+
+
+def _url_text(example: Site, declared: Any) -> Site:
+    """A Swagger query, path, header or form parameter's ``x-example`` as
+    the text it stands for in a request (writers quote ``"3"`` for an
+    integer, or leave ``1234`` bare for a string), read as its declared
+    type; a text that is no such value is left for the validator to reject."""
+    value = example.node
+    if declared == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    elif isinstance(value, str) and declared in ("integer", "number", "boolean"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        if declared == "boolean" and isinstance(parsed, bool) or declared != "boolean" and isinstance(
+                parsed, (int, float)) and not isinstance(parsed, bool):
+            value = parsed
+    return example if value is example.node else Site(example.path, example.pointer, value)
 
 
 def _content_pairs(follow, holder: Site) -> Iterator[tuple[Site, Site]]:
@@ -496,6 +520,32 @@ def _index_nodes(path: Path, data: Any, where: dict[int, tuple[Path, str]]) -> N
         elif isinstance(node, list):
             where.setdefault(id(node), (path, pointer))
             stack.extend((join_pointer(pointer, i), v) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+
+
+def merge_example_all_of(value: Any) -> Any:
+    """``value`` with every ``{"allOf": [object, ...]}`` replaced by its
+    objects merged in order (nested objects merged too, later parts win);
+    anything else as it is. Used where the layout says examples are
+    written so (:attr:`specgen.layouts.Layout.example_all_of`)."""
+    if isinstance(value, list):
+        return [merge_example_all_of(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    parts = value.get("allOf")
+    if len(value) == 1 and isinstance(parts, list) and all(isinstance(p, dict) for p in parts):
+        merged: dict = {}
+        for part in parts:
+            merged = _deep_merge(merged, merge_example_all_of(part))
+        return merged
+    return {key: merge_example_all_of(item) for key, item in value.items()}
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        out[key] = _deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
 
 
 def _quote_pointer(pointer: str) -> str:

@@ -8,9 +8,10 @@ written in. :func:`load_api` answers them once, as frozen values.
 The dialects differ in four places, each handled in one function:
 
 - the path prefix: Swagger's ``basePath``; OpenAPI 3's first ``servers``
-  URL, reduced to its path (``https://{host}/_matrix/federation`` gives
-  ``/_matrix/federation``), with path- and operation-level ``servers``
-  taking precedence as OpenAPI 3 says;
+  URL with its ``variables`` replaced by their defaults, reduced to its
+  path (``https://{host}/_matrix/federation`` gives ``/_matrix/federation``,
+  ``{protocol}://{hostname}{basePath}`` gives ``basePath``'s default), with
+  path- and operation-level ``servers`` taking precedence as OpenAPI 3 says;
 - request bodies: Swagger's ``in: body`` parameter (or its ``formData``
   parameters, gathered into one object schema) versus ``requestBody``;
 - media types: Swagger's ``consumes``/``produces`` versus ``content`` maps;

@@ -40,8 +40,9 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import JsonLexer
 
-from .corpus import Corpus, data_stem
+from .corpus import Corpus, data_stem, underscored
 from .diagnostics import Diagnostic, Severity
+from .layouts import API_SUFFIXES
 from .event_schemas import event_section
 from .openapi import load_api
 from .refs import Resolver
@@ -55,15 +56,6 @@ __all__ = ["PlaceholderKind", "PLACEHOLDERS", "API_SUFFIXES", "COMMON_FIELDS", "
 #: ``templates/`` does not override, file by file. An installed wheel is a
 #: folder on disk, which is what Jinja2's loader and the preview's watcher need.
 DEFAULT_TEMPLATES = Path(resources.files(__package__)) / "templates"
-
-#: API folder under ``api/`` -> the suffix its placeholders carry.
-API_SUFFIXES: Mapping[str, str] = {
-    "server-server": "ss",
-    "identity": "is",
-    "client-server": "cs",
-    "application-service": "as",
-    "push-gateway": "push",
-}
 
 #: Core event schema file stem -> (placeholder name, anchor, title).
 COMMON_FIELDS: Mapping[str, tuple[str, str, str]] = {
@@ -91,20 +83,16 @@ class PlaceholderKind:
     template: str
 
 
-def _underscored(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", text)
-
-
 def _api_suffix(corpus: Corpus, path: Path) -> str:
     parts = path.relative_to(corpus.api_dir).parts
     folder = parts[0] if len(parts) > 1 else ""
-    return API_SUFFIXES.get(folder, _underscored(folder))
+    return API_SUFFIXES.get(folder, underscored(folder))
 
 
 # -- events ----------------------------------------------------------------
 
 def _discover_events(corpus: Corpus) -> Mapping[str, Path]:
-    return {f"{_underscored(event_type)}_event": path for event_type, path in corpus.schemas.items()}
+    return {f"{underscored(event_type)}_event": path for event_type, path in corpus.schemas.items()}
 
 
 def _build_event(catalog: "Catalog", path: Path) -> Built:
@@ -123,7 +111,7 @@ def _build_event(catalog: "Catalog", path: Path) -> Built:
 # -- APIs ------------------------------------------------------------------
 
 def _discover_apis(corpus: Corpus) -> Mapping[str, Path]:
-    return {f"{_underscored(data_stem(p))}_{_api_suffix(corpus, p)}_http_api": p for p in corpus.api_files}
+    return {f"{underscored(data_stem(p))}_{_api_suffix(corpus, p)}_http_api": p for p in corpus.api_files}
 
 
 @dataclass(frozen=True)
@@ -183,7 +171,7 @@ def _discover_definitions(corpus: Corpus) -> Mapping[str, Path]:
     for p in corpus.api_definitions:
         parts = p.relative_to(corpus.api_dir).parts
         if len(parts) >= 3 and parts[-2] == "definitions":
-            found[f"definition_{_api_suffix(corpus, p)}_{_underscored(data_stem(p))}"] = p
+            found[f"definition_{_api_suffix(corpus, p)}_{underscored(data_stem(p))}"] = p
     return found
 
 

@@ -114,6 +114,10 @@ class Resolver:
             return self._fail(base, ref, at, "ref.unresolved",
                               f"cannot resolve {ref!r}: only JSON-pointer fragments (#/...) are supported")
         sources = self.corpus.sources
+        fallback = self.corpus.layout.fallback_ref_folder
+        if parts.path and fallback and not (sources.inside(target) and self._is_file(sources.canonical(target))):
+            beside = base.parent / fallback / unquote(parts.path)
+            target = beside if self._is_file(sources.canonical(beside)) else target
         if not sources.inside(target):
             return self._fail(base, ref, at, "ref.outside-corpus",
                               f"reference {ref!r} {sources.outside_message(target)}")
@@ -411,8 +415,14 @@ def make_resource(contents: Any) -> referencing.Resource:
     if isinstance(dialect, str):
         spec = referencing.jsonschema.specification_with(dialect, default=spec)
     try:
-        return spec.create_resource(contents)
-    except Exception:  # an ill-typed $id or similar: still addressable by URI
+        resource = spec.create_resource(contents)
+        # Crawling walks every subschema keyword: one malformed (a list of
+        # ``properties``) would break the whole registry, so every file's
+        # examples would go unchecked; kept opaque, only schemas that reach
+        # the malformed node are affected.
+        referencing.Registry().with_resource("", resource).crawl()
+        return resource
+    except Exception:  # an ill-typed $id, a malformed keyword: still addressable by URI
         return referencing.Resource.opaque(contents)
 
 

@@ -19,10 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-__all__ = ["Layout", "LAYOUTS", "DIR_KEYS", "detect", "by_name", "PLACEHOLDER", "HUGO_SHORTCODE"]
+__all__ = ["API_SUFFIXES", "Layout", "LAYOUTS", "DIR_KEYS", "detect", "by_name", "PLACEHOLDER", "HUGO_SHORTCODE"]
 
 #: The folders a layout places, by the name the config file uses.
 DIR_KEYS = ("schemas", "examples", "histories", "api", "specification", "templates")
+
+#: API folder under ``api/`` -> the suffix its placeholders carry (the
+#: same in our layout and matrix-doc's legacy one).
+API_SUFFIXES: Mapping[str, str] = {
+    "server-server": "ss",
+    "identity": "is",
+    "client-server": "cs",
+    "application-service": "as",
+    "push-gateway": "push",
+}
 
 #: Prose names a definition by a placeholder alone on its line: ours
 #: ``{{definition_ss_pdu}}`` and the legacy ``{{definition_ss_event_schemas_m_typing}}``
@@ -48,6 +58,13 @@ class Layout:
     prose: str = "*.rst"
     #: How the prose places shared definitions (:data:`PLACEHOLDER`, :data:`HUGO_SHORTCODE`).
     definition_syntaxes: tuple[str, ...] = (PLACEHOLDER,)
+    #: An example written as ``{"allOf": [part, ...]}`` stands for its parts
+    #: merged in order (matrix-spec's build merges them).
+    example_all_of: bool = False
+    #: A ``$ref`` naming no file beside the file that holds it is looked up
+    #: in this sub-folder of that file's folder (matrix-doc's legacy API
+    #: examples are written relative to ``examples/``); ``""`` for none.
+    fallback_ref_folder: str = ""
     #: Names of tooling files in the API folder that are never sources.
     ignored_files: frozenset[str] = frozenset({"package.json", "package-lock.json"})
 

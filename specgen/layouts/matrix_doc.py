@@ -2,7 +2,8 @@
 Swagger 2.0 under ``api/``, event schemas and examples without a file
 suffix under ``event-schemas/``, reStructuredText under ``specification/``
 placed by ``{{definition_<api>_<folders>_<name>}}`` style placeholders,
-built by ``scripts/gendoc.py``. The tree also holds a ``data/`` copy for
+built by ``scripts/gendoc.py``. The example values in API files refer to
+other examples relative to the API folder's ``examples/``. The tree also holds a ``data/`` copy for
 the Hugo site then being introduced; the legacy sources are the ones read."""
 
 from . import PLACEHOLDER, Layout
@@ -20,5 +21,6 @@ LAYOUT = Layout(
         "templates": "templates",
     },
     bare_schemas=True,
+    fallback_ref_folder="examples",
     definition_syntaxes=(PLACEHOLDER,),
 )

@@ -1,6 +1,7 @@
 """matrix-spec's Hugo tree: OpenAPI 3.1 under ``data/api/``, event schemas
 and examples (``.yaml``/``.json``) under ``data/event-schemas/``, Markdown
-prose under ``content/`` placing definitions by the ``definition`` shortcode."""
+prose under ``content/`` placing definitions by the ``definition`` shortcode.
+Example files may be ``allOf`` lists of partial examples (the PDU examples)."""
 
 from . import HUGO_SHORTCODE, Layout
 
@@ -17,5 +18,6 @@ LAYOUT = Layout(
         "templates": "templates",
     },
     prose="*.md",
+    example_all_of=True,
     definition_syntaxes=(HUGO_SHORTCODE,),
 )

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..diagnostics import Diagnostic, Severity
 from ..openapi import ApiDocument, load_api, version_kind
+from ..refs import merge_all_of
 from ..sources import Document, join_pointer
 from .._cache import VerdictCache
 
@@ -43,6 +44,7 @@ __all__ = [
     "RuleContext",
     "SchemaContext",
     "check",
+    "described",
     "fail_fast",
     "CORPUS",
     "SCHEMA_FILE",
@@ -91,6 +93,7 @@ class RuleContext:
         self._apis: dict[Path, tuple[ApiDocument | None, list[Diagnostic]]] = {}
         self._references: dict[Path, tuple[tuple[str, str, Any], ...]] | None = None
         self._examples = None
+        self._inherited: dict[tuple[Path, str], dict[str, Any]] | None = None
 
     def api(self, path: Path) -> tuple[ApiDocument | None, list[Diagnostic]]:
         if path not in self._apis:
@@ -112,6 +115,52 @@ class RuleContext:
             self._references = {path: self.resolver.references(path) for path in self.corpus.data_files()
                                 if self.corpus.document(path) is not None}
         return self._references
+
+    def inherited(self, path: Path, pointer: str) -> Mapping[str, Any]:
+        """Properties the schema at ``path#pointer`` is given from outside
+        itself through ``allOf``: those of the other members of every
+        ``allOf`` that lists it (in place or by ``$ref``), and of that
+        ``allOf``'s owner. A base schema may require a property a sibling
+        defines, and a member may leave a property's description to the base
+        that describes it."""
+        if self._inherited is None:
+            self._inherited = {}
+            for file in (*self.corpus.schemas.values(), *self.corpus.schema_definitions,
+                         *self.corpus.api_files, *self.corpus.api_definitions):
+                self._collect_all_of(file)
+        return self._inherited.get((self.corpus.sources.canonical(path), pointer), {})
+
+    def _collect_all_of(self, path: Path) -> None:
+        document = self.corpus.document(path)
+        if document is None:
+            return
+        resolver, canonical = self.resolver, self.corpus.sources.canonical(path)
+        for pointer, node in _mappings(document.data):
+            members = node.get("allOf")
+            if not isinstance(members, list):
+                continue
+            parts: list[tuple[tuple[Path, str] | None, dict]] = []
+            for i, member in enumerate(members):
+                at = join_pointer(pointer, "allOf", i)
+                key: tuple[Path, str] | None = (canonical, at)
+                if isinstance(member, dict) and isinstance(member.get("$ref"), str):
+                    target = resolver.resolve(path, member["$ref"], at=at)
+                    if isinstance(target, Diagnostic):
+                        continue
+                    key = (self.corpus.sources.canonical(target.path), target.pointer)
+                    member = resolver.inline(target.path, None, target.pointer).data
+                else:
+                    member = resolver.inline(path, member, at).data
+                parts.append((key, _properties(merge_all_of(member))))
+            own = _properties(resolver.inline(path, {"properties": node.get("properties")},
+                                              pointer).data)
+            for key, _ in parts:
+                given = self._inherited.setdefault(key, {})
+                for other_key, properties in (*parts, (None, own)):
+                    if other_key != key:
+                        for name, schema in properties.items():
+                            if not described(given.get(name)):
+                                given[name] = schema
 
     def referenced_files(self, path: Path) -> list[Path]:
         """``path`` and every file it reaches through ``$ref``, sorted."""
@@ -144,6 +193,11 @@ class SchemaContext:
     #: Where the node sits in its file, for rules that hand the node on to
     #: another module (their own findings stay relative).
     pointer: str = ""
+
+
+def described(schema: Any) -> bool:
+    """Whether a property schema carries a description of its own."""
+    return isinstance(schema, dict) and isinstance(schema.get("description"), str) and bool(schema["description"].strip())
 
 
 from . import api_rules, example_rules, naming_rules, ref_rules, schema_rules  # noqa: E402
@@ -326,6 +380,23 @@ def _walk_schema(run: RuleContext, rules: list[Rule], schema: Any, pointer: str,
                 children.extend((sub, join_pointer(node_pointer, key, i), child_ctx)
                                 for i, sub in enumerate(value))
         stack.extend(reversed(children))
+
+
+def _mappings(data: Any) -> Iterator[tuple[str, dict]]:
+    """Every mapping of a document with its pointer."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, dict):
+            yield pointer, node
+            stack.extend((join_pointer(pointer, k), v) for k, v in node.items() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((join_pointer(pointer, i), v) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+
+
+def _properties(schema: Any) -> dict[str, Any]:
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return properties if isinstance(properties, dict) else {}
 
 
 def _nest(ctx: SchemaContext, nested: bool, branch: bool) -> SchemaContext:

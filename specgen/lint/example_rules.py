@@ -18,18 +18,20 @@ from . import Finding, RuleContext, SchemaContext
 
 
 def no_example(corpus, ctx: RuleContext) -> Iterator[Finding]:
-    for event_type, path in corpus.schemas.items():
-        if not corpus.examples.get(event_type):
-            yield Finding(f"event schema {event_type} has no example in {corpus.display(corpus.example_dir)}",
+    """A variant schema (``m.room.message$m.text``) is exemplified by the
+    example of its own name, a plain one by any example of its type."""
+    exemplified = {corpus.schema_for(example) for example in corpus.all_example_files()}
+    for name, path in corpus.schemas.items():
+        if path not in exemplified and not corpus.examples.get(name):
+            yield Finding(f"event schema {name} has no example in {corpus.display(corpus.example_dir)}",
                           path=path)
 
 
 def no_schema(corpus, ctx: RuleContext) -> Iterator[Finding]:
-    for event_type, examples in corpus.examples.items():
-        if event_type in corpus.schemas:
-            continue
-        for example in examples:
-            yield Finding(f"example {example.path.name} has no event schema {event_type}", path=example.path)
+    for example in corpus.all_example_files():
+        if corpus.schema_for(example) is None:
+            yield Finding(f"example {example.path.name} has no event schema {example.event_type}",
+                          path=example.path)
 
 
 #: What the example validator says about the example itself; reference

@@ -99,7 +99,8 @@ def _files_on_cycles(ctx: RuleContext) -> list[Path]:
 
 
 def unused_definition(corpus, ctx: RuleContext) -> Iterator[Finding]:
-    used: set[Path] = set()
+    """Used means named by a ``$ref`` from another file, or placed by the prose."""
+    used: set[Path] = {corpus.sources.canonical(p) for p in corpus.definitions_in_prose()}
     for path, references in ctx.references().items():
         for _, _, target in references:
             if not isinstance(target, Diagnostic) and target.path != path:

@@ -16,11 +16,11 @@ from jsonschema import Draft202012Validator
 
 from ..diagnostics import Diagnostic
 from ..refs import merge_all_of
-from ..sources import join_pointer
+from ..sources import join_pointer, split_pointer
 from ..tables import has_own_table
 from .._cache import package_version
 from .._fast_validation import DIALECT, compile_validator, is_clean
-from . import Finding, SchemaContext
+from . import Finding, SchemaContext, described
 
 
 def crawled_validator(schema: Mapping):
@@ -128,22 +128,44 @@ def _resolved(node: Any, ctx: SchemaContext) -> tuple[Any, Path]:
 
 
 def property_description(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
+    """A property may take its description from an ``allOf`` member that
+    describes it, or from a sibling member where the node is itself one;
+    a constant (``enum`` of one value, ``const``) is described by its value."""
     properties = node.get("properties")
     if not isinstance(properties, Mapping):
         return
+    merged: Mapping | None = None
     for name, prop in properties.items():
         value, _ = _resolved(prop, ctx)
-        if not isinstance(value, Mapping):
+        if not isinstance(value, Mapping) or described(value) or _constant(value):
             continue
-        description = value.get("description")
-        if not isinstance(description, str) or not description.strip():
-            yield Finding(f"property {name!r} has no description", join_pointer("/properties", name), key=True)
+        if described(ctx.run.inherited(ctx.path, ctx.pointer).get(name)):
+            continue
+        if merged is None:
+            merged = _merged_members(node, ctx)
+        if described(merged.get(name)):
+            continue
+        yield Finding(f"property {name!r} has no description", join_pointer("/properties", name), key=True)
+
+
+def _constant(schema: Mapping) -> bool:
+    return "const" in schema or (isinstance(schema.get("enum"), list) and len(schema["enum"]) == 1)
+
+
+def _merged_members(node: Mapping, ctx: SchemaContext) -> Mapping:
+    """The properties ``node``'s own ``allOf`` members define, merged."""
+    if not isinstance(node.get("allOf"), list):
+        return {}
+    inlined = ctx.run.resolver.inline(ctx.path, {"allOf": node["allOf"]}, ctx.pointer).data
+    properties = merge_all_of(inlined).get("properties") if isinstance(inlined, Mapping) else None
+    return properties if isinstance(properties, Mapping) else {}
 
 
 def object_title(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
     """Nested objects with properties get their own table, headed by the
-    title; a ``$ref`` to such an object is judged at its definition."""
-    if not ctx.nested or ctx.branch:
+    title; a ``$ref`` to such an object is judged at its definition. An
+    event's ``content`` table is headed by the event's own section."""
+    if not ctx.nested or ctx.branch or _event_content(ctx):
         return
     if "$ref" in node:
         value, path = _resolved(node, ctx)
@@ -155,6 +177,16 @@ def object_title(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
         return
     if has_own_table(node) and not node.get("title"):
         yield Finding("nested object with properties is rendered as its own table and needs a title")
+
+
+def _event_content(ctx: SchemaContext) -> bool:
+    """``properties/content`` at the top of an event schema (or of one of
+    its top-level ``allOf`` members)."""
+    if ctx.path not in ctx.run.corpus.schemas.values():
+        return False
+    tokens = split_pointer(ctx.pointer)
+    return tokens in (["properties", "content"],) or (
+        len(tokens) == 4 and tokens[0] == "allOf" and tokens[2:] == ["properties", "content"])
 
 
 _TYPE_CHECKS = {
@@ -204,6 +236,7 @@ def required_undefined(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
     if merged.get("additionalProperties", False) not in (False, None):
         return
     defined = merged.get("properties") if isinstance(merged.get("properties"), Mapping) else {}
+    given = ctx.run.inherited(ctx.path, ctx.pointer)
     for i, name in enumerate(required):
-        if isinstance(name, str) and name not in defined:
+        if isinstance(name, str) and name not in defined and name not in given:
             yield Finding(f"required property {name!r} is not defined in properties", join_pointer("/required", i))

@@ -32,8 +32,8 @@ def test_legacy_schemas_and_examples_need_no_suffix():
 
 def test_matrix_spec_prose_is_markdown_under_content():
     corpus = Corpus(LAYOUT_CORPORA / "matrix-spec")
-    assert [p.name for p in corpus.prose] == ["notes.md"]
-    assert [p.name for p in corpus.api_files] == ["notes.yaml"]
+    assert [p.name for p in corpus.prose] == ["definitions.md", "notes.md"]
+    assert [corpus.display(p) for p in corpus.api_files] == ["data/api/archive/notes.yaml", "data/api/notes/notes.yaml"]
 
 
 def test_layout_names_are_unique():
@@ -44,8 +44,8 @@ def test_verbose_says_what_was_found():
     result = run_cli("--root", str(LAYOUT_CORPORA / "matrix-spec"), "-v", "lint")
     assert result.returncode == 0, result.stderr
     assert "layout: matrix-spec" in result.stderr
-    assert "event schemas: 1 (+0 shared) in data/event-schemas/schema" in result.stderr
-    assert "API files: 1 (+0 shared) in data/api" in result.stderr
+    assert "event schemas: 2 (+0 shared) in data/event-schemas/schema" in result.stderr
+    assert "API files: 2 (+5 shared) in data/api" in result.stderr
 
 
 def test_no_corpus_exits_2_saying_where_it_looked(tmp_path):
@@ -77,3 +77,78 @@ def test_unknown_layout_is_a_config_error(tmp_path, text):
 def test_missing_config_file_exits_2(tmp_path):
     result = run_cli("--root", str(LAYOUT_CORPORA / "matrix-spec"), "--config", str(tmp_path / "none.toml"), "lint")
     assert result.returncode == 2 and "no such config file" in result.stderr
+
+
+# -- the conventions of both trees, each from a fixture of our own writing --
+
+def _findings(root):
+    from specgen import lint
+    from specgen.examples import validate
+    from specgen.refs import Resolver
+
+    corpus = Corpus(root)
+    resolver = Resolver(corpus)
+    return corpus, [*lint.check(corpus, resolver), *validate(corpus, resolver)]
+
+
+@pytest.mark.parametrize("name", ["matrix-spec", "matrix-doc"])
+def test_layout_fixtures_are_clean(name):
+    """Every convention in them is one the spec writers use on purpose:
+    servers variables, allOf examples, inherited descriptions and required
+    names, $ variants, partials beside the examples, definitions placed by
+    prose, examples-relative $refs, quoted x-example URL values, a malformed
+    definition that no example reaches, package.json in the API folder."""
+    _, found = _findings(LAYOUT_CORPORA / name)
+    assert [f"{d.path}:{d.line}: {d.code} {d.message}" for d in found] == []
+
+
+def test_servers_variables_give_the_path_prefix():
+    from specgen.openapi import load_api
+    from specgen.refs import Resolver
+
+    corpus = Corpus(LAYOUT_CORPORA / "matrix-spec")
+    paths = sorted(e.path for p in corpus.api_files for e in load_api(corpus, Resolver(corpus), p)[0].endpoints)
+    assert paths == ["/_example/archive/v1/notes", "/_example/notes/v1/notes"]
+
+
+def test_variants_partials_and_tooling_files_are_told_apart():
+    corpus = Corpus(LAYOUT_CORPORA / "matrix-spec")
+    by_name = {e.path.name: corpus.schema_for(e).name for e in corpus.all_example_files()}
+    assert by_name == {"org.example.note.yaml": "org.example.note.yaml",
+                       "org.example.note$pinned.yaml": "org.example.note$pinned.yaml"}
+    assert [p.name for p in corpus.example_partials] == ["note_parts.json"]
+    assert "package.json" not in {p.name for p in corpus.api_definitions}
+
+
+@pytest.mark.parametrize("name, placed", [
+    ("matrix-spec", {"placed.yaml"}),
+    ("matrix-doc", {"note.yaml", "short.yaml", "broken.yaml"}),
+])
+def test_definitions_placed_by_prose_in_each_syntax(name, placed):
+    assert {p.name for p in Corpus(LAYOUT_CORPORA / name).definitions_in_prose()} == placed
+
+
+def _copy(tmp_path, name):
+    import shutil
+
+    shutil.copytree(LAYOUT_CORPORA / name, tmp_path / name)
+    return tmp_path / name
+
+
+def test_conventions_still_catch_real_faults(tmp_path):
+    """The same shapes, broken: a merged allOf example part of the wrong
+    type, a required name nothing defines, a quoted x-example that is no
+    integer, an examples-relative $ref to a missing file."""
+    spec = _copy(tmp_path, "matrix-spec")
+    (spec / "data/api/examples/parts/note_body.json").write_text('{"body": 42}\n')
+    base = spec / "data/api/notes/definitions/note_base.yaml"
+    base.write_text(base.read_text().replace("required: [body, id]", "required: [body, id, colour]"))
+    _, found = _findings(spec)
+    assert {d.code for d in found} == {"example.invalid", "schema.required-undefined"}
+    assert any("42 is not of type 'string'" in d.message for d in found if d.code == "example.invalid")
+    legacy = _copy(tmp_path, "matrix-doc")
+    api = legacy / "api/server-server/notes.yaml"
+    api.write_text(api.read_text().replace('x-example: "3"', 'x-example: "three"').replace("note.json", "gone.json"))
+    _, found = _findings(legacy)
+    assert sorted({d.code for d in found}) == ["definition.unused", "example.invalid", "ref.unresolved"]
+    assert not any(d.code == "example.unchecked" for d in found)
