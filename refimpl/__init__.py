@@ -24,4 +24,5 @@ Module map:
 - :mod:`refimpl.auth_rules`     auth-event selection, receipt checks, the rules per version
 - :mod:`refimpl.factories`      RoomFactory presets: real signed histories for tests and examples
 - :mod:`refimpl.oracle`         JSON-lines oracle for other implementations (``python -m refimpl``)
+- :mod:`refimpl.transport`      the only I/O: aiohttp servers and clients per role, on loopback
 """

@@ -18,6 +18,8 @@ Checking
 - :mod:`specgen.example_signing`  ``specgen examples --sign/--check``: computed values in place
 - :mod:`specgen.diff`         ``specgen diff OLD NEW``: changes between two corpora, breaking or not
 - :mod:`specgen.differences`  the reviewed record of differences ``make compat`` holds a comparison to
+- :mod:`specgen.flows`        scenarios on loopback, every exchange held against ``api/`` (``specgen flows``)
+- :mod:`specgen.flow_scenarios`  the named scenarios, each with its narrative
 
 Rendering
 - :mod:`specgen.event_schemas`  event schema -> event section model

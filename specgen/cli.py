@@ -68,6 +68,13 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "examples.room": (Severity.ERROR, "the examples of one room do not form a room refimpl can build"),
     "examples.auth": (Severity.ERROR, "a declared example history is rejected by the authorization rules"),
     "examples.unwritable": (Severity.ERROR, "a recomputed value could not be written back to its file"),
+    # specgen flows
+    "flows.endpoint": (Severity.ERROR, "a request crossed the network that no API definition declares"),
+    "flows.request": (Severity.ERROR, "a request's parameters or body depart from its API definition"),
+    "flows.status": (Severity.ERROR, "a response's status is not one its API definition declares"),
+    "flows.response": (Severity.ERROR, "a response body departs from its API definition (undeclared fields included)"),
+    "flows.errcode": (Severity.ERROR, "an error response carries an errcode its API definition does not name"),
+    "flows.scenario": (Severity.ERROR, "a scenario between real servers did not go as its narrative says"),
 }
 
 
@@ -158,6 +165,9 @@ COMMANDS: dict[str, Command] = {
                              "recompute (--sign) or check (--check) the hashes, signatures and IDs in examples"),
     "diff": lazy_command("diff", "diff_command", "add_diff_arguments",
                          "what changed between two corpora (folders or git revisions), breaking or not"),
+    "flows": lazy_command("flows", "flows_command", "add_flows_arguments",
+                          "run the scenarios between real servers on loopback, every exchange "
+                          "checked against the API definitions"),
 }
 
 

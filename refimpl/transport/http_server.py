@@ -1,0 +1,256 @@
+"""The aiohttp application of each role, over the pure handlers.
+
+Every endpoint is a :class:`Route` in a role's route table: method, path
+template, whether ``X-Matrix`` is required, and a handler that takes the
+role's state and the parsed :class:`Incoming` request and returns
+``(status, body)``. What the adapter itself does, once for every route:
+
+* reads the body, at most ``max_body_bytes`` (413 ``M_TOO_LARGE``), as
+  JSON (400 ``M_NOT_JSON``);
+* for authenticated routes, fetches the origin's keys through the
+  :class:`~refimpl.transport.keyring.KeyRing` and checks the header with
+  :func:`refimpl.request_auth.verify_request` against the request target
+  exactly as received (401 ``M_UNAUTHORIZED`` for anything wrong,
+  including keys that cannot be had);
+* turns every :class:`~refimpl.errors.MatrixError` into its status and
+  ``{"errcode", "error"}`` body, an unknown path into 404 and a known path
+  with another method into 405, both ``M_UNRECOGNIZED``.
+
+Anything else escaping a handler is a bug: aiohttp answers 500 and logs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ..errors import Errcode, InvalidParam, MatrixError, NotJson, TooLarge, Unauthorized
+from ..keys import SigningKey
+from ..request_auth import parse_authorization, verify_request
+from ..server_keys import (
+    CachedServerKeys,
+    KeyQuery,
+    build_server_keys,
+    handle_key_query,
+    key_query_for_server,
+    parse_key_query,
+    servers_to_refresh,
+)
+from .http_client import ExchangeObserver, HttpClient, Unreachable
+from .keyring import KeyRing, fetch_server_keys
+from .loopback import Clock, ServerTable
+
+__all__ = [
+    "Incoming",
+    "Route",
+    "Homeserver",
+    "HOMESERVER_ROUTES",
+    "homeserver_app",
+    "build_app",
+    "DEFAULT_MAX_BODY_BYTES",
+    "KEY_LIFETIME_MS",
+]
+
+#: Bodies larger than this are refused before they are parsed.
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+
+#: How long a published key document says it is good for.
+KEY_LIFETIME_MS = 24 * 60 * 60 * 1000
+
+IMPLEMENTATION = {"name": "specgen-refimpl", "version": "0.1.0"}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A request as the handlers see it; ``origin`` is proven by X-Matrix
+    on authenticated routes and None elsewhere."""
+
+    method: str
+    target: str
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+    origin: str | None = None
+
+
+Handler = Callable[[Any, Incoming], Awaitable[tuple[int, Any]]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    authenticated: bool = False
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def _read_json(request: web.Request, limit: int) -> Any:
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"request body of {request.content_length} bytes exceeds {limit}")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise TooLarge(f"request body exceeds {limit} bytes") from None
+    if not raw:
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotJson(f"request body is not JSON: {exc}") from None
+
+
+def _error(status: int, errcode: Errcode | str, message: str) -> web.Response:
+    return web.json_response({"errcode": str(errcode), "error": message}, status=status)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    try:
+        return await handler(request)
+    except MatrixError as exc:
+        return web.json_response(exc.to_body(), status=exc.http_status)
+    except web.HTTPNotFound:
+        return _error(404, Errcode.M_UNRECOGNIZED, f"no endpoint {request.path}")
+    except web.HTTPMethodNotAllowed:
+        return _error(405, Errcode.M_UNRECOGNIZED, f"{request.method} is not served at {request.path}")
+
+
+async def _authenticate(server: "Homeserver", request: web.Request, body: Any) -> str:
+    auth = parse_authorization(request.headers.get("Authorization"))
+    try:
+        key = await server.keyring.current_key(auth.origin, auth.key)
+    except (Unreachable, MatrixError) as exc:
+        raise Unauthorized(f"no usable keys of {auth.origin}: {exc}", origin=auth.origin) from None
+    keys = {auth.origin: {auth.key: key}} if key is not None else {}
+    verify_request(
+        auth, method=request.method, uri=request.raw_path, our_server_name=server.server_name, keys=keys, content=body
+    )
+    return auth.origin
+
+
+def build_app(server: Any, routes: tuple[Route, ...], *, max_body_bytes: int) -> web.Application:
+    """An application serving ``routes`` over ``server``'s state."""
+    app = web.Application(middlewares=[_errors], client_max_size=max_body_bytes)
+
+    def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def serve(request: web.Request) -> web.Response:
+            body = await _read_json(request, max_body_bytes)
+            origin = await _authenticate(server, request, body) if route.authenticated else None
+            incoming = Incoming(
+                request.method, request.raw_path, dict(request.match_info), dict(request.query), body, origin
+            )
+            status, answer = await route.handler(server, incoming)
+            return web.json_response(answer, status=status)
+
+        return serve
+
+    for route in routes:
+        app.router.add_route(route.method, route.path, endpoint(route))
+    return app
+
+
+@dataclass
+class Homeserver:
+    """One homeserver's state: its name and key, its view of others' keys,
+    and, as a notary, the key documents it fetched for others."""
+
+    server_name: str
+    signing_key: SigningKey
+    table: ServerTable
+    session: aiohttp.ClientSession
+    clock: Clock
+    notary: str | None = None
+    observer: ExchangeObserver | None = None
+    key_lifetime_ms: int = KEY_LIFETIME_MS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    notary_cache: dict[str, CachedServerKeys] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.client = HttpClient(
+            self.session, self.table, origin=self.server_name, signing_key=self.signing_key, observer=self.observer
+        )
+        self.keyring = KeyRing(self.client, self.clock, notary=self.notary)
+        self._document: dict[str, Any] | None = None
+
+    @property
+    def key_document(self) -> dict[str, Any]:
+        """The published key document, signed again (with a later
+        ``valid_until_ts``) once half its lifetime has passed."""
+        now = self.clock()
+        if self._document is None or now >= self._document["valid_until_ts"] - self.key_lifetime_ms // 2:
+            self._document = build_server_keys(
+                self.server_name, [self.signing_key], valid_until_ts=now + self.key_lifetime_ms
+            )
+        return self._document
+
+    async def _refresh(self, server: str, now: int) -> None:
+        """Fetch ``server``'s document for the notary cache; a server that
+        fails to answer with keys valid now leaves the old copy in place."""
+        try:
+            document, _ = await fetch_server_keys(self.client, server, now=now, minimum_valid_until_ts=None)
+        except (Unreachable, MatrixError):
+            return
+        self.notary_cache[server] = CachedServerKeys(document, now)
+
+    async def answer_key_query(self, query: KeyQuery) -> dict[str, Any]:
+        now = self.clock()
+        self.notary_cache[self.server_name] = CachedServerKeys(self.key_document, now)
+        stale = servers_to_refresh(query, self.notary_cache, now=now) - {self.server_name}
+        await asyncio.gather(*(self._refresh(server, now) for server in sorted(stale)))
+        return handle_key_query(
+            query, self.notary_cache, notary_name=self.server_name, notary_key=self.signing_key
+        )
+
+
+def _minimum_valid_until_ts(query: Mapping[str, str]) -> int | None:
+    text = query.get("minimum_valid_until_ts")
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise InvalidParam(f"minimum_valid_until_ts must be an integer, not {text!r}")
+    return int(text)
+
+
+async def _server_keys(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+    return 200, server.key_document
+
+
+async def _query_one(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+    query = key_query_for_server(
+        incoming.path_params["serverName"],
+        key_id=incoming.path_params.get("keyId"),
+        minimum_valid_until_ts=_minimum_valid_until_ts(incoming.query),
+    )
+    return 200, await server.answer_key_query(query)
+
+
+async def _query_batch(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+    return 200, await server.answer_key_query(parse_key_query(incoming.body))
+
+
+async def _version(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+    return 200, {"server": IMPLEMENTATION}
+
+
+HOMESERVER_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/_matrix/key/v2/server", _server_keys),
+    Route("GET", "/_matrix/key/v2/server/{keyId}", _server_keys),
+    Route("GET", "/_matrix/key/v2/query/{serverName}", _query_one),
+    Route("GET", "/_matrix/key/v2/query/{serverName}/{keyId}", _query_one),
+    Route("POST", "/_matrix/key/v2/query", _query_batch),
+    Route("GET", "/_matrix/federation/v1/version", _version),
+)
+
+
+def homeserver_app(server: Homeserver, routes: tuple[Route, ...] = HOMESERVER_ROUTES) -> web.Application:
+    return build_app(server, routes, max_body_bytes=server.max_body_bytes)

@@ -1,0 +1,113 @@
+"""Other servers' verify keys, fetched when needed and kept while they hold.
+
+A receiving server needs the origin's keys to check ``X-Matrix`` (and,
+later, event signatures). The :class:`KeyRing` asks the pure core what a
+document proves and keeps what it learnt:
+
+* directly: ``GET /_matrix/key/v2/server`` on the server itself, accepted
+  by :func:`refimpl.server_keys.verify_server_keys`;
+* through a notary: ``GET /_matrix/key/v2/query/{serverName}`` with
+  ``minimum_valid_until_ts`` set to the time the keys are needed until,
+  accepted by :func:`refimpl.server_keys.verify_key_query_response`; the
+  notary's own keys are fetched directly. A notary may answer with a copy
+  that expires too early (its refresh failed); such keys are refused.
+
+A copy is reused while its trusted validity
+(:attr:`~refimpl.server_keys.ServerKeys.trusted_until_ts`, the published
+``valid_until_ts`` capped at 7 days after receipt) covers the time asked
+for and it names the key asked for; otherwise it is fetched again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import Forbidden
+from ..keys import VerifyKey
+from ..server_keys import ServerKeys, verify_key_query_response, verify_server_keys
+from .http_client import HttpClient, Unreachable, target
+from .loopback import Clock
+
+__all__ = ["KeyRing", "fetch_server_keys"]
+
+
+async def fetch_server_keys(
+    client: HttpClient, server: str, *, now: int, minimum_valid_until_ts: int | None
+) -> tuple[Mapping[str, Any], ServerKeys]:
+    """The key document ``server`` publishes itself, as sent and as verified.
+
+    Raises:
+        Unreachable: the server does not answer.
+        MatrixError: the answer is not a good key document for ``server``
+            valid until ``minimum_valid_until_ts`` (see ``verify_server_keys``).
+    """
+    exchange = await client.request(server, "GET", "/_matrix/key/v2/server")
+    if exchange.status != 200:
+        raise Unreachable(f"{server} answered {exchange.status} for its keys")
+    document = exchange.response_body
+    keys = verify_server_keys(document, server_name=server, now=now, minimum_valid_until_ts=minimum_valid_until_ts)
+    return document, keys
+
+
+class KeyRing:
+    """Keys of other servers as one server has verified them."""
+
+    def __init__(self, client: HttpClient, clock: Clock, *, notary: str | None = None) -> None:
+        self.client = client
+        self.clock = clock
+        self.notary = notary
+        self._cache: dict[str, ServerKeys] = {}
+
+    def cached(self, server: str) -> ServerKeys | None:
+        return self._cache.get(server)
+
+    async def server_keys(self, server: str, *, needed_until: int, key_id: str | None = None) -> ServerKeys:
+        """``server``'s keys, trusted until at least ``needed_until``.
+
+        Raises:
+            Unreachable: neither the server nor the notary answered.
+            MatrixError: what came back is not good enough (bad signatures,
+                keys that expire before ``needed_until``, another server's).
+        """
+        cached = self._cache.get(server)
+        if cached is not None and cached.trusted_until_ts >= needed_until and (
+            key_id is None or key_id in cached.verify_keys
+        ):
+            return cached
+        if self.notary is None or server == self.notary:
+            _, keys = await fetch_server_keys(
+                self.client, server, now=self.clock(), minimum_valid_until_ts=needed_until
+            )
+        else:
+            keys = await self._through_notary(server, needed_until)
+        self._cache[server] = keys
+        return keys
+
+    async def _through_notary(self, server: str, needed_until: int) -> ServerKeys:
+        notary_keys = await self.server_keys(self.notary, needed_until=self.clock())
+        request_target = target(
+            "/_matrix/key/v2/query/{serverName}", {"minimum_valid_until_ts": needed_until}, serverName=server
+        )
+        exchange = await self.client.request(self.notary, "GET", request_target)
+        if exchange.status != 200:
+            raise Unreachable(f"notary {self.notary} answered {exchange.status} for the keys of {server}")
+        entries = verify_key_query_response(
+            exchange.response_body,
+            notary_name=self.notary,
+            notary_keys=notary_keys.verify_keys,
+            now=self.clock(),
+            requested=[server],
+        )
+        fresh = [keys for keys in entries if keys.valid_until_ts >= needed_until]
+        if not fresh:
+            raise Forbidden(
+                f"notary {self.notary} holds no keys of {server} valid until {needed_until}",
+                server_name=server,
+            )
+        return max(fresh, key=lambda keys: keys.valid_until_ts)
+
+    async def current_key(self, server: str, key_id: str) -> VerifyKey | None:
+        """The key ``key_id`` of ``server`` if it is valid now, else None."""
+        keys = await self.server_keys(server, needed_until=self.clock(), key_id=key_id)
+        return keys.verify_keys.get(key_id)

@@ -1,0 +1,164 @@
+"""The scenarios ``specgen flows`` runs: real servers on loopback, one flow each.
+
+Each scenario is an async function over a fresh
+:class:`~specgen.flows.Federation`; its docstring is its narrative, told
+before it runs, and every step is driven by a message and its answer
+(time moves only when a scenario advances the shared clock). The servers
+are ``example.org`` (H1), ``remote.example.com`` (H2),
+``third.example.net`` (H3), all with the published test keys, and the
+notary ``notary.example.com`` (N), whose key is derived from its name as
+:mod:`refimpl.test_keys` derives them.
+
+:data:`SCENARIOS` is the registry, in the order they are told.
+"""
+
+from __future__ import annotations
+
+from refimpl.errors import Forbidden
+from refimpl.server_keys import verify_key_query_response
+from refimpl.transport.http_client import target
+
+from .flows import Federation, Scenario, expect, server_signing_key
+
+__all__ = ["SCENARIOS", "H1", "H2", "H3", "NOTARY"]
+
+H1 = "example.org"
+H2 = "remote.example.com"
+H3 = "third.example.net"
+NOTARY = "notary.example.com"
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def _expect_key_of(keys, server: str) -> None:
+    key = server_signing_key(server)
+    expect(keys.server_name == server, f"keys are of {keys.server_name}, not {server}")
+    expect(
+        keys.verify_keys.get(key.key_id) == key.verify_key,
+        f"{server}'s {key.key_id} is not the key it signs with",
+    )
+
+
+async def keys_direct(fed: Federation) -> None:
+    """H1 fetches H2's keys directly.
+
+    H1 asks H2 for ``/_matrix/key/v2/server`` and accepts the document
+    only because it is about H2 and signed by every key it lists. A second
+    need before the document's validity ends is answered from H1's cache:
+    no request crosses the network. The deprecated key-ID form of the
+    endpoint answers with the same keys.
+    """
+    h1 = await fed.homeserver(H1)
+    await fed.homeserver(H2)
+    keys = await h1.keyring.server_keys(H2, needed_until=fed.clock())
+    _expect_key_of(keys, H2)
+    before = len(fed.exchanges)
+    fed.clock.advance(60 * 60 * 1000)
+    again = await h1.keyring.server_keys(H2, needed_until=fed.clock())
+    expect(again is keys, "the second lookup did not come from the cache")
+    expect(len(fed.exchanges) == before, "the cached keys were fetched again")
+    answer = await fed.client().request(H2, "GET", target("/_matrix/key/v2/server/{keyId}", keyId="ed25519:1"))
+    expect(answer.status == 200, f"the key-ID form answered {answer.status}")
+    expect(answer.response_body["verify_keys"] == keys_document_keys(keys), "the key-ID form answered other keys")
+
+
+def expect_exchanges(fed: Federation, expected: list[tuple[str | None, str, str]]) -> None:
+    """The exchanges so far, as (origin, destination, path), in the order they completed."""
+    seen = [(o.exchange.origin, o.exchange.destination, o.exchange.path) for o in fed.exchanges]
+    expect(seen == expected, f"exchanges {seen}, expected {expected}")
+
+
+def keys_document_keys(keys) -> dict:
+    return {key_id: {"key": key.public_base64} for key_id, key in keys.verify_keys.items()}
+
+
+async def keys_notary_get(fed: Federation) -> None:
+    """H1 fetches H3's keys through the notary N (GET).
+
+    H1 trusts N and asks it for H3's keys with ``GET
+    /_matrix/key/v2/query/third.example.net?minimum_valid_until_ts=...``.
+    N has nothing cached, so it fetches H3's own document first, checks
+    it, adds its signature and answers. H1 fetches N's keys directly and
+    accepts H3's document only with both H3's and N's signatures.
+    """
+    await fed.homeserver(NOTARY)
+    await fed.homeserver(H3)
+    h1 = await fed.homeserver(H1, notary=NOTARY)
+    keys = await h1.keyring.server_keys(H3, needed_until=fed.clock() + 60 * 60 * 1000)
+    _expect_key_of(keys, H3)
+    # Completion order: N's answer to H1 ends after N's own fetch from H3.
+    expect_exchanges(fed, [
+        (H1, NOTARY, "/_matrix/key/v2/server"),
+        (NOTARY, H3, "/_matrix/key/v2/server"),
+        (H1, NOTARY, "/_matrix/key/v2/query/third.example.net"),
+    ])
+
+
+async def keys_notary_post(fed: Federation) -> None:
+    """A server asks the notary N for H2's and H3's keys in one batch (POST).
+
+    The body names H2 with the key ``ed25519:1`` needed for the next hour,
+    and H3 with no key ID (all its keys). N fetches both servers' documents
+    and answers one list; each entry carries its origin's signature and
+    N's, and nothing about a server that was not asked for.
+    """
+    notary = await fed.homeserver(NOTARY)
+    await fed.homeserver(H2)
+    await fed.homeserver(H3)
+    wanted = fed.clock() + 60 * 60 * 1000
+    body = {"server_keys": {H2: {"ed25519:1": {"minimum_valid_until_ts": wanted}}, H3: {}}}
+    answer = await fed.client().request(NOTARY, "POST", "/_matrix/key/v2/query", body=body)
+    expect(answer.status == 200, f"the notary answered {answer.status}: {answer.response_body}")
+    entries = verify_key_query_response(
+        answer.response_body, notary_name=NOTARY, notary_keys={notary.signing_key.key_id: notary.signing_key.verify_key},
+        now=fed.clock(), requested=[H2, H3],
+    )
+    expect(sorted(keys.server_name for keys in entries) == [H2, H3], f"answered for {[k.server_name for k in entries]}")
+    for keys in entries:
+        _expect_key_of(keys, keys.server_name)
+
+
+async def keys_notary_cache(fed: Federation) -> None:
+    """The notary N answers from its cache while H3 is down, and H1 refuses stale keys.
+
+    N fetches H3's keys once. H3 goes down. Asked again for keys valid
+    now, N answers from its cache without reaching H3. Two days later the
+    copy has expired: N still cannot reach H3, so it answers with the
+    expired copy (it may still verify old events), and H1, which needs
+    keys valid now, refuses it. When H3 is back, N refreshes its copy and
+    H1 accepts the new document.
+    """
+    await fed.homeserver(NOTARY)
+    await fed.homeserver(H3)
+    h1 = await fed.homeserver(H1, notary=NOTARY)
+    await h1.keyring.server_keys(H3, needed_until=fed.clock())
+    await fed.stop(H3)
+    h2 = await fed.homeserver(H2, notary=NOTARY)
+    cached = await h2.keyring.server_keys(H3, needed_until=fed.clock())
+    _expect_key_of(cached, H3)
+    expect(fed.exchanges[-1].exchange.destination == NOTARY, "H2's answer did not come from the notary")
+    fed.clock.advance(2 * DAY_MS)
+    try:
+        await h1.keyring.server_keys(H3, needed_until=fed.clock())
+        refused = False
+    except Forbidden:
+        refused = True
+    expect(refused, "H1 accepted keys that expired")
+    answer = fed.exchanges[-1]
+    expect(answer.exchange.status == 200, "the notary did not answer with its stale copy")
+    stale = answer.exchange.response_body["server_keys"]
+    expect(len(stale) == 1 and stale[0]["valid_until_ts"] < fed.clock(), "the notary's copy was not the stale one")
+    await fed.restart(H3)
+    fresh = await h1.keyring.server_keys(H3, needed_until=fed.clock())
+    expect(fresh.valid_until_ts > fed.clock(), "H1 did not get H3's new document")
+
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in (
+        Scenario("keys-direct", keys_direct),
+        Scenario("keys-notary-get", keys_notary_get),
+        Scenario("keys-notary-post", keys_notary_post),
+        Scenario("keys-notary-cache", keys_notary_cache),
+    )
+}
