@@ -14,7 +14,13 @@ notary ``notary.example.com`` (N), whose key is derived from its name as
 
 from __future__ import annotations
 
+from refimpl.auth_rules import authorize
 from refimpl.errors import Forbidden
+from refimpl.events import Event
+from refimpl.factories import BOB, RoomFactory
+from refimpl.joins import HostedRoom, make_join_event
+from refimpl.room_versions import ROOM_VERSIONS, room_version
+from refimpl.state import RoomState
 from refimpl.server_keys import verify_key_query_response
 from refimpl.transport.http_client import target
 
@@ -153,6 +159,49 @@ async def keys_notary_cache(fed: Federation) -> None:
     expect(fresh.valid_until_ts > fed.clock(), "H1 did not get H3's new document")
 
 
+def host_room(server, factory: RoomFactory) -> HostedRoom:
+    """Put a room built by a factory on ``server``, as if it had lived there."""
+    room = HostedRoom.from_events(factory.events, factory.room_version)
+    server.rooms[room.room_id] = room
+    return room
+
+
+async def join_public_room(fed: Federation) -> None:
+    """H2's user joins a public room on H1 through make_join and send_join.
+
+    Alice created a public room (version 11) on H1. Bob, on H2, wants in:
+    H2 asks H1 for a join template, naming the room versions it
+    implements; H1 checks H2's X-Matrix signature (fetching H2's keys
+    directly) and answers with a template built on the room's state. H2
+    hashes and signs the event and submits it with ``PUT
+    /_matrix/federation/v2/send_join``; H1 checks its signature and the
+    auth rules, accepts it, and answers with the state before the join
+    and its auth chain, which H2 can check with the same auth rules.
+    """
+    h1 = await fed.homeserver(H1)
+    h2 = await fed.homeserver(H2)
+    room = host_room(h1, RoomFactory.public_chat("11"))
+    template = await h2.client.request(
+        H1, "GET",
+        target("/_matrix/federation/v1/make_join/{roomId}/{userId}", {"ver": list(ROOM_VERSIONS)},
+               roomId=room.room_id, userId=BOB),
+        sign=True,
+    )
+    expect(template.status == 200, f"make_join answered {template.status}: {template.response_body}")
+    version = room_version(template.response_body["room_version"])
+    event_id, pdu = make_join_event(template.response_body, version, H2, h2.signing_key)
+    joined = await h2.client.request(
+        H1, "PUT", target("/_matrix/federation/v2/send_join/{roomId}/{eventId}", roomId=room.room_id, eventId=event_id),
+        body=pdu, sign=True,
+    )
+    expect(joined.status == 200, f"send_join answered {joined.status}: {joined.response_body}")
+    expect(h1.room(room.room_id).state.lookup("m.room.member", BOB).content["membership"] == "join",
+           "H1 does not hold Bob's join")
+    state = RoomState(Event.from_pdu(p, version) for p in joined.response_body["state"])
+    expect(bool(authorize(Event.from_pdu(pdu, version), state, version)),
+           "the state H1 answered does not allow Bob's join at H2")
+
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
     for scenario in (
@@ -160,5 +209,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("keys-notary-get", keys_notary_get),
         Scenario("keys-notary-post", keys_notary_post),
         Scenario("keys-notary-cache", keys_notary_cache),
+        Scenario("join-public-room", join_public_room),
     )
 }

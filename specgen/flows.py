@@ -130,7 +130,7 @@ class ApiObserver:
         resolver = resolver or Resolver(corpus)
         self.operations: list[_Operation] = []
         self.load_problems: list[Diagnostic] = []
-        self._validators: dict[tuple[str, str], Any] = {}
+        self._validators: dict[tuple[str, bool], Any] = {}
         self._raw: dict[Path, Any] = {}
         for path in corpus.api_files:
             document, problems = load_api(corpus, resolver, path)
@@ -182,7 +182,9 @@ class ApiObserver:
         return out
 
     def _check_parameters(self, op: _Operation, path_params: Mapping[str, str], exchange: Exchange, report) -> None:
-        query = dict(parse_qsl(exchange.query, keep_blank_values=True))
+        query: dict[str, list[str]] = {}
+        for name, value in parse_qsl(exchange.query, keep_blank_values=True):
+            query.setdefault(name, []).append(value)
         declared = {(p.location, p.name): p for p in op.endpoint.parameters}
         for name in query:
             if ("query", name) not in declared:
@@ -239,23 +241,37 @@ class ApiObserver:
                        f"errcode {errcode} is not declared for status {status} (declared: {named})")
 
     def _errors(self, op: _Operation, pointer: str, schema: Any, instance: Any, *, closed: bool = True) -> Iterator[str]:
-        key = (f"{op.document.path}#{pointer}", "closed" if closed else "open")
-        validator = self._validators.get(key)
-        if validator is None:
-            cls = api_dialect(self._raw.get(op.document.path, {}))
-            strict = closed and cls is jsonschema.Draft202012Validator
-            validator = cls(closed_schema(schema) if strict else schema)
-            self._validators[key] = validator
-        for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+        """What the schema finds wrong; undeclared fields only once the
+        instance is otherwise valid (a failing branch drops its declarations,
+        which would make every field look undeclared)."""
+        cls = api_dialect(self._raw.get(op.document.path, {}))
+        errors = list(self._validator(op, pointer, schema, cls, closed=False).iter_errors(instance))
+        if not errors and closed and cls is jsonschema.Draft202012Validator:
+            errors = list(self._validator(op, pointer, schema, cls, closed=True).iter_errors(instance))
+        for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
             where = "/" + "/".join(str(p) for p in error.absolute_path)
             yield f"at {where}: {error.message}"
 
+    def _validator(self, op: _Operation, pointer: str, schema: Any, cls: type, *, closed: bool) -> Any:
+        key = (f"{op.document.path}#{pointer}", closed)
+        validator = self._validators.get(key)
+        if validator is None:
+            validator = self._validators[key] = cls(closed_schema(schema) if closed else schema)
+        return validator
 
-def _typed(text: str, schema: Any) -> Any:
-    """A parameter's text as the type its schema names (integers only)."""
-    if isinstance(schema, dict) and schema.get("type") == "integer" and re.fullmatch(r"-?[0-9]+", text):
-        return int(text)
-    return text
+
+def _typed(value: str | list[str], schema: Any) -> Any:
+    """A parameter as the type its schema names: a query parameter's
+    values (a list) stay a list for an array, else its first is taken;
+    integers are read from their digits."""
+    schema = schema if isinstance(schema, dict) else {}
+    if isinstance(value, list):
+        if schema.get("type") == "array":
+            return [_typed(item, schema.get("items")) for item in value]
+        value = value[0]
+    if schema.get("type") == "integer" and re.fullmatch(r"-?[0-9]+", value):
+        return int(value)
+    return value
 
 
 def _declared_errcodes(response) -> set[str]:

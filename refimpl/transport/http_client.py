@@ -73,9 +73,15 @@ class Unreachable(Exception):
 
 def target(template: str, query: Mapping[str, Any] | None = None, **params: str) -> str:
     """The request target: ``template`` with each ``{name}`` filled by its
-    percent-encoded value, and the query string (None values left out)."""
+    percent-encoded value, and the query string (None values left out, a
+    list repeats its parameter)."""
     path = template.format(**{name: quote(value, safe="") for name, value in params.items()})
-    pairs = [(k, str(v)) for k, v in (query or {}).items() if v is not None]
+    pairs = [
+        (k, str(item))
+        for k, v in (query or {}).items()
+        if v is not None
+        for item in (v if isinstance(v, (list, tuple)) else [v])
+    ]
     return path + ("?" + urlencode(pairs) if pairs else "")
 
 

@@ -30,7 +30,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ..errors import Errcode, InvalidParam, MatrixError, NotJson, TooLarge, Unauthorized
+from ..errors import Errcode, InvalidParam, MatrixError, NotFound, NotJson, TooLarge, Unauthorized
+from ..joins import HostedRoom, handle_make_join, handle_send_join
 from ..keys import SigningKey
 from ..request_auth import parse_authorization, verify_request
 from ..server_keys import (
@@ -74,9 +75,17 @@ class Incoming:
     method: str
     target: str
     path_params: Mapping[str, str]
-    query: Mapping[str, str]
+    query_pairs: tuple[tuple[str, str], ...]
     body: Any
     origin: str | None = None
+
+    def param(self, name: str) -> str | None:
+        """The first value of query parameter ``name``."""
+        return next((value for key, value in self.query_pairs if key == name), None)
+
+    def params(self, name: str) -> tuple[str, ...]:
+        """Every value of a repeated query parameter, in order."""
+        return tuple(value for key, value in self.query_pairs if key == name)
 
 
 Handler = Callable[[Any, Incoming], Awaitable[tuple[int, Any]]]
@@ -118,7 +127,10 @@ async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitab
     try:
         return await handler(request)
     except MatrixError as exc:
-        return web.json_response(exc.to_body(), status=exc.http_status)
+        body = exc.to_body()
+        if exc.errcode is Errcode.M_INCOMPATIBLE_ROOM_VERSION and "room_version" in exc.fields:
+            body["room_version"] = exc.fields["room_version"]
+        return web.json_response(body, status=exc.http_status)
     except web.HTTPNotFound:
         return _error(404, Errcode.M_UNRECOGNIZED, f"no endpoint {request.path}")
     except web.HTTPMethodNotAllowed:
@@ -147,7 +159,7 @@ def build_app(server: Any, routes: tuple[Route, ...], *, max_body_bytes: int) ->
             body = await _read_json(request, max_body_bytes)
             origin = await _authenticate(server, request, body) if route.authenticated else None
             incoming = Incoming(
-                request.method, request.raw_path, dict(request.match_info), dict(request.query), body, origin
+                request.method, request.raw_path, dict(request.match_info), tuple(request.query.items()), body, origin
             )
             status, answer = await route.handler(server, incoming)
             return web.json_response(answer, status=status)
@@ -174,6 +186,7 @@ class Homeserver:
     key_lifetime_ms: int = KEY_LIFETIME_MS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     notary_cache: dict[str, CachedServerKeys] = field(default_factory=dict)
+    rooms: dict[str, HostedRoom] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.client = HttpClient(
@@ -192,6 +205,12 @@ class Homeserver:
                 self.server_name, [self.signing_key], valid_until_ts=now + self.key_lifetime_ms
             )
         return self._document
+
+    def room(self, room_id: str) -> HostedRoom:
+        room = self.rooms.get(room_id)
+        if room is None:
+            raise NotFound(f"{self.server_name} is not in room {room_id}")
+        return room
 
     async def _refresh(self, server: str, now: int) -> None:
         """Fetch ``server``'s document for the notary cache; a server that
@@ -212,8 +231,8 @@ class Homeserver:
         )
 
 
-def _minimum_valid_until_ts(query: Mapping[str, str]) -> int | None:
-    text = query.get("minimum_valid_until_ts")
+def _minimum_valid_until_ts(incoming: Incoming) -> int | None:
+    text = incoming.param("minimum_valid_until_ts")
     if text is None:
         return None
     if not text.isdigit():
@@ -229,7 +248,7 @@ async def _query_one(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
     query = key_query_for_server(
         incoming.path_params["serverName"],
         key_id=incoming.path_params.get("keyId"),
-        minimum_valid_until_ts=_minimum_valid_until_ts(incoming.query),
+        minimum_valid_until_ts=_minimum_valid_until_ts(incoming),
     )
     return 200, await server.answer_key_query(query)
 
@@ -242,6 +261,29 @@ async def _version(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
     return 200, {"server": IMPLEMENTATION}
 
 
+async def _make_join(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+    room = server.room(incoming.path_params["roomId"])
+    return 200, handle_make_join(
+        room, incoming.path_params["userId"], origin=incoming.origin,
+        supported_versions=incoming.params("ver"), now=server.clock(),
+    )
+
+
+async def _send_join(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+    room = server.room(incoming.path_params["roomId"])
+    keys = await server.keyring.for_event(incoming.body, room.room_version)
+    joined, answer = handle_send_join(
+        room, incoming.path_params["eventId"], incoming.body, origin=incoming.origin, verify_keys=keys
+    )
+    server.rooms[joined.room_id] = joined
+    return 200, answer
+
+
+async def _send_join_v1(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+    status, answer = await _send_join(server, incoming)
+    return status, [status, answer]
+
+
 HOMESERVER_ROUTES: tuple[Route, ...] = (
     Route("GET", "/_matrix/key/v2/server", _server_keys),
     Route("GET", "/_matrix/key/v2/server/{keyId}", _server_keys),
@@ -249,6 +291,9 @@ HOMESERVER_ROUTES: tuple[Route, ...] = (
     Route("GET", "/_matrix/key/v2/query/{serverName}/{keyId}", _query_one),
     Route("POST", "/_matrix/key/v2/query", _query_batch),
     Route("GET", "/_matrix/federation/v1/version", _version),
+    Route("GET", "/_matrix/federation/v1/make_join/{roomId}/{userId}", _make_join, authenticated=True),
+    Route("PUT", "/_matrix/federation/v1/send_join/{roomId}/{eventId}", _send_join_v1, authenticated=True),
+    Route("PUT", "/_matrix/federation/v2/send_join/{roomId}/{eventId}", _send_join, authenticated=True),
 )
 
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import Forbidden
-from ..keys import VerifyKey
+from ..errors import Forbidden, MatrixError
+from ..event_signing import required_signatures
+from ..keys import KeyLookup, VerifyKey, key_lookup
+from ..room_versions import RoomVersion
 from ..server_keys import ServerKeys, verify_key_query_response, verify_server_keys
 from .http_client import HttpClient, Unreachable, target
 from .loopback import Clock
@@ -106,6 +108,30 @@ class KeyRing:
                 server_name=server,
             )
         return max(fresh, key=lambda keys: keys.valid_until_ts)
+
+    async def for_event(self, pdu: Any, room_version: RoomVersion) -> KeyLookup:
+        """The keys that may verify ``pdu``: those of every server whose
+        signature it needs, each valid at the event's ``origin_server_ts``
+        (the room version decides whether that matters). Servers whose keys
+        cannot be had are left out, so their signatures fail the check."""
+        try:
+            servers = required_signatures(pdu, room_version)
+        except MatrixError:
+            return key_lookup({})
+        sent_at = pdu.get("origin_server_ts")
+        sent_at = sent_at if isinstance(sent_at, int) and not isinstance(sent_at, bool) else self.clock()
+        fetched: dict[str, ServerKeys] = {}
+        for server in sorted(servers):
+            try:
+                fetched[server] = await self.server_keys(server, needed_until=min(sent_at, self.clock()))
+            except (Unreachable, MatrixError):
+                continue
+
+        def lookup(server: str, key_id: str) -> VerifyKey | None:
+            keys = fetched.get(server)
+            return keys.key_for_event(key_id, room_version, sent_at) if keys is not None else None
+
+        return lookup
 
     async def current_key(self, server: str, key_id: str) -> VerifyKey | None:
         """The key ``key_id`` of ``server`` if it is valid now, else None."""
