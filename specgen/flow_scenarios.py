@@ -17,7 +17,7 @@ from __future__ import annotations
 from refimpl.auth_rules import authorize
 from refimpl.errors import Forbidden
 from refimpl.events import Event
-from refimpl.factories import BOB, RoomFactory
+from refimpl.factories import ALICE, BOB, RoomFactory
 from refimpl.joins import HostedRoom, make_join_event
 from refimpl.room_versions import ROOM_VERSIONS, room_version
 from refimpl.state import RoomState
@@ -159,6 +159,15 @@ async def keys_notary_cache(fed: Federation) -> None:
     expect(fresh.valid_until_ts > fed.clock(), "H1 did not get H3's new document")
 
 
+def alice_public_room(version: str) -> RoomFactory:
+    """Alice alone in a public room of ``version``."""
+    factory = RoomFactory(version)
+    factory.join(ALICE)
+    factory.set_power_levels(ALICE, factory.default_power_levels())
+    factory.set_join_rule(ALICE, "public")
+    return factory
+
+
 def host_room(server, factory: RoomFactory) -> HostedRoom:
     """Put a room built by a factory on ``server``, as if it had lived there."""
     room = HostedRoom.from_events(factory.events, factory.room_version)
@@ -180,7 +189,7 @@ async def join_public_room(fed: Federation) -> None:
     """
     h1 = await fed.homeserver(H1)
     h2 = await fed.homeserver(H2)
-    room = host_room(h1, RoomFactory.public_chat("11"))
+    room = host_room(h1, alice_public_room("11"))
     template = await h2.client.request(
         H1, "GET",
         target("/_matrix/federation/v1/make_join/{roomId}/{userId}", {"ver": list(ROOM_VERSIONS)},

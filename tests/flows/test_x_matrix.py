@@ -10,12 +10,12 @@ import pytest
 from yarl import URL
 
 from refimpl.event_signing import sign_event
-from refimpl.factories import BOB, CAROL, RoomFactory
+from refimpl.factories import BOB, CAROL
 from refimpl.joins import make_join_event
 from refimpl.request_auth import sign_request
 from refimpl.room_versions import room_version
 from refimpl.transport.http_client import target
-from specgen.flow_scenarios import H1, H2, H3, host_room
+from specgen.flow_scenarios import H1, H2, H3, alice_public_room, host_room
 from specgen.flows import Federation, server_signing_key
 
 from flowkit import run
@@ -36,7 +36,7 @@ async def exchange(build, *, stop_h2: bool = False):
         h1 = await fed.homeserver(H1)
         h2 = await fed.homeserver(H2)
         await fed.homeserver(H3)
-        room = host_room(h1, RoomFactory.public_chat("11"))
+        room = host_room(h1, alice_public_room("11"))
         template = await h2.client.request(
             H1, "GET", target("/_matrix/federation/v1/make_join/{r}/{u}", {"ver": ["11"]}, r=room.room_id, u=BOB),
             sign=True,
