@@ -14,6 +14,7 @@ BENCHMARKS = {
     "crypto": "bench.crypto",
     "auth": "bench.auth",
     "build": "bench.build",
+    "flows": "bench.flows",
 }
 
 
