@@ -48,6 +48,7 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "build.unknown-placeholder": (Severity.ERROR, "a {{placeholder}} names nothing the corpus can generate"),
     "build.duplicate-anchor": (Severity.ERROR, "two sections of one page would get the same anchor"),
     "build.broken-link": (Severity.ERROR, "a link in the built HTML points at a missing page or anchor"),
+    "build.flow": (Severity.ERROR, "a recorded flow (specification/flows/*.json) is not of the shape specgen flows --record writes"),
     "build.unplaced": (Severity.WARNING, "an event schema, API file or definition appears on no page"),
     "build.template": (Severity.ERROR, "a template is missing, malformed or fails while rendering (located in it)"),
     "build.internal": (Severity.ERROR, "a preview rebuild failed unexpectedly (a bug in specgen)"),

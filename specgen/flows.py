@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -426,6 +427,9 @@ def add_flows_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="*", metavar="SCENARIO", help="scenarios to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the scenarios with their narratives")
     parser.add_argument("--quiet", action="store_true", help="print no exchange lines, only findings")
+    parser.add_argument("--record", action="store_true",
+                        help="write each passing scenario's exchanges to specification/flows/<scenario>.json, "
+                             "which the build draws as sequence diagrams")
 
 
 def _scenario_diagnostic(corpus: Corpus, result: ScenarioResult) -> Diagnostic:
@@ -466,4 +470,16 @@ def flows_command(corpus: Corpus, args: argparse.Namespace, collector: Collector
             collector.extend(observed.findings)
         if result.failure is not None:
             collector.add(_scenario_diagnostic(corpus, result))
+        elif args.record and result.ok:
+            _record(corpus, result)
     return None
+
+
+def _record(corpus: Corpus, result: ScenarioResult) -> None:
+    from .sequence_diagrams import FLOWS_FOLDER, recording
+
+    folder = corpus.spec_dir / FLOWS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    data = recording(result.scenario.name, result.scenario.narrative, [o.exchange for o in result.exchanges])
+    (folder / f"{result.scenario.name}.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                                                          encoding="utf-8")

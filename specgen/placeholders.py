@@ -47,6 +47,7 @@ from .event_schemas import event_section
 from .openapi import load_api
 from .refs import Resolver
 from .rst import Generated
+from .sequence_diagrams import FLOWS_FOLDER, flow_section
 from .tables import definition_section, endpoint_section
 
 __all__ = ["PlaceholderKind", "PLACEHOLDERS", "API_SUFFIXES", "COMMON_FIELDS", "Catalog",
@@ -192,11 +193,29 @@ def _build_common(catalog: "Catalog", path: Path) -> Built:
     return Built((definition_section(data_stem(path), inlined.data, anchor=anchor, title=title),), inlined.diagnostics)
 
 
+# -- flow diagrams (recorded by specgen flows --record) ----------------------
+
+def _discover_flows(corpus: Corpus) -> Mapping[str, Path]:
+    folder = corpus.spec_dir / FLOWS_FOLDER
+    return {f"flow_{_underscored(data_stem(p))}": p for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
+
+def _build_flow(catalog: "Catalog", path: Path) -> Built:
+    loaded = catalog.corpus.load(path)
+    if isinstance(loaded, Diagnostic):
+        return Built((), (loaded,))
+    try:
+        return Built((flow_section(loaded.data, path),), ())
+    except ValueError as exc:
+        return Built((), (catalog.corpus.diagnostic(path, "", "build.flow", Severity.ERROR, str(exc)),))
+
+
 PLACEHOLDERS: Mapping[str, PlaceholderKind] = {
     "event": PlaceholderKind(_discover_events, _build_event, "event.html"),
     "endpoint": PlaceholderKind(_discover_apis, _build_api, "endpoint.html"),
     "definition": PlaceholderKind(_discover_definitions, _build_definition, "definition.html"),
     "common": PlaceholderKind(_discover_common, _build_common, "common_fields.html"),
+    "flow": PlaceholderKind(_discover_flows, _build_flow, "flow.html"),
 }
 
 

@@ -3,14 +3,12 @@ observer, built once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from specgen.corpus import Corpus
 from specgen.flows import ApiObserver
 
-REPO = Path(__file__).resolve().parents[2]
+from flowkit import REPO
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from specgen.flows import run_scenarios
 from specgen.flow_scenarios import SCENARIOS
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def assert_scenario_passes(corpus, observer, name: str):

@@ -12,7 +12,7 @@ from specgen.corpus import Corpus
 from specgen.flows import ApiObserver, closed_schema, run_scenarios
 from specgen.flow_scenarios import SCENARIOS
 
-from conftest import REPO
+from flowkit import REPO
 
 
 def mutated_corpus(tmp_path, path: str, old: str, new: str) -> Corpus:

@@ -197,7 +197,7 @@ def test_every_code_specgen_reports_is_listed_by_rules():
     from specgen.cli import rule_table
 
     known = rule_table()
-    pattern = re.compile(r'"((?:api|build|definition|diff|example|examples|naming|object|property|ref|rst|schema|syntax|verify)\.[a-z-]+)"')
+    pattern = re.compile(r'"((?:api|build|definition|diff|example|examples|flows|naming|object|property|ref|rst|schema|syntax|verify)\.[a-z-]+)"')
     written = {code for path in (REPO / "specgen").rglob("*.py") for code in pattern.findall(path.read_text("utf-8"))}
     written -= {"example.org", "definition.html"}  # a host name and a template, not codes
     assert written, "the pattern found no codes at all"
