@@ -91,7 +91,7 @@ def test_registry_names_follow_the_corpus_layout():
         "common_room_event_fields": "common",
         "common_state_event_fields": "common",
     }
-    assert set(PLACEHOLDERS) == {"event", "endpoint", "definition", "common"}
+    assert set(PLACEHOLDERS) == {"event", "endpoint", "definition", "common", "flow"}
 
 
 @pytest.mark.parametrize("name", ["m_room_member_event", "invites_v2_ss_http_api", "definition_ss_invite_event",
