@@ -197,7 +197,7 @@ def _build_common(catalog: "Catalog", path: Path) -> Built:
 
 def _discover_flows(corpus: Corpus) -> Mapping[str, Path]:
     folder = corpus.spec_dir / FLOWS_FOLDER
-    return {f"flow_{_underscored(data_stem(p))}": p for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+    return {f"flow_{underscored(data_stem(p))}": p for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
 
 
 def _build_flow(catalog: "Catalog", path: Path) -> Built:
