@@ -24,6 +24,8 @@ Checking
 Rendering
 - :mod:`specgen.event_schemas`  event schema -> event section model
 - :mod:`specgen.tables`       type column and table models (pure)
+- :mod:`specgen.targets`      which prose files form which page (ours, and gendoc.py's format)
+- :mod:`specgen.changelogs`   an API's changelog for one release (towncrier news fragments)
 - :mod:`specgen.placeholders` registry: placeholder kind -> builder + template
 - :mod:`specgen.rst`          docutils publishing, placeholders as pending nodes
 - :mod:`specgen.build`        the pipeline and its all-or-nothing write (``specgen build``)

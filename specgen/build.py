@@ -43,10 +43,11 @@ from pygments.formatters import HtmlFormatter
 
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
-from .placeholders import DEFAULT_TEMPLATES, Catalog, render_template, template_environment
+from .placeholders import DEFAULT_TEMPLATES, INLINE, Catalog, render_template, template_environment
 from .refs import Resolver
 from .rst import PLACEHOLDER, OutlineEntry, RenderedFile, check_title_levels, render_file
-from .sources import join_pointer, read_bounded
+from .sources import read_bounded
+from .targets import TARGETS_FILE, PageTarget, Targets, heading_lines, load_targets
 
 __all__ = [
     "PageTarget",
@@ -67,88 +68,10 @@ __all__ = [
 #: The stylesheet and scripts every build writes (package data).
 STATIC = Path(resources.files(__package__)) / "static"
 DEFAULT_OUT = Path("build/html")
-TARGETS_FILE = "targets.yaml"
-_DEFAULT_STYLES = ("=", "-", "~", "+", "^", "`")
-_UNDERLINE = re.compile(r"([=\-~+^`#*:.'\"_])\1+\s*")
 
 
 def _error(path: str, line: int, code: str, message: str, severity: Severity = Severity.ERROR) -> Diagnostic:
     return Diagnostic(path, line, 1 if line else 0, code, severity, message)
-
-
-# -- 1. targets ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PageTarget:
-    #: The page's path without ``.html``: ``index``, ``rooms/v1``.
-    name: str
-    title: str
-    #: ``(corpus-relative file under specification/, depth)`` in page order.
-    files: tuple[tuple[str, int], ...]
-    unstable: bool = False
-
-    @property
-    def url(self) -> str:
-        return f"{self.name}.html"
-
-
-@dataclass(frozen=True)
-class Targets:
-    display: str
-    title_styles: tuple[str, ...]
-    pages: tuple[PageTarget, ...]
-
-
-def _flatten(entries: Any, depth: int, pointer: str, out: list, problems: list) -> None:
-    """Files in a page's list; a nested list holds files one level deeper."""
-    for i, entry in enumerate(entries):
-        here = join_pointer(pointer, i)
-        if isinstance(entry, str):
-            out.append((entry, depth))
-        elif isinstance(entry, list):
-            _flatten(entry, depth + 1, here, out, problems)
-        else:
-            problems.append((here, "a page's files are names or nested lists of names"))
-
-
-def load_targets(corpus: Corpus) -> tuple[Targets | None, list[Diagnostic]]:
-    """Read ``targets.yaml`` from the specification folder.
-
-    The file holds ``title_styles`` (adornment characters, outermost first)
-    and ``pages``, each with ``page`` (its name), ``title``, ``files`` (a list
-    where a nested list goes one level deeper) and optionally
-    ``unstable: true``. Every problem is a diagnostic at its line.
-    """
-    path = corpus.spec_dir / TARGETS_FILE
-    loaded = corpus.load(path)
-    if isinstance(loaded, Diagnostic):
-        return None, [loaded]
-    data, problems = loaded.data, []
-    if not isinstance(data, dict) or not isinstance(data.get("pages"), list):
-        return None, [_error(loaded.display, 1, "build.targets", "targets.yaml needs a 'pages' list")]
-    styles = data.get("title_styles", list(_DEFAULT_STYLES))
-    if not (isinstance(styles, list) and styles and all(isinstance(s, str) and len(s) == 1 for s in styles)):
-        problems.append(("/title_styles", "title_styles must be a list of single adornment characters"))
-        styles = list(_DEFAULT_STYLES)
-    pages, seen = [], set()
-    for i, raw in enumerate(data["pages"]):
-        pointer = join_pointer("/pages", i)
-        if not isinstance(raw, dict) or not isinstance(raw.get("page"), str) or not isinstance(raw.get("files"), list):
-            problems.append((pointer, "a page needs 'page' (its name) and 'files' (a list)"))
-            continue
-        if raw["page"] in seen:
-            problems.append((join_pointer(pointer, "page"), f"page {raw['page']!r} is declared twice"))
-            continue
-        seen.add(raw["page"])
-        files: list[tuple[str, int]] = []
-        _flatten(raw["files"], 0, join_pointer(pointer, "files"), files, problems)
-        for j, (name, _) in enumerate(files):
-            if not (corpus.spec_dir / name).is_file():
-                problems.append((join_pointer(pointer, "files"), f"page {raw['page']!r} lists {name!r}, which does not exist"))
-        title = raw.get("title") if isinstance(raw.get("title"), str) else raw["page"]
-        pages.append(PageTarget(raw["page"], title, tuple(files), raw.get("unstable") is True))
-    diagnostics = [loaded.diagnostic(p, "build.targets", Severity.ERROR, m) for p, m in problems]
-    return Targets(loaded.display, tuple(styles), tuple(pages)), diagnostics
 
 
 # -- 2. checks before rendering ----------------------------------------------
@@ -178,9 +101,12 @@ class Page:
         return "\n".join(f.body for f in self.files)
 
 
-def page_diagnostics(page: Page, title_styles: Sequence[str]) -> list[Diagnostic]:
-    """Title levels across the page's files, and anchors unique in it."""
-    out = check_title_levels([(f.display, depth, f.headings) for f, (_, depth) in zip(page.files, page.target.files)],
+def page_diagnostics(page: Page, title_styles: Sequence[str], depths: Sequence[int] | None = None) -> list[Diagnostic]:
+    """Title levels across the page's files, and anchors unique in it.
+    ``depths`` are the files' effective depths (their listed ones unless
+    given)."""
+    depths = [depth for _, depth in page.target.files] if depths is None else depths
+    out = check_title_levels([(f.display, depth, f.headings) for f, depth in zip(page.files, depths)],
                              title_styles)
     first: dict[str, tuple[str, int]] = {}
     for rendered in page.files:
@@ -265,41 +191,59 @@ class SiteBuilder:
     ``build()`` is what ``specgen build`` calls.
     """
 
-    def __init__(self, corpus: Corpus, *, check: bool = True, live_reload: bool = False) -> None:
+    def __init__(self, corpus: Corpus, *, check: bool = True, live_reload: bool = False,
+                 releases: Mapping[str, str] | None = None) -> None:
         self.check = check
         self.live_reload = live_reload
-        self._rendered: dict[tuple[str, int], RenderedFile] = {}
-        self._texts: dict[str, str] = {}
+        self.releases = dict(releases or {})
+        self._rendered: dict[tuple, RenderedFile] = {}
         self._pages: dict[str, tuple[tuple, bytes]] = {}
+        self._targets: Targets | None = None
         self._reset(corpus)
 
     def _reset(self, corpus: Corpus) -> None:
         self.corpus = corpus
         self.resolver = Resolver(self.corpus)
         self.env = template_environment(self.corpus)
-        self.catalog = Catalog(self.corpus, self.resolver, self.env)
+        self.catalog = Catalog(self.corpus, self.resolver, self.env, self._targets)
+        self.inline = {name: value(self.corpus.root) for name, value in INLINE.items()}
         self._rendered.clear()
 
     def build(self) -> Site:
         #: The prose files this build rendered (the others came from cache).
         self.rendered_last: list[str] = []
         diagnostics: list[Diagnostic] = []
-        targets, found = load_targets(self.corpus)
+        targets, found = load_targets(self.corpus, self.releases)
         diagnostics.extend(found)
         if targets is None:
             return Site({}, tuple(diagnostics))
+        if targets != self._targets:
+            self._targets = targets
+            self._reset(self.corpus)
         if self.check:
             diagnostics.extend(check_sources(self.corpus, self.resolver))
         pages = []
         texts = self._read_prose(targets, diagnostics)
-        lookup = _TitleIndex(self.catalog, *self._scan(targets, texts))
+        placed_on, headings, placed_before = self._scan(targets, texts)
+        shared = _page_definitions(targets, texts)
+        lookup = _TitleIndex(self.catalog, placed_on, headings)
         for target in targets.pages:
-            files = tuple(self._render(name, depth, texts[name], targets, lookup.for_page(target.url))
-                          for name, depth in target.files if name in texts)
+            rendered: list[RenderedFile] = []
+            for name, depth in target.files:
+                if name not in texts:
+                    continue
+                # Repeated titles are numbered after the ids the page's
+                # earlier files define.
+                reserved = frozenset(a for f in rendered for a, _ in f.anchors) if targets.duplicate_titles \
+                    else frozenset()
+                rendered.append(self._render(name, depth, texts[name] + shared[target.url].missing_from(texts[name]),
+                                             targets, lookup.for_page(target.url), reserved,
+                                             placed_before.get((target.url, name), frozenset())))
+            files = tuple(rendered)
             page = Page(target, files)
             pages.append(page)
             diagnostics.extend(d for f in files for d in f.diagnostics)
-            diagnostics.extend(page_diagnostics(page, targets.title_styles))
+            diagnostics.extend(page_diagnostics(page, targets.title_styles, self._depths(page, targets, texts)))
         files = {page.target.url: self._page_html(page, targets) for page in pages}
         diagnostics.extend(self.catalog.diagnostics())
         placed = {p.name for page in pages for f in page.files for p in f.placements}
@@ -344,7 +288,10 @@ class SiteBuilder:
     def _read_prose(self, targets: Targets, diagnostics: list[Diagnostic]) -> dict[str, str]:
         """The text of every listed prose file that exists, read once per
         build for both the scan and the render; a file outside the corpus,
-        unreadable, too large or not UTF-8 is a located error instead."""
+        unreadable, too large or not UTF-8 is a located error instead. The
+        legacy relative titles are made absolute and the variables and
+        inline placeholders replaced, line for line, so every position
+        stays true."""
         texts: dict[str, str] = {}
         sources = self.corpus.sources
         for target in targets.pages:
@@ -362,46 +309,88 @@ class SiteBuilder:
                     diagnostics.append(_error(display, 0, raw[0] if raw[0] != "syntax" else "rst.source", raw[1]))
                     continue
                 try:
-                    texts[name] = raw.decode("utf-8")
+                    text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     line = raw.count(b"\n", 0, exc.start) + 1
                     column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
                     diagnostics.append(Diagnostic(display, line, column, "rst.source", Severity.ERROR,
                                                   f"prose file is not valid UTF-8: {exc.reason}"))
+                    continue
+                if targets.relative_styles:
+                    text, found = targets.absolute_titles(text)
+                    diagnostics.extend(_error(display, line, "build.title-level", message) for line, message in found)
+                text = targets.substitute(text)
+                for inline, value in self.inline.items():
+                    text = text.replace("{{%s}}" % inline, value)
+                texts[name] = _DIRECTIVE_CONTENT.sub(r"\1\n    \2", text)
         return texts
 
-    def _scan(self, targets: Targets, texts: Mapping[str, str]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    def _scan(self, targets: Targets, texts: Mapping[str, str]):
         """A quick look at the prose before the parse proper: which page
         places each placeholder (unindented ``{{name}}`` lines; indented ones
-        sit in literal blocks) and where each heading's title lands, so a
-        file can refer to a title another file defines."""
+        sit in literal blocks), where each heading's title lands, so a file
+        can refer to a title another file defines, and which placeholders
+        the page's earlier files place."""
         placed: dict[str, str] = {}
         headings: dict[str, tuple[str, str]] = {}
+        placed_before: dict[tuple[str, str], frozenset[str]] = {}
         for target in targets.pages:
+            taken: set[str] = set()
+            on_page: set[str] = set()
             for name, _ in target.files:
                 if name not in texts:
                     continue
-                lines = texts[name].splitlines()
-                for line, after in zip(lines, [*lines[1:], ""]):
+                placed_before[(target.url, name)] = frozenset(on_page)
+                own: set[str] = set()
+                for line in texts[name].splitlines():
                     match = PLACEHOLDER.fullmatch(line.rstrip())
                     if match:
                         placed.setdefault(match.group(1), target.url)
-                    elif line.strip() and _UNDERLINE.fullmatch(after) and len(after.rstrip()) >= len(line.rstrip()):
-                        headings.setdefault(fully_normalize_name(line.strip()), (target.url, make_id(line.strip())))
-        return placed, headings
+                        on_page.add(match.group(1))
+                for line in texts[name].splitlines():
+                    explicit = _EXPLICIT_TARGET.fullmatch(line.rstrip())
+                    if explicit:
+                        label = explicit.group(1) or explicit.group(2)
+                        headings.setdefault(fully_normalize_name(label), (target.url, make_id(label)))
+                        own.add(make_id(label))
+                titles: set[str] = set()
+                for title, _ in heading_lines(texts[name]):
+                    natural = make_id(title)
+                    anchor, number = natural, 1
+                    while anchor in taken or anchor in titles:
+                        anchor, number = f"{natural}-{number}", number + 1
+                    titles.add(anchor)
+                    headings.setdefault(fully_normalize_name(title), (target.url, anchor))
+                taken |= own | titles
+        return placed, headings, placed_before
 
-    def _render(self, name: str, depth: int, text: str, targets: Targets, lookup) -> RenderedFile:
+    def _depths(self, page: Page, targets: Targets, texts: Mapping[str, str]) -> list[int]:
+        return [self._depth(texts[name], depth, targets) for name, depth in page.target.files if name in texts]
+
+    @staticmethod
+    def _depth(text: str, depth: int, targets: Targets) -> int:
+        """The depth of the file's headings as the page's title styles
+        count it: under the legacy rule a file's first heading sits at the
+        file's depth, so a file starting with ``-`` counts one shallower."""
+        if not targets.first_heading_at_depth:
+            return depth
+        first = next((style for _, style in heading_lines(text)), "")
+        return depth - targets.title_styles.index(first) if first in targets.title_styles else depth
+
+    def _render(self, name: str, depth: int, text: str, targets: Targets, lookup,
+                reserved: frozenset[str], placed_before: frozenset[str]) -> RenderedFile:
         path = self.corpus.spec_dir / name
-        key = (name, depth)
+        key = (name, depth, text, reserved, placed_before)
         cached = self._rendered.get(key)
-        if (cached is not None and self._texts.get(name) == text
-                and not any(d.severity >= Severity.WARNING for d in cached.diagnostics)):
+        if cached is not None and not any(d.severity >= Severity.WARNING for d in cached.diagnostics):
             return cached
         rendered = render_file(text, self.corpus.display(path), expand=self.catalog.expand,
-                               title_styles=targets.title_styles, depth=depth, lookup=lookup,
-                               allow_raw_html=self.corpus.config.allow_raw_html)
+                               title_styles=targets.title_styles, depth=self._depth(text, depth, targets),
+                               lookup=lookup, allow_raw_html=self.corpus.config.allow_raw_html, reserved=reserved,
+                               number_titles=targets.duplicate_titles, markup_errors=targets.markup_errors,
+                               placed_before=placed_before)
+        self._rendered = {k: v for k, v in self._rendered.items() if k[:2] != (name, depth)}
         self._rendered[key] = rendered
-        self._texts[name] = text
         self.rendered_last.append(rendered.display)
         return rendered
 
@@ -447,6 +436,58 @@ class SiteBuilder:
             self._rendered.update(kept)
         return self.build()
 
+_SUBSTITUTION_DEF = re.compile(r"\.\. \|([^|]+)\| ")
+_URI_TARGET = re.compile(r"\.\. _(?:`([^`]+)`|([^`\s][^:]*)): +\S.*")
+
+
+@dataclass(frozen=True)
+class _Definitions:
+    """A page's substitution definitions and link targets with URIs, each
+    as written (with its continuation lines)."""
+
+    substitutions: Mapping[str, str]
+    targets: Mapping[str, str]
+
+    def missing_from(self, text: str) -> str:
+        """The definitions ``text`` uses but leaves to another file of the
+        page (one text for gendoc.py): appended after the file's last line,
+        so its own lines keep their numbers."""
+        out = []
+        for name, block in self.substitutions.items():
+            if f"|{name}|" in text and not re.search(rf"^\.\. \|{re.escape(name)}\| ", text, re.M):
+                out.append(block)
+                target = self.targets.get(fully_normalize_name(name))
+                if target and target not in text:
+                    out.append(target)
+        return "\n\n" + "\n\n".join(out) + "\n" if out else ""
+
+
+def _page_definitions(targets: Targets, texts: Mapping[str, str]) -> dict[str, _Definitions]:
+    """Per page, when its files were one text for gendoc.py (legacy
+    targets): the definitions any file of it makes, for the others."""
+    out = {}
+    for page in targets.pages:
+        substitutions: dict[str, str] = {}
+        links: dict[str, str] = {}
+        if targets.first_heading_at_depth:
+            for name, _ in page.files:
+                lines = texts.get(name, "").splitlines()
+                for i, line in enumerate(lines):
+                    found = _SUBSTITUTION_DEF.match(line) or _URI_TARGET.fullmatch(line.rstrip())
+                    if not found:
+                        continue
+                    end = i + 1
+                    while end < len(lines) and lines[end].startswith((" ", "\t")) and lines[end].strip():
+                        end += 1
+                    block = "\n".join(lines[i:end])
+                    if found.re is _SUBSTITUTION_DEF:
+                        substitutions.setdefault(found.group(1), block)
+                    else:
+                        links.setdefault(fully_normalize_name(found.group(1) or found.group(2)), block)
+        out[page.url] = _Definitions(substitutions, links)
+    return out
+
+
 class _TitleIndex:
     """Titles across files, for references a file cannot resolve itself:
     prose headings (from the scan) and generated sections (built on first
@@ -478,9 +519,20 @@ class _TitleIndex:
         return lookup
 
 
-def build_site(corpus: Corpus, *, check: bool = True) -> Site:
+def build_site(corpus: Corpus, *, check: bool = True, releases: Mapping[str, str] | None = None) -> Site:
     """Stages 1-4: what to write and what was found, writing nothing."""
-    return SiteBuilder(corpus, check=check).build()
+    return SiteBuilder(corpus, check=check, releases=releases).build()
+
+
+#: A placeholder on the line right under a directive (no blank line
+#: between): legacy templating pasted the generated text there indented, as
+#: the directive's content. The directive moves up into the blank line
+#: before it and the placeholder becomes its indented content, so every
+#: other line keeps its number.
+_DIRECTIVE_CONTENT = re.compile(r"^\n(\.\. [A-Za-z][\w-]*::.*\n)(\{\{[A-Za-z0-9_.-]+\}\}[ \t]*)$", re.M)
+
+#: ``.. _name:`` or ``.. _`name`:`` alone on its line (an internal target).
+_EXPLICIT_TARGET = re.compile(r"\.\. _(?:`([^`]+)`|([^`\s].*)):")
 
 
 # -- 5. write, check, swap -----------------------------------------------------
@@ -582,10 +634,20 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"output folder (default: {DEFAULT_OUT})")
     parser.add_argument("--no-check", action="store_true",
                         help="skip lint and example validation (rendering and link checks still run)")
+    parser.add_argument("--release", action="append", default=[], type=_release, metavar="API=LABEL",
+                        help="a legacy tree's release label for one API, e.g. client_server=r0.6.1 "
+                             "(repeatable; an API not named builds as 'unstable')")
+
+
+def _release(text: str) -> tuple[str, str]:
+    api, sep, label = text.partition("=")
+    if not sep or not api or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", label):
+        raise argparse.ArgumentTypeError(f"expected API=LABEL (such as client_server=r0.6.1), got {text!r}")
+    return api, label
 
 
 def build_command(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int | None:
     """``specgen build``: the exit status comes from the collector."""
-    site = build_site(corpus, check=not args.no_check)
+    site = build_site(corpus, check=not args.no_check, releases=dict(args.release))
     publish(site, args.out, collector, corpus.root)
     return None

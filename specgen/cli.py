@@ -50,6 +50,10 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "build.broken-link": (Severity.ERROR, "a link in the built HTML points at a missing page or anchor"),
     "build.flow": (Severity.ERROR, "a recorded flow (specification/flows/*.json) is not of the shape specgen flows --record writes"),
     "build.unplaced": (Severity.WARNING, "an event schema, API file or definition appears on no page"),
+    "build.changelog": (Severity.ERROR, "a release's changelog cannot be built (no such release, unusable "
+                                        "towncrier configuration, or a template or folder it may not use)"),
+    "build.sas-emoji": (Severity.ERROR, "an entry of the SAS emoji table is malformed or its emoji is not "
+                                        "the code point it names"),
     "build.template": (Severity.ERROR, "a template is missing, malformed or fails while rendering (located in it)"),
     "build.internal": (Severity.ERROR, "a preview rebuild failed unexpectedly (a bug in specgen)"),
     "rst.markup": (Severity.ERROR, "docutils reported a problem in the prose (bad markup, broken reference)"),

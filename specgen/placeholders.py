@@ -4,10 +4,11 @@ rendered by which template.
 :data:`PLACEHOLDERS` maps each kind to three things, nothing found by
 reflection:
 
-- ``discover(corpus)``: every placeholder name of that kind the corpus
-  offers, mapped to the source file it stands for (so a name is known, and
-  an unplaced source can be warned about, without building anything);
-- ``build(catalog, path)``: the section models for that source, with
+- ``discover(catalog)``: every placeholder name of that kind the corpus
+  offers, mapped to the source it stands for (a file for events, APIs and
+  definitions, so a name is known, and an unplaced source can be warned
+  about, without building anything);
+- ``build(catalog, source)``: the section models for that source, with
   the diagnostics met on the way;
 - ``template``: the Jinja2 template each model is rendered with, from the
   corpus's ``templates/`` or else specgen's own (``specgen/templates/``).
@@ -15,9 +16,20 @@ reflection:
 Names follow the corpus layout: ``m.room.member`` gives
 ``{{m_room_member_event}}``; ``api/server-server/invites-v2.yaml`` gives
 ``{{invites_v2_ss_http_api}}``; ``api/server-server/definitions/pdu.yaml``
-gives ``{{definition_ss_pdu}}``; the core event schemas give
+gives ``{{definition_ss_pdu}}`` (a sub-folder joins the name:
+``definitions/event-schemas/m.typing.yaml`` gives
+``{{definition_ss_event_schemas_m_typing}}``); the core event schemas give
 ``{{common_event_fields}}``, ``{{common_room_event_fields}}`` and
 ``{{common_state_event_fields}}``.
+
+The kinds matrix-doc's legacy tree uses, with their legacy names:
+``{{apis}}`` (the APIs and their release labels), ``{{<api>_changelog}}``
+(:mod:`specgen.changelogs`), ``{{unstable_warning_block_<STEM>_RELEASE_LABEL}}``
+(a warning while that API is unstable, nothing once released),
+``{{sas_emoji_table}}`` (``data-definitions/sas-emoji.json``) and the grouped
+event lists of :data:`EVENT_GROUPS` (``{{msgtype_events}}``, ...). Two
+placeholders are inline text rather than blocks, :data:`INLINE`:
+``{{git_version}}`` and ``{{git_rev}}``.
 
 A :class:`Catalog` is one build's view: it builds on first use, remembers
 what it built, and renders through one Jinja2 environment.
@@ -29,7 +41,7 @@ import functools
 import html
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -40,15 +52,20 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import JsonLexer
 
+from docutils.nodes import make_id
+
+from .changelogs import FOLDER, changelog_apis, changelog_rst
 from .corpus import Corpus, data_stem, underscored
 from .diagnostics import Diagnostic, Severity
 from .layouts import API_SUFFIXES
 from .event_schemas import event_section
 from .openapi import load_api
 from .refs import Resolver
-from .rst import Generated
+from .rst import Generated, render_file
 from .sequence_diagrams import FLOWS_FOLDER, flow_section
-from .tables import definition_section, endpoint_section
+from .sources import join_pointer
+from .tables import definition_section, endpoint_section, slug as _slug
+from .targets import UNSTABLE, Release, Targets
 
 __all__ = ["PlaceholderKind", "PLACEHOLDERS", "API_SUFFIXES", "COMMON_FIELDS", "Catalog",
            "DEFAULT_TEMPLATES", "template_environment", "render_template", "Unstable", "unstable_path"]
@@ -79,9 +96,13 @@ class Built:
 
 @dataclass(frozen=True)
 class PlaceholderKind:
-    discover: Callable[[Corpus], Mapping[str, Path]]
-    build: Callable[["Catalog", Path], Built]
+    discover: Callable[["Catalog"], Mapping[str, Any]]
+    build: Callable[["Catalog", Any], Built]
     template: str
+
+
+#: The kinds whose sources are files a page is expected to show.
+SOURCE_KINDS = ("event", "endpoint", "definition", "flow")
 
 
 def _api_suffix(corpus: Corpus, path: Path) -> str:
@@ -92,26 +113,80 @@ def _api_suffix(corpus: Corpus, path: Path) -> str:
 
 # -- events ----------------------------------------------------------------
 
-def _discover_events(corpus: Corpus) -> Mapping[str, Path]:
-    return {f"{underscored(event_type)}_event": path for event_type, path in corpus.schemas.items()}
+def _discover_events(catalog: "Catalog") -> Mapping[str, Path]:
+    return {f"{underscored(event_type)}_event": path for event_type, path in catalog.corpus.schemas.items()}
 
 
-def _build_event(catalog: "Catalog", path: Path) -> Built:
+def _event(catalog: "Catalog", path: Path) -> tuple[Any, list[Diagnostic]]:
     event_type = data_stem(path)
     schema = catalog.resolver.inline(path)
     diagnostics = list(schema.diagnostics)
     examples = []
-    for example in sorted(catalog.corpus.examples.get(event_type, []), key=lambda e: (e.variant != "", e.variant)):
+    # A legacy variant schema (``m.room.message$m.text``) shows the example
+    # of the same name, which the corpus files under its base type.
+    base, _, variant = event_type.partition("$")
+    own = [e for e in catalog.corpus.examples.get(base, []) if e.variant == variant] if variant else []
+    for example in own or sorted(catalog.corpus.examples.get(event_type, []), key=lambda e: (e.variant != "", e.variant)):
         inlined = catalog.resolver.inline(example.path)
         diagnostics.extend(inlined.diagnostics)
         if inlined.data is not None:
             examples.append((example.variant, inlined.data))
-    return Built((event_section(event_type, schema.data, examples),), tuple(diagnostics))
+    return event_section(event_type, schema.data, examples), diagnostics
+
+
+def _legacy_event_id(title: str) -> str:
+    """The id matrix-doc's gendoc gave a section titled ``title``."""
+    return make_id(title)
+
+
+def _build_event(catalog: "Catalog", path: Path) -> Built:
+    """One event; a legacy variant schema (``m.room.message$m.notice``) is
+    titled as the legacy templates titled it, ``m.room.message (m.notice)``."""
+    section, diagnostics = _event(catalog, path)
+    base, _, variant = section.event_type.partition("$")
+    title = f"{base} ({variant})" if variant else section.event_type
+    return Built((section,), tuple(diagnostics), ({"title": title, "aliases": (_legacy_event_id(title),)},))
+
+
+#: Legacy grouped event lists: name -> (which event types, which first).
+#: ``msgtype_events`` titles each section by its msgtype, as the legacy
+#: templates did.
+EVENT_GROUPS: Mapping[str, tuple[Callable[[str], bool], tuple[str, ...]]] = {
+    "room_events": (lambda t: t.startswith("m.room") and not t.startswith("m.room.message$m."), ()),
+    "msgtype_events": (lambda t: t.startswith("m.room.message$m.") and t != "m.room.message$m.server_notice",
+                       tuple(f"m.room.message$m.{m}" for m in ("text", "emote", "notice", "image", "file"))),
+    "voip_events": (lambda t: t.startswith("m.call"),
+                    ("m.call.invite", "m.call.candidates", "m.call.answer", "m.call.hangup")),
+    "presence_events": (lambda t: t.startswith("m.presence"), ()),
+}
+
+
+def _discover_event_groups(catalog: "Catalog") -> Mapping[str, tuple[Path, ...]]:
+    found = {}
+    schemas = catalog.corpus.schemas
+    for name, (member, first) in EVENT_GROUPS.items():
+        types = [t for t in first if t in schemas] + sorted(t for t in schemas if member(t) and t not in first)
+        if types:
+            found[name] = tuple(schemas[t] for t in types)
+    return found
+
+
+def _build_event_group(catalog: "Catalog", paths: tuple[Path, ...]) -> Built:
+    models, extras, diagnostics = [], [], []
+    for path in paths:
+        section, found = _event(catalog, path)
+        diagnostics.extend(found)
+        models.append(section)
+        msgtype = section.event_type.partition("$")[2]
+        title = msgtype if section.event_type.startswith("m.room.message$") else section.event_type
+        extras.append({"title": title, "aliases": (_legacy_event_id(title),)})
+    return Built(tuple(models), tuple(diagnostics), tuple(extras))
 
 
 # -- APIs ------------------------------------------------------------------
 
-def _discover_apis(corpus: Corpus) -> Mapping[str, Path]:
+def _discover_apis(catalog: "Catalog") -> Mapping[str, Path]:
+    corpus = catalog.corpus
     return {f"{underscored(data_stem(p))}_{_api_suffix(corpus, p)}_http_api": p for p in corpus.api_files}
 
 
@@ -154,25 +229,38 @@ def _unstable(data: Any) -> tuple[bool, str]:
     return True, prefix if isinstance(prefix, str) else ""
 
 
+def _legacy_endpoint_ids(endpoint) -> tuple[str, ...]:
+    """The ids gendoc.py gave an endpoint's section (its title was
+    ``Deprecated: METHOD path`` for a deprecated one)."""
+    title = f"{endpoint.method} {endpoint.path}"
+    return (make_id(f"Deprecated: {title}"),) if endpoint.deprecated else (make_id(title),)
+
+
 def _build_api(catalog: "Catalog", path: Path) -> Built:
     document, diagnostics = load_api(catalog.corpus, catalog.resolver, path)
     if document is None:
         return Built((), tuple(diagnostics))
     loaded = catalog.corpus.load(path)
     marked, prefix = _unstable(None if isinstance(loaded, Diagnostic) else loaded.data)
-    extras = tuple({"unstable": Unstable(prefix, unstable_path(e.path, prefix)) if marked else None}
-                   for e in document.endpoints)
-    return Built(tuple(endpoint_section(e) for e in document.endpoints), tuple(diagnostics), extras)
+    substitute = catalog.targets.substitute
+    endpoints = [replace(e, path=substitute(e.path), template=substitute(e.template)) for e in document.endpoints]
+    extras = tuple({"unstable": Unstable(prefix, unstable_path(e.path, prefix)) if marked else None,
+                    "aliases": _legacy_endpoint_ids(e)}
+                   for e in endpoints)
+    return Built(tuple(endpoint_section(e) for e in endpoints), tuple(diagnostics), extras)
 
 
 # -- shared definitions ----------------------------------------------------
 
-def _discover_definitions(corpus: Corpus) -> Mapping[str, Path]:
+def _discover_definitions(catalog: "Catalog") -> Mapping[str, Path]:
+    corpus = catalog.corpus
     found = {}
     for p in corpus.api_definitions:
         parts = p.relative_to(corpus.api_dir).parts
         if len(parts) >= 3 and parts[-2] == "definitions":
             found[f"definition_{_api_suffix(corpus, p)}_{underscored(data_stem(p))}"] = p
+        elif len(parts) >= 4 and parts[-3] == "definitions":
+            found[f"definition_{_api_suffix(corpus, p)}_{underscored(parts[-2])}_{underscored(data_stem(p))}"] = p
     return found
 
 
@@ -183,8 +271,9 @@ def _build_definition(catalog: "Catalog", path: Path) -> Built:
 
 # -- common event fields ---------------------------------------------------
 
-def _discover_common(corpus: Corpus) -> Mapping[str, Path]:
-    return {COMMON_FIELDS[data_stem(p)][0]: p for p in corpus.schema_definitions if data_stem(p) in COMMON_FIELDS}
+def _discover_common(catalog: "Catalog") -> Mapping[str, Path]:
+    return {COMMON_FIELDS[data_stem(p)][0]: p for p in catalog.corpus.schema_definitions
+            if data_stem(p) in COMMON_FIELDS}
 
 
 def _build_common(catalog: "Catalog", path: Path) -> Built:
@@ -195,8 +284,8 @@ def _build_common(catalog: "Catalog", path: Path) -> Built:
 
 # -- flow diagrams (recorded by specgen flows --record) ----------------------
 
-def _discover_flows(corpus: Corpus) -> Mapping[str, Path]:
-    folder = corpus.spec_dir / FLOWS_FOLDER
+def _discover_flows(catalog: "Catalog") -> Mapping[str, Path]:
+    folder = catalog.corpus.spec_dir / FLOWS_FOLDER
     return {f"flow_{underscored(data_stem(p))}": p for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
 
 
@@ -210,13 +299,180 @@ def _build_flow(catalog: "Catalog", path: Path) -> Built:
         return Built((), (catalog.corpus.diagnostic(path, "", "build.flow", Severity.ERROR, str(exc)),))
 
 
+# -- releases (legacy) -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Block:
+    """A generated block without a heading of its own."""
+
+    anchor: str
+    title: str = ""
+    inner_anchors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApiTable(Block):
+    releases: tuple[Release, ...] = ()
+
+
+def _discover_api_table(catalog: "Catalog") -> Mapping[str, tuple[Release, ...]]:
+    return {"apis": catalog.targets.releases} if catalog.targets.releases else {}
+
+
+def _build_api_table(catalog: "Catalog", releases: tuple[Release, ...]) -> Built:
+    return Built((ApiTable("api-versions", releases=releases),), ())
+
+
+@dataclass(frozen=True)
+class ReleaseWarning(Block):
+    release: Release | None = None
+
+
+def _discover_release_warnings(catalog: "Catalog") -> Mapping[str, Release]:
+    return {f"unstable_warning_block_{r.stem}_RELEASE_LABEL": r for r in catalog.targets.releases}
+
+
+def _build_release_warning(catalog: "Catalog", release: Release) -> Built:
+    if release.label != UNSTABLE:
+        return Built((), ())
+    return Built((ReleaseWarning(f"unstable-{_slug(release.api)}", release=release),), ())
+
+
+@dataclass(frozen=True)
+class Changelog(Block):
+    api: str = ""
+    label: str = ""
+    html: Markup = Markup("")
+
+
+def _discover_changelogs(catalog: "Catalog") -> Mapping[str, str]:
+    return {f"{api}_changelog": api for api in changelog_apis(catalog.corpus)}
+
+
+def _build_changelog(catalog: "Catalog", api: str) -> Built:
+    label = next((r.label for r in catalog.targets.releases if r.api == api), UNSTABLE)
+    text, problems = changelog_rst(catalog.corpus, api, label)
+    rendered = render_file(text, f"{FOLDER}/{api}", expand=lambda name: None, title_styles=("=",), depth=0)
+    return Built((Changelog(f"changelog-{_slug(api)}", api=api, label=label, html=Markup(rendered.body)),),
+                 (*problems, *rendered.diagnostics))
+
+
+# -- SAS emoji (legacy) ----------------------------------------------------
+
+SAS_EMOJI = "data-definitions/sas-emoji.json"
+
+
+@dataclass(frozen=True)
+class EmojiRow:
+    number: int
+    emoji: str
+    unicode: str
+    description: str
+
+
+@dataclass(frozen=True)
+class EmojiTable(Block):
+    rows: tuple[EmojiRow, ...] = ()
+
+
+def _discover_sas_emoji(catalog: "Catalog") -> Mapping[str, Path]:
+    path = catalog.corpus.root / SAS_EMOJI
+    return {"sas_emoji_table": path} if path.is_file() else {}
+
+
+def _build_sas_emoji(catalog: "Catalog", path: Path) -> Built:
+    """The emoji table; each row's emoji must be the code point it names."""
+    corpus = catalog.corpus
+    loaded = corpus.load(path)
+    if isinstance(loaded, Diagnostic):
+        return Built((), (loaded,))
+    rows, problems = [], []
+    data = loaded.data if isinstance(loaded.data, list) else []
+    if not isinstance(loaded.data, list):
+        problems.append(loaded.diagnostic("", "build.sas-emoji", Severity.ERROR, "the SAS emoji file must be a list"))
+    for i, item in enumerate(data):
+        pointer = f"/{i}"
+        fields = (item.get("number"), item.get("emoji"), item.get("unicode"), item.get("description")) \
+            if isinstance(item, dict) else ()
+        if len(fields) != 4 or not isinstance(fields[0], int) or not all(isinstance(f, str) for f in fields[1:]):
+            problems.append(loaded.diagnostic(pointer, "build.sas-emoji", Severity.ERROR,
+                                              "an emoji needs number (integer), emoji, unicode and description"))
+            continue
+        spelled = re.sub(r"U\+([0-9A-Fa-f]{1,6})", lambda m: chr(int(m.group(1), 16)), fields[2])
+        if spelled != fields[1]:
+            problems.append(loaded.diagnostic(join_pointer(pointer, "unicode"), "build.sas-emoji", Severity.ERROR,
+                                              f"{fields[2]} is not the emoji {fields[1]!r} ({fields[3]})"))
+        rows.append(EmojiRow(*fields))
+    return Built((EmojiTable("sas-emoji-table", rows=tuple(rows)),), tuple(problems))
+
+
 PLACEHOLDERS: Mapping[str, PlaceholderKind] = {
     "event": PlaceholderKind(_discover_events, _build_event, "event.html"),
     "endpoint": PlaceholderKind(_discover_apis, _build_api, "endpoint.html"),
     "definition": PlaceholderKind(_discover_definitions, _build_definition, "definition.html"),
     "common": PlaceholderKind(_discover_common, _build_common, "common_fields.html"),
     "flow": PlaceholderKind(_discover_flows, _build_flow, "flow.html"),
+    "event_group": PlaceholderKind(_discover_event_groups, _build_event_group, "event.html"),
+    "apis": PlaceholderKind(_discover_api_table, _build_api_table, "apis.html"),
+    "release_warning": PlaceholderKind(_discover_release_warnings, _build_release_warning, "release_warning.html"),
+    "changelog": PlaceholderKind(_discover_changelogs, _build_changelog, "changelog.html"),
+    "sas_emoji": PlaceholderKind(_discover_sas_emoji, _build_sas_emoji, "sas_emoji.html"),
 }
+
+#: What each kind is called in the outline and the search index.
+_SHOWN_AS = {"event_group": "event"}
+
+
+# -- inline placeholders -----------------------------------------------------
+
+def _git_head(root: Path) -> tuple[str, str]:
+    """``(branch, commit)`` of the checkout at ``root``, read from its
+    ``.git`` folder (git itself is not run in a corpus: its config could
+    name commands); ``("", "")`` when it is not a checkout we can read."""
+    git = root / ".git"
+    real = root.resolve()
+
+    def read(path: Path) -> str:
+        if real not in path.resolve().parents:
+            raise OSError("outside the corpus")
+        return path.read_text("ascii")
+
+    try:
+        if not git.is_dir():
+            return "", ""
+        head = read(git / "HEAD").strip()
+        if not head.startswith("ref: "):
+            return "", head if re.fullmatch(r"[0-9a-f]{40,64}", head) else ""
+        ref = head[5:]
+        if ".." in ref.split("/"):
+            return "", ""
+        branch = ref.removeprefix("refs/heads/")
+        loose = git / ref
+        if loose.is_file():
+            return branch, read(loose).strip()
+        packed = git / "packed-refs"
+        if packed.is_file():
+            for line in read(packed).splitlines():
+                commit, _, name = line.partition(" ")
+                if name == ref:
+                    return branch, commit
+        return branch, ""
+    except (OSError, UnicodeDecodeError):
+        return "", ""
+
+
+def git_rev(root: Path) -> str:
+    commit = _git_head(root)[1]
+    return commit[:7] if commit else "unknown"
+
+
+def git_version(root: Path) -> str:
+    branch, commit = _git_head(root)
+    return ",".join(p for p in (branch, commit[:7]) if p) or "unknown"
+
+
+#: Inline placeholder -> its text, replaced wherever it stands in the prose.
+INLINE: Mapping[str, Callable[[Path], str]] = {"git_version": git_version, "git_rev": git_rev}
 
 
 # -- rendering -------------------------------------------------------------
@@ -302,18 +558,23 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
 
 
 class Catalog:
-    """Every placeholder a corpus offers; builds and renders on demand."""
+    """Every placeholder a corpus offers; builds and renders on demand.
+
+    ``targets`` brings what the pages say about releases: the legacy
+    ``%VARIABLE%`` values (applied to every generated section) and the
+    releases the legacy kinds show."""
 
     def __init__(self, corpus: Corpus, resolver: Resolver | None = None,
-                 environment: jinja2.Environment | None = None) -> None:
+                 environment: jinja2.Environment | None = None, targets: Targets | None = None) -> None:
         self.corpus = corpus
         self.resolver = resolver or Resolver(corpus)
         self.env = environment or template_environment(corpus)
-        #: placeholder name -> (kind, source path)
-        self.names: dict[str, tuple[str, Path]] = {}
+        self.targets = targets or Targets("", (), ())
+        #: placeholder name -> (kind, source)
+        self.names: dict[str, tuple[str, Any]] = {}
         for kind, entry in PLACEHOLDERS.items():
-            for name, path in entry.discover(corpus).items():
-                self.names.setdefault(name, (kind, path))
+            for name, source in entry.discover(self).items():
+                self.names.setdefault(name, (kind, source))
         self._built: dict[str, tuple[tuple[Generated, ...], tuple[Diagnostic, ...], frozenset[str]]] = {}
         self._template_failures: list[Diagnostic] = []
 
@@ -323,18 +584,22 @@ class Catalog:
         if found is None:
             return None
         if name not in self._built:
-            kind, path = found
+            kind, source = found
             entry = PLACEHOLDERS[kind]
-            built = entry.build(self, path)
+            built = entry.build(self, source)
             extras = (*built.extras, *({} for _ in built.models[len(built.extras):]))
+            substitute = self.targets.substitute
             blocks = []
             for m, extra in zip(built.models, extras):
-                rendered = render_template(self.env, entry.template, self.corpus, section=m, **extra)
+                variables = {k: v for k, v in extra.items() if k not in ("title", "aliases")}
+                rendered = render_template(self.env, entry.template, self.corpus, section=m, **variables)
                 if isinstance(rendered, Diagnostic):
                     self.template_failure(rendered)
                     continue
-                blocks.append(Generated(anchor=m.anchor, title="" if kind == "common" else m.title, kind=kind,
-                                        html=rendered, inner_anchors=m.inner_anchors))
+                blocks.append(Generated(anchor=m.anchor,
+                                        title="" if kind == "common" else substitute(extra.get("title", m.title)),
+                                        kind=_SHOWN_AS.get(kind, kind), html=substitute(rendered),
+                                        inner_anchors=m.inner_anchors, aliases=extra.get("aliases", ())))
             unstable = frozenset(m.anchor for m, extra in zip(built.models, extras) if extra.get("unstable"))
             self._built[name] = (tuple(blocks), built.diagnostics, unstable)
         return self._built[name][0]
@@ -367,11 +632,19 @@ class Catalog:
         however indirectly.
         """
         placed = set(placed)
-        shown = self._referred_to(self.names[name][1] for name in placed if name in self.names)
+        sources: set[Path] = set()
+        for name in placed & set(self.names):
+            kind, source = self.names[name]
+            if kind == "event_group":
+                sources.update(source)
+            elif kind in SOURCE_KINDS:
+                sources.add(source)
+        shown = self._referred_to(sources)
         canonical = self.corpus.sources.canonical
         out = []
         for name, (kind, path) in sorted(self.names.items()):
-            if name in placed or kind == "common" or (kind == "definition" and canonical(path) in shown):
+            if (name in placed or kind not in SOURCE_KINDS or path in sources
+                    or (kind == "definition" and canonical(path) in shown)):
                 continue
             out.append(Diagnostic(self.corpus.display(path), 0, 0, "build.unplaced", Severity.WARNING,
                                   f"no page places this {kind} ({{{{{name}}}}})"))

@@ -28,8 +28,9 @@ heading that skips a level.
 from __future__ import annotations
 
 import copy
+import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
 import docutils.core
@@ -79,6 +80,9 @@ class Generated:
     #: Every other ``id`` the HTML defines (nested tables), for the page's
     #: uniqueness check.
     inner_anchors: tuple[str, ...] = ()
+    #: Further ids for the block (the anchors an older build gave it), each
+    #: kept only while the document has no other use for it.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,21 +174,75 @@ class ExpandPlaceholder(Transform):
             return
         produced: list[nodes.Element] = []
         anchors: list[str] = []
+        placed = settings.specgen_placed
+        if name in placed and settings.specgen_number_titles:
+            # gendoc.py wrote the section again, docutils numbering its id.
+            again = tuple(f"{a}-1" for block in generated for a in block.aliases
+                          if f"{a}-1" not in self.document.ids and f"{a}-1" not in settings.specgen_reserved)
+            paragraph = self._see_above(generated, pending)
+            paragraph["ids"] = list(again)
+            for anchor in again:
+                self.document.ids[anchor] = paragraph
+            pending.replace_self(paragraph)
+            settings.specgen_placements.append(Placement(name, pending.line or 0, again))
+            return
+        placed.add(name)
+        reserved = settings.specgen_reserved
         for block in generated:
-            taken = [a for a in (block.anchor, *block.inner_anchors) if a in self.document.ids]
+            taken = [a for a in (block.anchor, *block.inner_anchors) if a in self.document.ids or a in reserved]
+            if taken and settings.specgen_number_titles:
+                block = self._renumbered(block, reserved)
+                taken = []
             if taken:
                 reporter.error(f"duplicate anchor #{taken[0]} (placeholder {{{{{name}}}}})",
                                base_node=pending, code="build.duplicate-anchor")
                 continue
-            produced.append(self._node(block, pending))
-            anchors.extend((block.anchor, *block.inner_anchors))
-            for inner in block.inner_anchors:
+            aliases = tuple(a for a in dict.fromkeys(block.aliases)
+                            if a != block.anchor and a not in self.document.ids and a not in block.inner_anchors)
+            produced.append(self._node(block, pending, aliases))
+            anchors.extend((block.anchor, *aliases, *block.inner_anchors))
+            for inner in (*aliases, *block.inner_anchors):
                 self.document.ids[inner] = produced[-1]
         settings.specgen_placements.append(Placement(name, pending.line or 0, tuple(anchors)))
         pending.replace_self(produced)
 
-    def _node(self, block: Generated, pending: nodes.pending) -> nodes.Element:
-        raw = nodes.raw("", block.html, format="html")
+    def _renumbered(self, block: Generated, reserved: frozenset[str]) -> Generated:
+        """The same block under ``<anchor>-1`` (or the next free number),
+        its inner anchors, links and aliases renamed alike: two sources
+        generating one section (one endpoint in two API files) on a page."""
+        ids = self.document.ids
+        number = 1
+        while any(a.replace(block.anchor, f"{block.anchor}-{number}", 1) in ids
+                  or a.replace(block.anchor, f"{block.anchor}-{number}", 1) in reserved
+                  for a in (block.anchor, *block.inner_anchors)):
+            number += 1
+        new = f"{block.anchor}-{number}"
+        pattern = re.compile(r'((?:id|href)="#?)' + re.escape(block.anchor) + r'(?=[-"])')
+        return replace(block, anchor=new, html=pattern.sub(lambda m: m.group(1) + new, block.html),
+                       inner_anchors=tuple(a.replace(block.anchor, new, 1) for a in block.inner_anchors),
+                       aliases=tuple(f"{a}-{number}" for a in block.aliases))
+
+    @staticmethod
+    def _see_above(generated: Sequence[Generated], pending: nodes.pending) -> nodes.Element:
+        """A placeholder placed a second time on a page (where repeated
+        titles are allowed, as in gendoc.py's trees) links to where it was
+        first placed instead of repeating its anchors."""
+        paragraph = nodes.paragraph(classes=["placed-above"])
+        paragraph += nodes.Text("See ")
+        for i, block in enumerate(generated):
+            if i:
+                paragraph += nodes.Text(", ")
+            text = block.title or block.anchor
+            paragraph += nodes.reference(text, text, refuri=f"#{block.anchor}")
+        paragraph += nodes.Text(" above.")
+        paragraph.source, paragraph.line = pending.source, pending.line
+        return paragraph
+
+    def _node(self, block: Generated, pending: nodes.pending, aliases: tuple[str, ...]) -> nodes.Element:
+        # Aliases are empty elements at the top of the block: the block's own
+        # anchor stays the one its heading links to.
+        spans = "".join(f'<span class="alias" id="{html.escape(a, quote=True)}"></span>' for a in aliases)
+        raw = nodes.raw("", spans + block.html, format="html")
         if block.title:
             node = nodes.section("", nodes.title(block.title, block.title), raw,
                                  ids=[block.anchor], names=[nodes.fully_normalize_name(block.title)],
@@ -198,6 +256,49 @@ class ExpandPlaceholder(Transform):
         else:
             self.document.set_id(node)
         return node
+
+
+class NumberTitles(Transform):
+    """Anchors of repeated titles: the first ``client-behaviour``, the next
+    ``client-behaviour-1`` and so on (docutils' own numbering), counted across the page (ids earlier
+    files of the page took arrive as ``settings.specgen_reserved``), so an
+    anchor depends on the titles before it and not on docutils' running
+    ``idN`` counter. When the corpus does not allow repeated titles
+    (``settings.specgen_number_titles`` false), a repeat is an error.
+
+    Runs before docutils moves explicit targets onto sections, so a
+    section's first id is still its title's."""
+
+    default_priority = 255
+
+    def apply(self) -> None:
+        settings = self.document.settings
+        reserved = settings.specgen_reserved
+        ids = self.document.ids
+        for section in list(self.document.findall(nodes.section)):
+            if "generated" in section["classes"] or not section["ids"] or not len(section) \
+                    or not isinstance(section[0], nodes.title):
+                continue
+            natural = nodes.make_id(section[0].astext())
+            current = section["ids"][0]
+            # A title is repeated when an earlier section (or file) holds its
+            # id; an explicit target of that name is moved onto it later.
+            if not natural or (natural not in reserved
+                               and (current == natural or not isinstance(ids.get(natural), nodes.section))):
+                continue
+            if not settings.specgen_number_titles:
+                self.document.reporter.error(
+                    f"title {section[0].astext()!r} repeats one earlier on the page (anchor #{natural}); "
+                    "retitle it, or set duplicate_titles: true in targets.yaml to number such anchors",
+                    base_node=section[0], code="build.duplicate-anchor")
+                continue
+            number = 1
+            while ids.get(f"{natural}-{number}", section) is not section or f"{natural}-{number}" in reserved:
+                number += 1
+            if ids.get(current) is section:
+                del ids[current]
+            section["ids"][0] = f"{natural}-{number}"
+            ids[section["ids"][0]] = section
 
 
 class ResolveElsewhere(Transform):
@@ -220,16 +321,38 @@ class ResolveElsewhere(Transform):
                 node.resolved = True
 
 
+class ResolveIndirectElsewhere(Transform):
+    """An indirect target (``.. _Presence: module:presence_``) naming a
+    target another file of the site defines points at that file's URI,
+    before docutils resolves indirect targets."""
+
+    default_priority = 450
+
+    def apply(self) -> None:
+        lookup = self.document.settings.specgen_lookup
+        for target in self.document.findall(nodes.target):
+            name = target.get("refname")
+            if not name or name in self.document.nameids:
+                continue
+            uri = lookup(name)
+            if uri is not None:
+                target["refuri"] = uri
+                del target["refname"]
+                target.resolved = True
+
+
 class _Reader(docutils.readers.standalone.Reader):
     """The standalone reader plus placeholders, cross-file references and
     an observing reporter."""
 
-    def __init__(self, sink: list[Diagnostic]) -> None:
+    def __init__(self, sink: list[Diagnostic], markup_errors: Severity = Severity.ERROR) -> None:
         super().__init__()
         self.sink = sink
+        self.markup_errors = markup_errors
 
     def get_transforms(self):
-        return [*super().get_transforms(), FindPlaceholders, ResolveElsewhere]
+        return [*super().get_transforms(), FindPlaceholders, NumberTitles, ResolveIndirectElsewhere,
+                ResolveElsewhere]
 
     def new_document(self):
         document = super().new_document()
@@ -238,7 +361,10 @@ class _Reader(docutils.readers.standalone.Reader):
 
     def _observe(self, message: nodes.system_message) -> None:
         if message["level"] >= _LOWEST_LEVEL:
-            self.sink.append(_diagnostic(message))
+            found = _diagnostic(message)
+            if found.code == "rst.markup" and message["level"] == 3:
+                found = replace(found, severity=self.markup_errors)
+            self.sink.append(found)
 
 
 #: docutils' warnings for the directives and roles a corpus may not use:
@@ -292,12 +418,16 @@ _PARSE_SETTINGS = docutils.frontend.get_default_settings(docutils.parsers.rst.Pa
 _WRITE_SETTINGS = docutils.frontend.get_default_settings(docutils.writers.html5_polyglot.Writer, docutils.readers.doctree.Reader)
 for _settings in (_PARSE_SETTINGS, _WRITE_SETTINGS):
     _settings._update(_COMMON, "loose")
-_WRITE_SETTINGS._update({"section_self_link": True, "embed_stylesheet": False, "stylesheet_path": "",
+# toc_backlinks off in the writer: a contents topic's title would link to
+# "#top", an id no page of ours has.
+_WRITE_SETTINGS._update({"toc_backlinks": False, "section_self_link": True, "embed_stylesheet": False, "stylesheet_path": "",
                          "stylesheet": "", "math_output": "HTML"}, "loose")
 
 
 def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequence[str], depth: int,
-                lookup: Lookup = _nowhere, allow_raw_html: bool = False) -> RenderedFile:
+                lookup: Lookup = _nowhere, allow_raw_html: bool = False, reserved: frozenset[str] = frozenset(),
+                number_titles: bool = False, markup_errors: Severity = Severity.ERROR,
+                placed_before: frozenset[str] = frozenset()) -> RenderedFile:
     """Parse one prose file, expand its placeholders and write its HTML body.
 
     Args:
@@ -311,6 +441,11 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
             titles of generated sections placed by other files).
         allow_raw_html: whether ``raw`` may publish HTML (a trusted corpus);
             file insertion stays off whatever this says.
+        reserved: ids the page's earlier files define (see :class:`NumberTitles`).
+        number_titles: whether a repeated title is numbered (else an error).
+        markup_errors: the severity docutils' own errors are reported with.
+        placed_before: placeholders the page's earlier files place; placed
+            again here, they link there.
     """
     sink: list[Diagnostic] = []
     settings = copy.copy(_PARSE_SETTINGS)
@@ -318,8 +453,11 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     settings.specgen_expand = expand
     settings.specgen_placements = []
     settings.specgen_lookup = lookup
+    settings.specgen_reserved = reserved
+    settings.specgen_placed = set(placed_before)
+    settings.specgen_number_titles = number_titles
     document = docutils.core.publish_doctree(
-        text, source_path=display, reader=_Reader(sink), parser=docutils.parsers.rst.Parser(),
+        text, source_path=display, reader=_Reader(sink, markup_errors), parser=docutils.parsers.rst.Parser(),
         settings=settings,
     )
     headings = tuple(_headings(document, text.splitlines()))
@@ -327,9 +465,14 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     first_level = depth + (title_styles.index(top_style) if top_style in title_styles else 0)
     outline = tuple(_outline(document, first_level))
     anchors = tuple((anchor, _line_of(node)) for anchor, node in document.ids.items()
-                    if not isinstance(node, (nodes.system_message, nodes.problematic)))
+                    if not isinstance(node, (nodes.system_message, nodes.problematic)) and not _invisible(node))
     body = _write_body(document, header_level=min(first_level + 1, 6))
     return RenderedFile(display, body, outline, headings, tuple(settings.specgen_placements), anchors, tuple(sink))
+
+
+def _invisible(node: nodes.Node) -> bool:
+    """A target that points elsewhere writes no element, so its id is no anchor."""
+    return isinstance(node, nodes.target) and any(k in node for k in ("refuri", "refid", "refname"))
 
 
 def _line_of(node: nodes.Node) -> int:

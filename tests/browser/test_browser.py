@@ -24,6 +24,8 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "corpora" / "build" / "good"
+#: A tree in matrix-doc's legacy layout (gendoc.py's targets and placeholders).
+LEGACY = REPO / "tests" / "corpora" / "legacy"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT = REPO / "docs" / "screenshot.png"
@@ -36,12 +38,13 @@ def built(root: Path, out: Path) -> Path | None:
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
-    """The fixture corpus, and the project's own spec when it builds cleanly
-    (it is written alongside this code and may not yet)."""
+    """The fixture corpora, and the project's own spec when it builds
+    cleanly (it is written alongside this code and may not yet)."""
     base = tmp_path_factory.mktemp("sites")
     fixture = built(FIXTURE, base / "fixture")
-    assert fixture is not None
-    found = {"fixture": fixture}
+    legacy = built(LEGACY, base / "legacy")
+    assert fixture is not None and legacy is not None
+    found = {"fixture": fixture, "legacy": legacy}
     real = built(REPO, base / "real") if (REPO / "specification" / "targets.yaml").is_file() else None
     if real is not None:
         found["real"] = real
@@ -83,7 +86,7 @@ def errors_in(log):
     return [entry for entry in log if entry["level"] in ("SEVERE", "ERROR")]
 
 
-@pytest.mark.parametrize("which", ["fixture", "real"])
+@pytest.mark.parametrize("which", ["fixture", "legacy", "real"])
 def test_every_page_loads_cleanly_and_every_link_resolves(driver, sites, which):
     if which not in sites:
         pytest.skip("the project's own spec does not build cleanly yet (see `specgen build`)")

@@ -90,8 +90,10 @@ def test_registry_names_follow_the_corpus_layout():
         "common_event_fields": "common",
         "common_room_event_fields": "common",
         "common_state_event_fields": "common",
+        "room_events": "event_group",
     }
-    assert set(PLACEHOLDERS) == {"event", "endpoint", "definition", "common", "flow"}
+    assert set(PLACEHOLDERS) == {"event", "endpoint", "definition", "common", "flow", "event_group", "apis",
+                                 "release_warning", "changelog", "sas_emoji"}
 
 
 @pytest.mark.parametrize("name", ["m_room_member_event", "invites_v2_ss_http_api", "definition_ss_invite_event",

@@ -1,0 +1,1 @@
+Farewells may be sent before leaving.
