@@ -24,12 +24,14 @@ bytes); :func:`publish` is stage 5. ``specgen serve`` reuses both through
 from __future__ import annotations
 
 import argparse
+import ctypes
+import errno
 import json
 import os
 import posixpath
 import re
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 import html
 from importlib import resources
@@ -591,42 +593,123 @@ def publish(site: Site, out: Path, collector: Collector, corpus_root: Path) -> b
     """Write ``site`` into a fresh folder beside ``out``, check its links,
     and swap it into place if nothing in ``collector`` fails the build.
 
+    The new folder gets the mode the umask gives (a web server can read
+    it). Staging folders are named ``.<out>.specgen-staging-<pid>-<random>``,
+    so a later build removes those a killed build left behind; the swap
+    exchanges the two folders in one step where the system can
+    (``renameat2(RENAME_EXCHANGE)``), so ``out`` holds the complete old or
+    the complete new build at every instant. Elsewhere it takes two renames,
+    and a build that dies between them is undone by the next one
+    (:func:`_recover`).
+
     Returns whether ``out`` now holds the new build; when it does not, the
     previous contents of ``out`` are untouched.
     """
     out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
     collector.extend(site.diagnostics)
-    if collector.failed:
-        return False
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        for rel, data in site.files.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        collector.extend(check_links(staging, site.sources, corpus_root))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _recover(out)
         if collector.failed:
             return False
-        _swap(staging, out)
-        staging = None
+        if out.exists() and not out.is_dir():
+            collector.add(_error(str(out), 0, "build.output", "the output path exists and is not a folder"))
+            return False
+        staging = _fresh(out, "staging")
+        try:
+            for rel, data in site.files.items():
+                target = staging / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            collector.extend(check_links(staging, site.sources, corpus_root))
+            if collector.failed:
+                return False
+            _swap(staging, out)
+            staging = None
+            return True
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        collector.add(_error(str(out), 0, "build.output", f"cannot write the output: {exc.strerror or exc}"))
+        return False
+
+
+def _leftover_name(out: Path, kind: str) -> str:
+    return f".{out.name}.specgen-{kind}-"
+
+
+def _fresh(out: Path, kind: str) -> Path:
+    """A new empty folder beside ``out``, mode from the umask, named for
+    its kind and this process."""
+    while True:
+        path = out.parent / f"{_leftover_name(out, kind)}{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            path.mkdir(mode=0o777)
+            return path
+        except FileExistsError:
+            continue
+
+
+def _recover(out: Path) -> None:
+    """Undo what a killed build left beside ``out``: put a previous output
+    renamed aside back if ``out`` is missing, and remove the staging and
+    old folders of builds that are no longer running."""
+    for kind in ("old", "staging"):
+        for path in sorted(out.parent.glob(_leftover_name(out, kind) + "*")):
+            pid = path.name[len(_leftover_name(out, kind)):].split("-", 1)[0]
+            if pid.isdigit() and _running(int(pid)):
+                continue
+            if kind == "old" and not out.exists():
+                os.rename(path, out)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
         return True
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+    return True
 
 
 def _swap(staging: Path, out: Path) -> None:
-    """Rename the new build into place; the old one is renamed aside first
-    and removed only once the new one is there."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-        os.rmdir(old)
-        os.rename(out, old)
+    """Put ``staging`` at ``out`` and remove what was there before."""
+    if not out.exists():
+        os.rename(staging, out)
+        return
+    if _exchange(staging, out):
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    old = out.parent / staging.name.replace(_leftover_name(out, "staging"), _leftover_name(out, "old"), 1)
+    os.rename(out, old)
     os.rename(staging, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2``); ``False`` where the
+    C library, the kernel or the file system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(error, os.strerror(error), str(b))
 
 
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
