@@ -16,6 +16,7 @@ imports neither jsonschema nor the lint rules.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,7 +25,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from .corpus import ConfigError, Corpus, load_config
-from .diagnostics import Collector, Severity
+from .diagnostics import BUG_REPORT, Collector, Severity
+from .sources import read_bounded
 
 __all__ = ["COMMANDS", "CORE_RULES", "Command", "main", "rule_table", "UsageError"]
 
@@ -55,6 +57,7 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "build.sas-emoji": (Severity.ERROR, "an entry of the SAS emoji table is malformed or its emoji is not "
                                         "the code point it names"),
     "build.template": (Severity.ERROR, "a template is missing, malformed or fails while rendering (located in it)"),
+    "build.output": (Severity.ERROR, "the output folder cannot be written or swapped into place"),
     "build.internal": (Severity.ERROR, "a preview rebuild failed unexpectedly (a bug in specgen)"),
     "rst.markup": (Severity.ERROR, "docutils reported a problem in the prose (bad markup, broken reference)"),
     "rst.disabled": (Severity.ERROR, "the prose uses raw, include or csv-table :file:/:url:, which a corpus "
@@ -250,10 +253,11 @@ def _source_reader(corpus: Corpus) -> Callable[[str, int], str]:
     @lru_cache(maxsize=256)
     def lines(display: str) -> tuple[str, ...]:
         path = Path(display) if Path(display).is_absolute() else corpus.root / display
-        try:
-            return tuple(path.read_text("utf-8", errors="replace").splitlines())
-        except OSError:
+        raw = read_bounded(path, corpus.sources.max_size) if corpus.sources.inside(path) else b""
+        if isinstance(raw, tuple):
             return ()
+        # Lines as the parsers count them: "\n" only, not every break str.splitlines knows.
+        return tuple(line.removesuffix("\r") for line in raw.decode("utf-8", errors="replace").split("\n"))
 
     def source_line(display: str, line: int) -> str:
         text = lines(display)
@@ -278,8 +282,40 @@ def _nothing_found(corpus: Corpus) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status.
+
+    A reader that stops reading (``specgen rules | head -1``) ends the
+    command quietly with the status it had; Ctrl-C ends it with 130; any
+    other exception is a bug in specgen, reported as one (exit 3), never as
+    a traceback unless ``SPECGEN_DEBUG`` asks for it.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        status = _main(argv)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        _stdout_gone()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        if os.environ.get("SPECGEN_DEBUG"):
+            raise
+        command = chosen_command(argv)
+        print(f"specgen{' ' + command if command else ''}: internal error: {BUG_REPORT}", file=sys.stderr)
+        return 3
+
+
+def _stdout_gone() -> None:
+    """Point standard output at the null device, so that the interpreter's
+    last flush does not fail again on the closed pipe."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser(chosen_command(argv))
     try:
         args = parser.parse_args(argv)
@@ -318,8 +354,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     context = RenderContext(source_line=_source_reader(corpus),
                             rules=rule_table() if args.format == "sarif" else {})
     output = RENDERERS[args.format](diagnostics, context)
-    if output:
+    try:
         sys.stdout.write(output)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_gone()
+        return collector.exit_code
     if args.format == "text" and diagnostics:
         from .render_diagnostics.text import summary
 

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
 
+#: What every internal error says after what failed: whose fault it is and
+#: how to report it (never a Python exception name or a traceback).
+BUG_REPORT = ("this is a bug in specgen, not a problem in the corpus: please report it to the specgen "
+              "maintainers with the command line and the files involved (run again with SPECGEN_DEBUG=1 "
+              "for the traceback to attach)")
+
+
 class Severity(enum.IntEnum):
     """Ordered so that ``severity >= fail_on`` reads as it should."""
 

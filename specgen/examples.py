@@ -561,5 +561,7 @@ def _short(value: Any) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    """The validator's own words for why it stopped (never a Python
+    exception name: the reader wrote a schema, not Python)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text or "the validator could not use it"

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import html
 import mimetypes
+import os
+import signal
 import threading
+import traceback
 from pathlib import Path
 from typing import Iterable
 
@@ -28,7 +32,7 @@ from aiohttp import web
 
 from .build import SiteBuilder, Site
 from .corpus import Corpus
-from .diagnostics import Collector, Diagnostic, Severity
+from .diagnostics import BUG_REPORT, Collector, Diagnostic, Severity
 
 __all__ = ["Preview", "serve_command", "add_serve_arguments", "RELOAD_PATH"]
 
@@ -56,9 +60,11 @@ class Preview:
     def _guarded(self, run) -> Site:
         try:
             return run()
-        except Exception as exc:  # the preview must outlive any bug a rebuild hits
+        except Exception:  # the preview must outlive any bug a rebuild hits
+            if os.environ.get("SPECGEN_DEBUG"):
+                traceback.print_exc()
             return Site(self.site.files, (Diagnostic("", 0, 0, "build.internal", Severity.ERROR,
-                                                     f"the rebuild failed: {type(exc).__name__}: {exc}"),))
+                                                     f"the rebuild failed: {BUG_REPORT}"),))
 
     def _publish(self, site: Site) -> None:
         self.site = site
@@ -152,7 +158,12 @@ async def run(preview: Preview, host: str, port: int, stop: asyncio.Event,
     try:
         await stop.wait()
     finally:
-        await watcher
+        stop.set()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        if preview._changed is not None:
+            preview._changed.set()  # answer waiting reload polls now, not in POLL_SECONDS
         await runner.cleanup()
 
 
@@ -163,19 +174,21 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve_command(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int | None:
-    """``specgen serve``: runs until interrupted; build errors show in the
-    pages, not in the exit status."""
+    """``specgen serve``: runs until one Ctrl-C (or SIGTERM), which stops
+    the watcher, answers waiting pages and closes the server; build errors
+    show in the pages, not in the exit status."""
     preview = Preview(corpus, check=args.check)
 
     async def main() -> None:
         stop = asyncio.Event()
-        ready = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        ready = loop.create_future()
         ready.add_done_callback(lambda f: print(f"specgen serve: http://{args.host}:{f.result()}/ "
                                                 f"(watching {corpus.root}; Ctrl-C stops)", flush=True))
         await run(preview, args.host, args.port, stop, ready)
 
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(main())
+    print("specgen serve: stopped", flush=True)
     return 0

@@ -126,7 +126,7 @@ def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
                 message = message[:_MESSAGE_LIMIT] + "..."
             problems.append((pointer, message))
     except (referencing.exceptions.Unresolvable, ValueError, KeyError, TypeError) as exc:
-        problems.append(("", f"validation stopped: {type(exc).__name__}: {exc}"))
+        problems.append(("", f"validation stopped: {str(exc).strip() or 'the validator could not go on'}"))
     return problems
 
 

@@ -9,10 +9,15 @@
 
 A diagnostic without a line shows no snippet. :func:`summary` is the
 count line the CLI prints on stderr after a non-empty report.
+
+Source lines and messages come from untrusted files, so control characters
+(terminal escapes, carriage returns, bidirectional overrides) are shown
+escaped (``\x1b``), never sent to the reader's terminal; tabs stay tabs.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from ..diagnostics import Diagnostic, Severity
@@ -24,21 +29,32 @@ def render(diagnostics: Sequence[Diagnostic], context) -> str:
     return "".join(_one(d, context) + "\n" for d in diagnostics)
 
 
+#: C0 and C1 controls but tab and newline, DEL, and the bidirectional
+#: embeddings, overrides and isolates (a line that reads differently than it is).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+
+
 def _one(diagnostic: Diagnostic, context) -> str:
-    first, *rest = diagnostic.message.splitlines() or [""]
-    lines = [f"{diagnostic.location}: {diagnostic.severity}[{diagnostic.code}] {first}"]
+    first, *rest = _escaped(diagnostic.message.replace("\r\n", "\n")).split("\n")
+    lines = [f"{_escaped(diagnostic.location)}: {diagnostic.severity}[{diagnostic.code}] {first}"]
     lines.extend(f"    {more}" for more in rest)
     source = context.source_line(diagnostic.path, diagnostic.line) if diagnostic.line else ""
     if source:
         number = str(diagnostic.line)
         gutter = " " * len(number)
         column = max(diagnostic.column, 1)
-        # Keep tabs so the caret lines up in the reader's terminal.
-        pad = "".join(c if c == "\t" else " " for c in source[: column - 1])
-        lines.append(f"  {number} | {source}")
+        # Keep tabs so the caret lines up in the reader's terminal; an
+        # escaped character is as wide as its escape.
+        pad = "".join(c if c == "\t" else " " * len(_escaped(c)) for c in source[: column - 1])
+        lines.append(f"  {number} | {_escaped(source)}")
         lines.append(f"  {gutter} | {pad}^")
     for note in diagnostic.related:
-        lines.append(f"  note: {note.location}: {note.message}")
+        lines.append(f"  note: {_escaped(note.location)}: {_escaped(note.message)}")
     return "\n".join(lines)
 
 

@@ -90,3 +90,18 @@ def test_github_escaping():
 def test_summary_counts():
     assert summary(FIXTURE) == "2 errors, 1 warning, 1 info"
     assert summary(FIXTURE[:1]) == "1 error, 0 warnings"
+
+
+def test_text_escapes_control_characters_from_untrusted_sources():
+    """A source line (or a message quoting one) may hold terminal escapes,
+    a carriage return or a bidirectional override: the reader sees them
+    escaped, and the caret still points at the column."""
+    line = 'a: "\x1b]0;owned\x07\x1b[2J\u202e" \r x'
+    context = RenderContext(source_line=lambda path, number: line)
+    column = line.index("x") + 1
+    found = Diagnostic("f.yaml", 1, column, "syntax", Severity.ERROR, "key '\x1b[31m' here\x9b")
+    text = RENDERERS["text"]([found], context)
+    assert not any(c in text for c in "\x1b\x07\r\u202e\x9b")
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\u202e" in text and "\\x9b" in text
+    source, caret = text.splitlines()[1:3]
+    assert source.index("x", source.index("\\x0d") + 4) == caret.index("^")
