@@ -255,6 +255,8 @@ class Resolver:
         and is reported as ``ref.cycle``; a missing target stays too and is
         reported as ``ref.unresolved``.
         """
+        if not self.corpus.sources.inside(path):  # refused, under the name it has in the corpus
+            return Inlined(None, (self.corpus.load(path),))
         path = self.corpus.sources.canonical(path)
         key = (path, pointer)
         if data is None or self._node_at(path, pointer) is data:

@@ -594,10 +594,14 @@ class Sources:
             if cached is None:
                 if self.inside(key):
                     cached = load_document(key, self.display(key), cache=self.parse_cache, max_size=self.max_size)
+                    self._docs[key] = cached
                 else:
                     cached = _syntax_diagnostic(self.display(path), "file " + self.outside_message(path), 0, 0,
                                                 "ref.outside-corpus")
-                self._docs[key] = cached
+                    if not Path(self.display(path)).is_absolute():
+                        # A link in the corpus is the corpus's problem; a path
+                        # outside it is reported where something referred to it.
+                        self._docs[key] = cached
             self._given[path] = cached
         return cached
 

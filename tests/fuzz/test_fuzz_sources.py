@@ -16,7 +16,7 @@ from specgen.corpus import Corpus
 from specgen.examples import validate
 from specgen.refs import Resolver
 from specgen.diagnostics import Diagnostic
-from specgen.sources import load_document
+from specgen.sources import MAX_ALIAS_NODES, MAX_DEPTH, iter_mappings, load_document
 
 _KEYS = st.sampled_from(["type", "properties", "items", "$ref", "allOf", "required", "enum",
                          "example", "examples", "paths", "openapi", "swagger", "content", "schema", "x"])
@@ -87,3 +87,42 @@ def test_load_document_never_raises(raw, suffix):
         result = load_document(path)
         if not isinstance(result, Diagnostic):
             result.locate("/a/0")
+
+
+def _nesting(depth: int, form: str) -> str:
+    if form == "flow":
+        return "a: " + "[" * depth + "]" * depth + "\n"
+    if form == "block":
+        return "a:\n" + "- " * depth + "x\n"
+    if form == "mapping":  # indentation grows with depth: a few hundred levels say enough
+        depth = min(depth, 300)
+        return "".join("  " * i + "k:\n" for i in range(depth)) + "  " * depth + "v\n"
+    return '{"a": ' + "[" * depth + "]" * depth + "}"
+
+
+def _aliases(levels: int, fan: int) -> str:
+    names = [f"n{i}" for i in range(levels + 1)]
+    return f"{names[0]}: &{names[0]} [x]\n" + "".join(
+        f"{names[i + 1]}: &{names[i + 1]} [{', '.join(['*' + names[i]] * fan)}]\n" for i in range(levels))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(depth=st.integers(1, 200_000), form=st.sampled_from(["flow", "block", "mapping", "json"]),
+       levels=st.integers(0, 12), fan=st.integers(1, 12), duplicate=st.booleans())
+def test_nesting_aliases_and_duplicates_end_in_a_document_or_a_located_error(depth, form, levels, fan, duplicate):
+    """Any depth, any alias fan-out, any repeated key: a document within the
+    bounds, or a located ``syntax`` diagnostic; never an exception, a crash
+    of the C parser, or a data structure bigger than the budget."""
+    text = _nesting(depth, form) if form == "json" else _nesting(depth, form) + _aliases(levels, fan)
+    if duplicate:
+        text = text.replace('{"a": ', '{"a": 1, "a": ', 1) if form == "json" else text + text.split(":", 1)[0] + ": again\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("f.json" if form == "json" else "f.yaml")
+        path.write_text(text)
+        result = load_document(path)
+    if isinstance(result, Diagnostic):
+        assert result.code.startswith("syntax") and result.line >= 1
+        if duplicate:
+            assert result.code in ("syntax.duplicate-key", "syntax.too-deep", "syntax.alias")
+    else:
+        assert not duplicate and min(depth, 300) < MAX_DEPTH and sum(1 for _ in iter_mappings(result.data)) <= MAX_ALIAS_NODES
