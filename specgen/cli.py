@@ -114,8 +114,35 @@ def _run_lint(corpus: Corpus, args: argparse.Namespace, collector: Collector) ->
     from . import lint
     from .refs import Resolver
 
-    collector.extend(lint.check(corpus, Resolver(corpus)))
+    context = lint.RuleContext(corpus, Resolver(corpus))
+    collector.extend(lint.check(corpus, context.resolver, context=context))
     collector.extend(corpus.sources.failures())
+    _say_counts(args, context.examples().counts)
+
+
+def _run_check(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> None:
+    """Lint, validate and (where the layout's examples are signed with the
+    published keys) verify, over one load, one resolver and one example
+    validator: every example is validated once."""
+    from . import lint
+    from .examples import validate_with
+    from .refs import Resolver
+
+    context = lint.RuleContext(corpus, Resolver(corpus))
+    collector.extend(lint.check(corpus, context.resolver, context=context))
+    collector.extend(validate_with(context.examples()))
+    collector.extend(corpus.sources.failures())
+    if corpus.layout.verifiable:
+        from .verify import verify_corpus
+
+        collector.extend(verify_corpus(corpus))
+    _say_counts(args, context.examples().counts)
+
+
+def _say_counts(args: argparse.Namespace, counts: Mapping[str, int]) -> None:
+    if args.verbose:
+        print(f"specgen: examples validated: {counts['event']} event examples, {counts['api']} API examples, "
+              f"{counts['schema']} examples written in schemas", file=sys.stderr)
 
 
 def _add_validate(parser: argparse.ArgumentParser) -> None:
@@ -124,15 +151,18 @@ def _add_validate(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_validate(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> None:
-    from .examples import validate
+    from ._cache import VerdictCache
+    from .examples import ExampleValidator, validate_with
     from .refs import Resolver
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    collector.extend(validate(corpus, Resolver(corpus), args.paths))
+    checker = ExampleValidator(corpus, Resolver(corpus), VerdictCache.open())
+    collector.extend(validate_with(checker, args.paths))
     if not args.paths:
         collector.extend(corpus.sources.failures())
+    _say_counts(args, checker.counts)
 
 
 def rule_table() -> dict[str, tuple[Severity, str]]:
@@ -160,6 +190,8 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
 
 COMMANDS: dict[str, Command] = {
     "lint": Command(_run_lint, _no_arguments, "check syntax, references and the lint rules"),
+    "check": Command(_run_check, _no_arguments, "lint, validate and verify with one load: every example "
+                     "validated once (verify where the examples are signed with the published keys)"),
     "validate": Command(_run_validate, _add_validate, "validate every example against its schema"),
     "rules": Command(_run_rules, _no_arguments, "list the lint rules: id, default severity, description"),
     "build": lazy_command("build", "build_command", "add_build_arguments",

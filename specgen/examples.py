@@ -56,7 +56,7 @@ from .openapi import HTTP_METHODS
 from .refs import Resolver
 from .sources import iter_mappings, join_pointer
 
-__all__ = ["validate", "ExampleValidator", "Site", "api_dialect", "schema_dialect"]
+__all__ = ["validate", "validate_with", "ExampleValidator", "Site", "api_dialect", "schema_dialect"]
 
 _SCHEMA_REF_CODES = frozenset({"ref.unresolved", "ref.remote"})
 
@@ -99,6 +99,11 @@ class ExampleValidator:
         self._inlined_schemas: dict[Path, tuple[Diagnostic, ...]] = {}
         self._where: dict[int, tuple[Path, str]] = {}
         self._indexed: set[int] = set()
+        self._seen: set[tuple[Path, str, Path, str]] = set()
+        #: Examples validated so far, by where they are written: ``event``
+        #: (example files), ``api`` (API examples), ``schema`` (an example
+        #: value beside a schema, lint's share).
+        self.counts: dict[str, int] = {"event": 0, "api": 0, "schema": 0}
 
     # -- what to validate --------------------------------------------------
 
@@ -119,7 +124,7 @@ class ExampleValidator:
                     yield schema_doc
                     continue
                 yield from self.check(Site(schema_path, "", schema_doc.data),
-                                      Site(example.path, "", loaded.data), schema_dialect(schema_doc.data))
+                                      Site(example.path, "", loaded.data), schema_dialect(schema_doc.data), "event")
 
     def api_examples(self, selected: "_Selection") -> Iterator[Diagnostic]:
         for api_path in self.corpus.api_files:
@@ -130,12 +135,20 @@ class ExampleValidator:
                 continue
             cls = api_dialect(doc.data)
             for schema, example in _api_pairs(self._follow, Site(api_path, "", doc.data)):
-                yield from self.check(schema, example, cls)
+                yield from self.check(schema, example, cls, "api")
 
     # -- one pair ------------------------------------------------------------
 
-    def check(self, schema: Site, example: Site, cls: type) -> Iterator[Diagnostic]:
-        """Every error of one example against one schema, as diagnostics."""
+    def check(self, schema: Site, example: Site, cls: type, kind: str = "schema") -> Iterator[Diagnostic]:
+        """Every error of one example against one schema, as diagnostics.
+        A pair already checked in this run (a shared parameter that many
+        operations name) is not checked, counted or reported again."""
+        canonical = self.corpus.sources.canonical
+        seen = (canonical(example.path), example.pointer, canonical(schema.path), schema.pointer)
+        if seen in self._seen:
+            return
+        self._seen.add(seen)
+        self.counts[kind] += 1
         yield from self._schema_ref_problems(schema.path)
         inlined = self.resolver.inline(example.path, example.node, example.pointer)
         yield from inlined.diagnostics
@@ -362,12 +375,18 @@ def validate(corpus: Corpus, resolver: Resolver, paths: Iterable[Path] = ()) -> 
     Returns:
         The diagnostics, in discovery order; empty when every example fits.
     """
-    checker = ExampleValidator(corpus, resolver, VerdictCache.open())
+    return validate_with(ExampleValidator(corpus, resolver, VerdictCache.open()), paths)
+
+
+def validate_with(checker: ExampleValidator, paths: Iterable[Path] = ()) -> list[Diagnostic]:
+    """:func:`validate` with a validator the caller made (``specgen check``
+    shares lint's, so nothing is compiled or validated twice)."""
     selected = _Selection(paths)
     try:
         return [*checker.event_examples(selected), *checker.api_examples(selected)]
     finally:
-        checker.cache.flush()
+        if checker.cache is not None:
+            checker.cache.flush()
 
 
 #: Bump when this module changes what a validation run means (a dialect

@@ -65,6 +65,10 @@ class Layout:
     #: in this sub-folder of that file's folder (matrix-doc's legacy API
     #: examples are written relative to ``examples/``); ``""`` for none.
     fallback_ref_folder: str = ""
+    #: The examples carry real signatures, hashes and IDs made with the
+    #: published test keys, so ``specgen check`` proves them with refimpl
+    #: (others' examples hold illustrative values).
+    verifiable: bool = False
     #: Names of tooling files in the API folder that are never sources.
     ignored_files: frozenset[str] = frozenset({"package.json", "package-lock.json"})
 

@@ -18,4 +18,5 @@ LAYOUT = Layout(
         "templates": "templates",
     },
     definition_syntaxes=(PLACEHOLDER,),
+    verifiable=True,
 )

@@ -241,18 +241,21 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
 )}
 
 
-def check(corpus, resolver, rules: Iterable[str] | None = None) -> Iterator[Diagnostic]:
+def check(corpus, resolver, rules: Iterable[str] | None = None, *,
+          context: RuleContext | None = None) -> Iterator[Diagnostic]:
     """Every finding of every rule (or of the named ``rules``), lazily.
 
     Severities are the rules' defaults; the driver applies overrides and
-    ``--ignore`` (see :class:`specgen.diagnostics.Collector`).
+    ``--ignore`` (see :class:`specgen.diagnostics.Collector`). A caller
+    that goes on to validate passes its own ``context``, to share its
+    example validator.
 
     Raises:
         KeyError: a name in ``rules`` is not in :data:`RULES` (a caller bug;
             the CLI validates names first).
     """
     selected = list(RULES.values()) if rules is None else [RULES[r] for r in rules]
-    run = RuleContext(corpus, resolver)
+    run = context if context is not None else RuleContext(corpus, resolver)
     try:
         yield from _run(run, selected)
     finally:

@@ -152,3 +152,23 @@ def test_conventions_still_catch_real_faults(tmp_path):
     _, found = _findings(legacy)
     assert sorted({d.code for d in found}) == ["definition.unused", "example.invalid", "ref.unresolved"]
     assert not any(d.code == "example.unchecked" for d in found)
+
+
+def test_check_validates_every_example_once_and_says_how_many():
+    """Both operations of notes.yaml share a path-level parameter and its
+    x-example; check counts (and would report) it once."""
+    result = run_cli("--root", str(LAYOUT_CORPORA / "matrix-doc"), "-v", "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "examples validated: 1 event examples, 3 API examples" in result.stderr
+    spec = run_cli("--root", str(LAYOUT_CORPORA / "matrix-spec"), "-v", "check")
+    assert "examples validated: 2 event examples, 1 API examples, 1 examples written in schemas" in spec.stderr
+
+
+def test_check_reports_what_lint_and_validate_report(tmp_path):
+    tree = _copy(tmp_path, "matrix-doc")
+    api = tree / "api/server-server/notes.yaml"
+    api.write_text(api.read_text().replace('x-example: "3"', 'x-example: "three"'))
+    (tree / "event-schemas/examples/org.example.note").write_text('{"type": "org.example.note", "content": {}}\n')
+    codes = [line.split("[")[1].split("]")[0] for line in run_cli("--root", str(tree), "check").stdout.splitlines()
+             if ": error[" in line]
+    assert sorted(codes) == ["example.invalid", "example.invalid"]
