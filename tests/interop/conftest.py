@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from api_check import ApiDefinitions
-from synapse_server import Synapse, make_tls, start_synapse
+from specgen.corpus import Corpus
+from specgen.flows import ApiObserver
+from synapse_server import Synapse, Tls, make_tls, start_synapse
 from wire import RECORDS, Wire
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,10 +37,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def synapse(tmp_path_factory) -> Synapse:
-    base = tmp_path_factory.mktemp("interop")
-    tls = make_tls(SYNAPSE_PYTHON, base / "tls")
-    server = start_synapse(SYNAPSE_PYTHON, base / "synapse", tls)
+def tls(tmp_path_factory) -> Tls:
+    return make_tls(SYNAPSE_PYTHON, tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory, tls) -> Synapse:
+    server = start_synapse(SYNAPSE_PYTHON, tmp_path_factory.mktemp("interop") / "synapse", tls)
     try:
         yield server
     finally:
@@ -47,13 +51,18 @@ def synapse(tmp_path_factory) -> Synapse:
 
 
 @pytest.fixture(scope="session")
-def api() -> ApiDefinitions:
-    return ApiDefinitions(ROOT)
+def observer() -> ApiObserver:
+    return ApiObserver(Corpus(ROOT))
 
 
 @pytest.fixture
-def wire(synapse, api, request) -> Wire:
-    return Wire(synapse, api, request.node.name)
+def wire(synapse, observer, request) -> Wire:
+    """The scenario's wire; at its end, every finding must be explained."""
+    scenario = Wire(synapse, observer, request.node.name)
+    yield scenario
+    unexplained = scenario.unexplained()
+    if unexplained:
+        pytest.fail("exchanges disagree with api/:\n  " + "\n  ".join(unexplained), pytrace=False)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -65,4 +74,8 @@ def pytest_terminal_summary(terminalreporter):
         if record.scenario != scenario:
             scenario = record.scenario
             terminalreporter.write_line(scenario)
-        terminalreporter.write_line(f"  {record.exchange}  [api: {record.api}]  refimpl: {record.verdict}")
+        exchange = record.exchange
+        terminalreporter.write_line(f"  {record.direction}: {exchange.method} {exchange.target} -> "
+                                    f"{exchange.status}  [api: {record.api}]  refimpl: {record.verdict or '-'}")
+        for finding in record.findings:
+            terminalreporter.write_line(f"      {finding}")

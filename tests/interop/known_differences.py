@@ -1,13 +1,43 @@
-"""Where Synapse's answers and our ``api/`` definitions knowingly differ.
+"""Where Synapse and our ``api/`` definitions knowingly differ.
 
-Keyed by (operationId, status); each value says what differs and where
-the evidence is recorded (the issue-15 note). An exchange whose problems
-are not explained here fails its scenario.
+Each entry names the exchanges it covers (method, path pattern, status),
+the text every finding it explains contains, and the finding's label in
+the issue-15 note, where the evidence is written down. An exchange with a
+finding no entry explains fails its scenario.
 """
 
-KNOWN_DIFFERENCES: dict[tuple[str | None, int], str] = {
-    ("queryServerKeysBatch", 400): (
-        "K2: Synapse requires minimum_valid_until_ts in every key criterion, "
-        "which api/keys_query.yaml (and the Matrix spec) make optional"
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from refimpl.transport.http_client import Exchange
+
+
+@dataclass(frozen=True)
+class KnownDifference:
+    label: str
+    method: str
+    path: str
+    status: int
+    finding: str
+    note: str
+
+
+KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
+    KnownDifference(
+        "K2", "POST", r"/_matrix/key/v2/query", 400, "status 400 is not declared",
+        "Synapse requires minimum_valid_until_ts in every key criterion; api/keys_query.yaml "
+        "(and the Matrix spec) make it optional",
     ),
-}
+)
+
+
+def explain(exchange: Exchange, findings: tuple[str, ...]) -> str | None:
+    """The label of the known difference covering every finding, if any."""
+    for known in KNOWN_DIFFERENCES:
+        if (known.method == exchange.method and known.status == exchange.status
+                and re.fullmatch(known.path, exchange.path)
+                and all(known.finding in finding for finding in findings)):
+            return known.label
+    return None

@@ -22,10 +22,10 @@ HOUR_MS = 60 * 60 * 1000
 
 
 def synapse_keys(wire):
-    exchange = wire.federation("GET", "/_matrix/key/v2/server")
+    exchange = wire.call("GET", "/_matrix/key/v2/server")
     assert exchange.status == 200
-    keys = verify_server_keys(exchange.response, server_name=wire.synapse.server_name, now=now_ms())
-    wire.record(exchange, f"accepted: keys {sorted(keys.verify_keys)} valid until {keys.valid_until_ts}")
+    keys = verify_server_keys(exchange.response_body, server_name=wire.synapse.server_name, now=now_ms())
+    wire.judge(exchange, f"accepted: keys {sorted(keys.verify_keys)} valid until {keys.valid_until_ts}")
     return keys
 
 
@@ -38,10 +38,10 @@ def test_refimpl_verifies_synapse_key_document(wire):
     assert keys.valid_until_ts > now_ms()
 
     key_id = generated.key_id
-    exchange = wire.federation("GET", f"/_matrix/key/v2/server/{quote(key_id)}")
-    again = verify_server_keys(exchange.response, server_name=wire.synapse.server_name, now=now_ms())
+    exchange = wire.call("GET", f"/_matrix/key/v2/server/{quote(key_id)}")
+    again = verify_server_keys(exchange.response_body, server_name=wire.synapse.server_name, now=now_ms())
     assert again.verify_keys == keys.verify_keys
-    wire.record(exchange, "accepted: the deprecated key-ID form gives the same keys")
+    wire.judge(exchange, "accepted: the deprecated key-ID form gives the same keys")
 
 
 def test_synapse_as_notary_for_its_own_keys(wire):
@@ -53,49 +53,49 @@ def test_synapse_as_notary_for_its_own_keys(wire):
     # minimum_valid_until_ts, and has nothing cached about itself yet; our
     # definition says the notary fetches first (finding K1 of the note).
     wanted = now_ms() + HOUR_MS
-    empty = wire.federation("GET", f"/_matrix/key/v2/query/{quote(name)}?minimum_valid_until_ts={wanted}")
-    assert empty.response == {"server_keys": []}
-    wire.record(empty, "no entries: Synapse did not fetch for an all-keys query")
+    empty = wire.call("GET", f"/_matrix/key/v2/query/{quote(name)}?minimum_valid_until_ts={wanted}")
+    assert empty.response_body == {"server_keys": []}
+    wire.judge(empty, "no entries: Synapse did not fetch for an all-keys query")
 
     # A key criterion without minimum_valid_until_ts, which api/ (like the
     # Matrix spec) makes optional, is refused by Synapse (finding K2).
-    refused = wire.federation("POST", "/_matrix/key/v2/query", {"server_keys": {name: {key_id: {}}}})
+    refused = wire.call("POST", "/_matrix/key/v2/query", {"server_keys": {name: {key_id: {}}}})
     assert refused.status == 400
-    wire.record(refused, f"Synapse refused an optional field's absence: {refused.response.get('errcode')}")
+    wire.judge(refused, f"Synapse refused an optional field's absence: {refused.response_body.get('errcode')}")
 
     # Naming the key makes it a cache miss: Synapse fetches from itself.
     body = {"server_keys": {name: {key_id: {"minimum_valid_until_ts": wanted}}}}
-    posted = wire.federation("POST", "/_matrix/key/v2/query", body)
-    (answer,) = verify_key_query_response(posted.response, notary_name=name, notary_keys=keys.verify_keys,
+    posted = wire.call("POST", "/_matrix/key/v2/query", body)
+    (answer,) = verify_key_query_response(posted.response_body, notary_name=name, notary_keys=keys.verify_keys,
                                           now=now_ms(), requested=[name])
     assert answer.verify_keys == keys.verify_keys and answer.valid_until_ts >= wanted
-    wire.record(posted, "accepted: origin and notary signatures verify")
+    wire.judge(posted, "accepted: origin and notary signatures verify")
 
-    cached = wire.federation("GET", f"/_matrix/key/v2/query/{quote(name)}")
-    (answer,) = verify_key_query_response(cached.response, notary_name=name, notary_keys=keys.verify_keys,
+    cached = wire.call("GET", f"/_matrix/key/v2/query/{quote(name)}")
+    (answer,) = verify_key_query_response(cached.response_body, notary_name=name, notary_keys=keys.verify_keys,
                                           now=now_ms(), requested=[name])
     assert answer.verify_keys == keys.verify_keys
-    wire.record(cached, "accepted: served from the notary's cache, co-signed")
+    wire.judge(cached, "accepted: served from the notary's cache, co-signed")
 
-    by_key = wire.federation("GET", f"/_matrix/key/v2/query/{quote(name)}/{quote(key_id)}"
+    by_key = wire.call("GET", f"/_matrix/key/v2/query/{quote(name)}/{quote(key_id)}"
                                     f"?minimum_valid_until_ts={wanted}")
-    (answer,) = verify_key_query_response(by_key.response, notary_name=name, notary_keys=keys.verify_keys,
+    (answer,) = verify_key_query_response(by_key.response_body, notary_name=name, notary_keys=keys.verify_keys,
                                           now=now_ms(), requested=[name])
     assert answer.verify_keys == keys.verify_keys
-    wire.record(by_key, "accepted: the deprecated key-ID form")
+    wire.judge(by_key, "accepted: the deprecated key-ID form")
 
 
 def test_synapse_as_notary_for_an_unreachable_server(wire, synapse):
     keys = synapse_keys(wire)
     nobody = f"127.0.0.1:{free_port()}"
     body = {"server_keys": {nobody: {"ed25519:1": {"minimum_valid_until_ts": now_ms()}}}}
-    posted = wire.federation("POST", "/_matrix/key/v2/query", body)
-    assert verify_key_query_response(posted.response, notary_name=synapse.server_name,
+    posted = wire.call("POST", "/_matrix/key/v2/query", body)
+    assert verify_key_query_response(posted.response_body, notary_name=synapse.server_name,
                                      notary_keys=keys.verify_keys, now=now_ms(), requested=[nobody]) == ()
-    wire.record(posted, "accepted: no entry for a server nobody serves")
+    wire.judge(posted, "accepted: no entry for a server nobody serves")
 
 
 def test_synapse_version(wire):
-    exchange = wire.federation("GET", "/_matrix/federation/v1/version")
-    assert exchange.response["server"]["name"] == "Synapse"
-    wire.record(exchange, f"Synapse {exchange.response['server'].get('version')}")
+    exchange = wire.call("GET", "/_matrix/federation/v1/version")
+    assert exchange.response_body["server"]["name"] == "Synapse"
+    wire.judge(exchange, f"Synapse {exchange.response_body['server'].get('version')}")

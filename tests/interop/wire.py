@@ -1,5 +1,13 @@
 """A scenario's exchanges with Synapse, each held to ``api/`` and recorded
-with refimpl's verdict on it."""
+with refimpl's verdict on it.
+
+Every exchange, whichever way it goes (our client to Synapse, anonymous
+requests to Synapse, Synapse to our server), reaches :meth:`Wire.observe`,
+which checks it with specgen's :class:`~specgen.flows.ApiObserver` (the
+observer of the loopback flows). A finding that
+:data:`known_differences.KNOWN_DIFFERENCES` does not explain fails the
+scenario at its end, with every such finding listed.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +15,70 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
-from api_check import ApiDefinitions, Exchange
-from known_differences import KNOWN_DIFFERENCES
+from known_differences import explain
+from refimpl.transport.http_client import Exchange
+from specgen.flows import ApiObserver
 from synapse_server import Synapse
 
 
-@dataclass(frozen=True)
+@dataclass
 class Record:
     scenario: str
     exchange: Exchange
-    api: str
-    verdict: str
+    findings: tuple[str, ...]
+    known: str | None
+    verdict: str = ""
+
+    @property
+    def api(self) -> str:
+        if not self.findings:
+            return "conforms"
+        return f"known difference {self.known}" if self.known else f"{len(self.findings)} finding(s)"
+
+    @property
+    def direction(self) -> str:
+        return f"{self.exchange.origin or 'anonymous'} -> {self.exchange.destination}"
 
 
 RECORDS: list[Record] = []
 
 
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return time.time_ns() // 1_000_000
 
 
 class Wire:
-    """Makes a scenario's requests to Synapse and holds each exchange to ``api/``."""
+    """Observes a scenario's exchanges and makes its anonymous requests to Synapse."""
 
-    def __init__(self, synapse: Synapse, api: ApiDefinitions, scenario: str) -> None:
+    def __init__(self, synapse: Synapse, observer: ApiObserver, scenario: str) -> None:
         self.synapse = synapse
-        self.api = api
+        self.observer = observer
         self.scenario = scenario
-        self.last_api = ""
+        self.records: list[Record] = []
 
-    def federation(self, method: str, path: str, body: Any = None, *, headers: dict | None = None) -> Exchange:
-        """One federation or key request; fails on any disagreement with
-        ``api/`` that :data:`KNOWN_DIFFERENCES` does not explain."""
-        reply = self.synapse.call(method, path, body, headers=headers)
-        exchange = Exchange(method, path, reply.status, reply.body, body)
-        problems = self.api.problems(exchange)
-        known = KNOWN_DIFFERENCES.get((self.api.operation_id(exchange), exchange.status))
-        if problems and known is None:
-            self.record(exchange, "refused", "not checked")
-            pytest.fail("Synapse's answer disagrees with api/:\n  " + "\n  ".join(problems))
-        self.last_api = f"known difference: {known}" if problems else "conforms"
+    def observe(self, exchange: Exchange) -> None:
+        findings = tuple(f"{d.location}: {d.message}" for d in self.observer.check(exchange))
+        record = Record(self.scenario, exchange, findings, explain(exchange, findings))
+        self.records.append(record)
+        RECORDS.append(record)
+
+    def call(self, method: str, target: str, body: Any = None) -> Exchange:
+        """An unauthenticated request to Synapse (the key endpoints), observed."""
+        reply = self.synapse.call(method, target, body)
+        parsed = reply.body if not isinstance(reply.body, str) else None
+        text = reply.body if isinstance(reply.body, str) else ""
+        exchange = Exchange(None, self.synapse.server_name, method, target, body, reply.status, parsed, text)
+        self.observe(exchange)
         return exchange
 
-    def record(self, exchange: Exchange, verdict: str, api: str | None = None) -> None:
-        RECORDS.append(Record(self.scenario, exchange, api or self.last_api, verdict))
+    def judge(self, exchange: Exchange, verdict: str) -> None:
+        """Attach refimpl's verdict to an observed exchange."""
+        for record in reversed(self.records):
+            if record.exchange is exchange:
+                record.verdict = verdict
+                return
+        raise LookupError(f"{exchange.method} {exchange.target} was not observed")
+
+    def unexplained(self) -> list[str]:
+        return [finding for record in self.records if record.findings and not record.known
+                for finding in record.findings]
