@@ -58,8 +58,6 @@ async def _join(wire, synapse, tls, version):
         fetched = [r for r in wire.records if r.exchange.destination == ours.server_name
                    and r.exchange.path == "/_matrix/key/v2/server"]
         assert fetched, "Synapse accepted our X-Matrix request without fetching our keys"
-        for record in fetched:
-            wire.judge(record.exchange, "our key document, fetched by Synapse to check our X-Matrix")
         wire.judge(made, "X-Matrix accepted: a join template for our user")
 
         event_id, join = make_join_event(made.response_body, rules, ours.server_name, ours.signing_key)
@@ -70,6 +68,7 @@ async def _join(wire, synapse, tls, version):
         assert sent.status == 200, sent.response_text
 
         theirs = await ours.keyring.server_keys(synapse.server_name, needed_until=now_ms())
+        wire.judge(wire.records[-1].exchange, f"Synapse's keys accepted by our key ring: {sorted(theirs.verify_keys)}")
         keys = {synapse.server_name: theirs,
                 ours.server_name: parse_server_keys(ours.key_document, received_ts=now_ms())}
         judged, our_join = judge_join(join, sent.response_body, rules, keys)

@@ -58,7 +58,9 @@ class Wire:
 
     def observe(self, exchange: Exchange) -> None:
         findings = tuple(f"{d.location}: {d.message}" for d in self.observer.check(exchange))
-        record = Record(self.scenario, exchange, findings, explain(exchange, findings))
+        served = exchange.destination != self.synapse.server_name
+        record = Record(self.scenario, exchange, findings, explain(exchange, findings),
+                        "answered by refimpl's homeserver" if served else "")
         self.records.append(record)
         RECORDS.append(record)
 
