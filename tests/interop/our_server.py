@@ -18,6 +18,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -74,15 +75,16 @@ def _inbound_observer(server_name: str, observe: Callable[[Exchange], None]):
 
 @asynccontextmanager
 async def our_homeserver(tls: Tls, table: ServerTable, session: aiohttp.ClientSession,
-                         observe: Callable[[Exchange], None]) -> AsyncIterator[Homeserver]:
+                         observe: Callable[[Exchange], None], **options: Any) -> AsyncIterator[Homeserver]:
     """Our homeserver, named ``localhost:<port>``, with a fresh signing key,
-    serving over TLS until the block ends."""
+    serving over TLS until the block ends; ``options`` go to
+    :class:`~refimpl.transport.http_server.Homeserver` (``notary=...``)."""
     sock = socket.socket()
     sock.bind((LOOPBACK, 0))
     port = sock.getsockname()[1]
     name = f"{HOST}:{port}"
     server = Homeserver(name, SigningKey.from_seed(os.urandom(32), "interop"), table, session, system_clock,
-                        observer=observe)
+                        observer=observe, **options)
     app = homeserver_app(server)
     app.middlewares.insert(0, _inbound_observer(name, observe))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
