@@ -95,8 +95,13 @@ class RoomFactory:
         creator: str = ALICE,
         create_content: Mapping[str, Any] | None = None,
         room_name: str = "room",
+        signing_keys: Mapping[str, SigningKey] | None = None,
     ) -> None:
+        """``signing_keys`` sign for servers that have no published test key
+        (a live server's own key); every other server signs with its
+        published one."""
         self.room_version = _as_room_version(version)
+        self._signing_keys = MappingProxyType(dict(signing_keys or {}))
         self.events: list[Event] = []
         self._by_id: dict[str, Event] = {}
         self.state = RoomState()
@@ -215,7 +220,8 @@ class RoomFactory:
             event_id=None if version.event_ids_are_hashes else f"${len(self.events)}-{self._room_name}:{origin}",
         )
         for server in dict.fromkeys([origin, *also_signed_by]):
-            pdu = sign_event(pdu, version, server, signing_key_for(server))
+            key = self._signing_keys.get(server) or signing_key_for(server)
+            pdu = sign_event(pdu, version, server, key)
         return Event.from_pdu(pdu, version)
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""Our user joins public Synapse rooms with make_join and send_join.
+"""Joins across the two implementations, each way, in room versions 10, 11 and 12.
 
 Narrative: Alice, on Synapse, creates a public room in room version 10, 11
 or 12. Bob's server (refimpl's homeserver, over TLS on 127.0.0.1) asks
@@ -11,17 +11,25 @@ ring), the content hashes, the event IDs (every cited auth event must be
 one refimpl hashed to that ID) and the authorization rules, each event
 against the state its own auth events form; our join is then authorized
 against the state Synapse sent. Finally Alice sees Bob in the room.
+
+The other way: Bob's server holds a public room whose every event refimpl
+built and signed. Dave, on Synapse, joins it by room ID through Bob's
+server; Synapse runs make_join and send_join against refimpl's handlers and
+accepts the join only if every event refimpl sent passes Synapse's own
+checks (signatures with the keys it fetched from us, hashes, auth rules).
+Synapse then lists Dave and Bob as the room's members.
 """
 
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 
 from our_server import TlsServerTable, client_session, our_homeserver
-from refimpl.joins import make_join_event
+from refimpl.factories import RoomFactory
+from refimpl.joins import HostedRoom, make_join_event
 from refimpl.room_versions import room_version
 from refimpl.server_keys import parse_server_keys
 from refimpl.transport.http_client import target
@@ -82,3 +90,42 @@ async def _join(wire, synapse, tls, version):
     members = await asyncio.to_thread(synapse.call, "GET", f"/_matrix/client/v3/rooms/{room_id}/joined_members",
                                       token=alice)
     assert bob in members.body["joined"], members.body
+
+
+@pytest.mark.parametrize("version", ROOM_VERSIONS)
+def test_synapse_user_joins_our_public_room(wire, synapse, tls, version):
+    asyncio.run(_joined_by_synapse(wire, synapse, tls, version))
+
+
+async def _joined_by_synapse(wire, synapse, tls, version):
+    dave = await asyncio.to_thread(synapse.register, f"dave_v{version}")
+    table = TlsServerTable()
+    table.register(synapse.server_name, synapse.port)
+    async with client_session(tls) as session, our_homeserver(tls, table, session, wire.observe) as ours:
+        bob = f"@bob:{ours.server_name}"
+        factory = RoomFactory(version, creator=bob, signing_keys={ours.server_name: ours.signing_key})
+        factory.join(bob)
+        factory.set_power_levels(bob, factory.default_power_levels())
+        factory.set_join_rule(bob, "public")
+        room = HostedRoom.from_events(factory.events, factory.room_version)
+        ours.rooms[room.room_id] = room
+
+        joined = await asyncio.to_thread(
+            synapse.call, "POST",
+            f"/_matrix/client/v3/join/{quote(room.room_id, safe='')}?server_name={quote(ours.server_name)}",
+            {}, token=dave)
+        assert joined.status == 200, joined.body
+        for record in wire.records:
+            exchange = record.exchange
+            if exchange.destination == ours.server_name and "/send_join/" in exchange.path:
+                wire.judge(exchange, f"refimpl accepted Synapse's join and sent {len(room.events)} events; "
+                                     f"Synapse accepted them all (its join succeeded)")
+            elif exchange.destination == synapse.server_name and exchange.path == "/_matrix/key/v2/server":
+                wire.judge(exchange, "Synapse's keys accepted by our key ring, to check its X-Matrix")
+
+        members = await asyncio.to_thread(
+            synapse.call, "GET", f"/_matrix/client/v3/rooms/{quote(room.room_id, safe='')}/joined_members",
+            token=dave)
+        assert set(members.body["joined"]) == {bob, f"@dave_v{version}:{synapse.server_name}"}, members.body
+        accepted = ours.rooms[room.room_id].events[-1]
+        assert (accepted.type, accepted.state_key) == ("m.room.member", f"@dave_v{version}:{synapse.server_name}")

@@ -12,7 +12,7 @@ from refimpl.errors import LocalProtocolError
 from refimpl.event_ids import room_id_from_create_event
 from refimpl.event_signing import check_received_event
 from refimpl.factories import ALICE, BOB, CAROL, IDENTITY_SERVER, RoomFactory, signed_third_party_object
-from refimpl.keys import VerifyKey
+from refimpl.keys import SigningKey, VerifyKey
 from refimpl.room_versions import ROOM_VERSIONS
 from refimpl.signing import verify_json
 from refimpl.test_keys import PUBLISHED_KEYS, signing_key_for
@@ -101,3 +101,17 @@ def test_factories_do_not_depend_on_pytest():
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not any(m.split(".")[0] in ("pytest", "hypothesis") for m in imported)
+
+
+@pytest.mark.parametrize("version", ["1", "10", "12"])
+def test_a_server_without_a_published_key_signs_with_the_key_given(version):
+    live = SigningKey.from_seed(bytes(range(32)), "live")
+    room = RoomFactory(version, creator="@bob:localhost:8448", signing_keys={"localhost:8448": live})
+    room.join("@bob:localhost:8448")
+    for event in room.events:
+        def keys(server, key_id):
+            return live.verify_key if (server, key_id) == ("localhost:8448", live.key_id) else None
+
+        assert check_received_event(event.pdu, room.room_version, keys).outcome == "accept"
+    with pytest.raises(LocalProtocolError):
+        RoomFactory(version, creator="@bob:localhost:8448")
