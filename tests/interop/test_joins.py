@@ -1,7 +1,7 @@
 """Joins across the two implementations, each way, in room versions 10, 11 and 12.
 
 Narrative: Alice, on Synapse, creates a public room in room version 10, 11
-or 12. Bob's server (refimpl's homeserver, over TLS on 127.0.0.1) asks
+or 12, with a name and a topic, and says hello. Bob's server (refimpl's homeserver, over TLS on 127.0.0.1) asks
 Synapse for a join template, signing the request with X-Matrix; Synapse
 can only accept it by fetching Bob's server's keys from us, which it does.
 refimpl hashes and signs the template and sends it back with send_join.
@@ -47,9 +47,13 @@ def test_our_user_joins_a_public_synapse_room(wire, synapse, tls, version):
 async def _join(wire, synapse, tls, version):
     alice = await asyncio.to_thread(synapse.register, f"alice_v{version}")
     created = await asyncio.to_thread(synapse.call, "POST", "/_matrix/client/v3/createRoom",
-                                      {"preset": "public_chat", "room_version": version}, token=alice)
+                                      {"preset": "public_chat", "room_version": version, "name": "interop",
+                                       "topic": f"room version {version}"}, token=alice)
     assert created.status == 200, created.body
     room_id = created.body["room_id"]
+    said = await asyncio.to_thread(synapse.call, "PUT", f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}"
+                                   f"/send/m.room.message/1", {"msgtype": "m.text", "body": "hello"}, token=alice)
+    assert said.status == 200, said.body
     rules = room_version(version)
 
     table = TlsServerTable()
