@@ -4,13 +4,14 @@ Narrative: Alice, on Synapse, creates a public room in room version 10, 11
 or 12, with a name and a topic, and says hello. Bob's server (refimpl's homeserver, over TLS on 127.0.0.1) asks
 Synapse for a join template, signing the request with X-Matrix; Synapse
 can only accept it by fetching Bob's server's keys from us, which it does.
-refimpl hashes and signs the template and sends it back with send_join.
+refimpl hashes and signs the template and sends it back with send_join
+(v2 for Bob, and v1, with its ``[200, {...}]`` answer, for Carol).
 Synapse answers with the room's state and auth chain, and refimpl checks
 every event of it: the signatures with Synapse's keys (fetched by our key
 ring), the content hashes, the event IDs (every cited auth event must be
 one refimpl hashed to that ID) and the authorization rules, each event
 against the state its own auth events form; our join is then authorized
-against the state Synapse sent. Finally Alice sees Bob in the room.
+against the state Synapse sent. Finally Alice sees Bob and Carol in the room.
 
 The other way: Bob's server holds a public room whose every event refimpl
 built and signed. Dave, on Synapse, joins it by room ID through Bob's
@@ -59,41 +60,49 @@ async def _join(wire, synapse, tls, version):
     table = TlsServerTable()
     table.register(synapse.server_name, synapse.port)
     async with client_session(tls) as session, our_homeserver(tls, table, session, wire.observe) as ours:
-        bob = f"@bob:{ours.server_name}"
-        ver = urlencode([("ver", v) for v in ROOM_VERSIONS])
-        made = await ours.client.request(
-            synapse.server_name, "GET",
-            target("/_matrix/federation/v1/make_join/{roomId}/{userId}", roomId=room_id, userId=bob) + "?" + ver,
-            sign=True)
-        assert made.status == 200, made.response_text
-        assert made.response_body["room_version"] == version
-        fetched = [r for r in wire.records if r.exchange.destination == ours.server_name
-                   and r.exchange.path == "/_matrix/key/v2/server"]
-        assert fetched, "Synapse accepted our X-Matrix request without fetching our keys"
-        wire.judge(made, "X-Matrix accepted: a join template for our user")
+        theirs = None
+        for user, api in ((f"@bob:{ours.server_name}", "v2"), (f"@carol:{ours.server_name}", "v1")):
+            made = await ours.client.request(
+                synapse.server_name, "GET",
+                target("/_matrix/federation/v1/make_join/{roomId}/{userId}", roomId=room_id, userId=user)
+                + "?" + urlencode([("ver", v) for v in ROOM_VERSIONS]),
+                sign=True)
+            assert made.status == 200, made.response_text
+            assert made.response_body["room_version"] == version
+            fetched = [r for r in wire.records if r.exchange.destination == ours.server_name
+                       and r.exchange.path == "/_matrix/key/v2/server"]
+            assert fetched, "Synapse accepted our X-Matrix request without fetching our keys"
+            wire.judge(made, f"X-Matrix accepted: a join template for {user}")
 
-        event_id, join = make_join_event(made.response_body, rules, ours.server_name, ours.signing_key)
-        sent = await ours.client.request(
-            synapse.server_name, "PUT",
-            target("/_matrix/federation/v2/send_join/{roomId}/{eventId}", roomId=room_id, eventId=event_id),
-            body=join, sign=True)
-        assert sent.status == 200, sent.response_text
+            event_id, join = make_join_event(made.response_body, rules, ours.server_name, ours.signing_key)
+            sent = await ours.client.request(
+                synapse.server_name, "PUT",
+                target(f"/_matrix/federation/{api}/send_join/{{roomId}}/{{eventId}}", roomId=room_id,
+                       eventId=event_id),
+                body=join, sign=True)
+            assert sent.status == 200, sent.response_text
+            # v1 answers [200, {...}], the form kept from before v2.
+            answer = sent.response_body[1] if api == "v1" else sent.response_body
+            if api == "v1":
+                assert sent.response_body[0] == 200
 
-        theirs = await ours.keyring.server_keys(synapse.server_name, needed_until=now_ms())
-        wire.judge(wire.records[-1].exchange, f"Synapse's keys accepted by our key ring: {sorted(theirs.verify_keys)}")
-        keys = {synapse.server_name: theirs,
-                ours.server_name: parse_server_keys(ours.key_document, received_ts=now_ms())}
-        judged, our_join = judge_join(join, sent.response_body, rules, keys)
-        refused = [j for j in judged if not j.ok]
-        assert not refused, refused
-        assert our_join.ok, our_join
-        kinds = sorted({j.type for j in judged})
-        wire.judge(sent, f"{len(judged)} events ({', '.join(kinds)}) pass signatures, hashes, IDs and auth "
-                         f"rules; our join {our_join.event_id} is allowed by the state sent")
+            if theirs is None:
+                theirs = await ours.keyring.server_keys(synapse.server_name, needed_until=now_ms())
+                wire.judge(wire.records[-1].exchange,
+                           f"Synapse's keys accepted by our key ring: {sorted(theirs.verify_keys)}")
+            keys = {synapse.server_name: theirs,
+                    ours.server_name: parse_server_keys(ours.key_document, received_ts=now_ms())}
+            judged, our_join = judge_join(join, answer, rules, keys)
+            refused = [j for j in judged if not j.ok]
+            assert not refused, refused
+            assert our_join.ok, our_join
+            kinds = sorted({j.type for j in judged})
+            wire.judge(sent, f"{api}: {len(judged)} events ({', '.join(kinds)}) pass signatures, hashes, IDs and "
+                             f"auth rules; the join {our_join.event_id} is allowed by the state sent")
 
     members = await asyncio.to_thread(synapse.call, "GET", f"/_matrix/client/v3/rooms/{room_id}/joined_members",
                                       token=alice)
-    assert bob in members.body["joined"], members.body
+    assert {f"@bob:{ours.server_name}", f"@carol:{ours.server_name}"} <= set(members.body["joined"]), members.body
 
 
 @pytest.mark.parametrize("version", ROOM_VERSIONS)
