@@ -19,7 +19,11 @@ Two parts:
 Errcodes an error response may carry are the ``M_*`` codes its definition
 names (in the response's description, its examples, or a schema ``enum``);
 for operations that require ``X-Matrix``, ``401 M_UNAUTHORIZED`` is
-declared once by the security scheme.
+declared once by the security scheme, and ``404``/``405 M_UNRECOGNIZED``
+(an endpoint the server does not implement) once for every operation by the
+specification's Transport section. An operation of an unstable document
+(``x-unstable``) is found at its stable path and at the path its unstable
+prefix gives (:func:`specgen.placeholders.unstable_path`).
 """
 
 from __future__ import annotations
@@ -42,13 +46,14 @@ import jsonschema
 from refimpl.keys import SigningKey
 from refimpl.test_keys import PUBLISHED_KEYS, seed_for_label
 from refimpl.transport.http_client import Exchange, HttpClient
-from refimpl.transport.http_server import Homeserver, homeserver_app
+from refimpl.transport.http_server import HOMESERVER_ROUTES, Homeserver, Route, homeserver_app
 from refimpl.transport.loopback import Loopback, ManualClock
 
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
 from .examples import api_dialect
 from .openapi import ApiDocument, Endpoint, load_api
+from .placeholders import unstable_path
 from .refs import Resolver
 from .sources import join_pointer
 
@@ -140,12 +145,17 @@ class ApiObserver:
                 continue
             loaded = corpus.document(path)
             self._raw[path] = loaded.data if loaded is not None else {}
+            prefix = _unstable_prefix(self._raw[path])
             for endpoint in document.endpoints:
-                self.operations.append(_Operation(
-                    document, endpoint, _template_pattern(endpoint.path),
-                    tuple(re.findall(r"\{([^}]+)\}", endpoint.path)),
-                    len(re.sub(r"\{[^}]+\}", "", endpoint.path)),
-                ))
+                served = [endpoint.path]
+                if prefix is not None and unstable_path(endpoint.path, prefix):
+                    served.append(unstable_path(endpoint.path, prefix))
+                for template in served:
+                    self.operations.append(_Operation(
+                        document, endpoint, _template_pattern(template),
+                        tuple(re.findall(r"\{([^}]+)\}", template)),
+                        len(re.sub(r"\{[^}]+\}", "", template)),
+                    ))
 
     # -- finding the definition ------------------------------------------
 
@@ -223,6 +233,8 @@ class ApiObserver:
         if response is None:
             if op.endpoint.requires_auth and status == "401" and exchange.errcode == "M_UNAUTHORIZED":
                 return
+            if status in ("404", "405") and exchange.errcode == "M_UNRECOGNIZED":
+                return
             declared = ", ".join(sorted(by_status)) or "none"
             report(join_pointer(op.endpoint.pointer, "responses"), "flows.status",
                    f"status {status} is not declared (declared: {declared})")
@@ -259,6 +271,15 @@ class ApiObserver:
         if validator is None:
             validator = self._validators[key] = cls(closed_schema(schema) if closed else schema)
         return validator
+
+
+def _unstable_prefix(data: Any) -> str | None:
+    """The unstable prefix of a document marked ``x-unstable``, else None."""
+    if not isinstance(data, dict) or data.get("x-unstable") is not True:
+        return None
+    info = data.get("info")
+    prefix = info.get("x-unstable-prefix") if isinstance(info, dict) else None
+    return prefix if isinstance(prefix, str) else None
 
 
 def _typed(value: str | list[str], schema: Any) -> Any:
@@ -328,6 +349,7 @@ class Federation:
         self.exchanges: list[ObservedExchange] = []
         self.loopback = Loopback()
         self.servers: dict[str, Homeserver] = {}
+        self._routes: dict[str, tuple[Route, ...]] = {}
 
     def observe(self, exchange: Exchange) -> None:
         findings = tuple(self.check(exchange)) if self.check is not None else ()
@@ -341,20 +363,24 @@ class Federation:
         await self.loopback.close()
         await self.session.close()
 
-    async def homeserver(self, server_name: str, *, notary: str | None = None, **options: Any) -> Homeserver:
+    async def homeserver(self, server_name: str, *, notary: str | None = None,
+                         routes: tuple[Route, ...] = HOMESERVER_ROUTES, **options: Any) -> Homeserver:
+        """Start a homeserver; ``routes`` narrows what it serves (an older
+        server that does not know an endpoint answers 404 M_UNRECOGNIZED)."""
         server = Homeserver(
             server_name, server_signing_key(server_name), self.loopback.table, self.session, self.clock,
             notary=notary, observer=self.observe if self.record else None, **options,
         )
         self.servers[server_name] = server
-        await self.loopback.start(server_name, homeserver_app(server))
+        self._routes[server_name] = routes
+        await self.loopback.start(server_name, homeserver_app(server, routes))
         return server
 
     async def stop(self, server_name: str) -> None:
         await self.loopback.stop(server_name)
 
     async def restart(self, server_name: str) -> None:
-        await self.loopback.start(server_name, homeserver_app(self.servers[server_name]))
+        await self.loopback.start(server_name, homeserver_app(self.servers[server_name], self._routes[server_name]))
 
     def client(self, origin: str | None = None) -> HttpClient:
         """A client sending as ``origin`` (signing with its key), or anonymously."""

@@ -20,7 +20,7 @@ for and it names the key asked for; otherwise it is fetched again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import Forbidden, MatrixError
@@ -109,19 +109,13 @@ class KeyRing:
             )
         return max(fresh, key=lambda keys: keys.valid_until_ts)
 
-    async def for_event(self, pdu: Any, room_version: RoomVersion) -> KeyLookup:
-        """The keys that may verify ``pdu``: those of every server whose
-        signature it needs, each valid at the event's ``origin_server_ts``
-        (the room version decides whether that matters). Servers whose keys
-        cannot be had are left out, so their signatures fail the check."""
-        try:
-            servers = required_signatures(pdu, room_version)
-        except MatrixError:
-            return key_lookup({})
-        sent_at = pdu.get("origin_server_ts")
-        sent_at = sent_at if isinstance(sent_at, int) and not isinstance(sent_at, bool) else self.clock()
+    async def for_servers(self, servers: Iterable[str], room_version: RoomVersion, sent_at: int) -> KeyLookup:
+        """The keys of ``servers`` that may verify an event sent at
+        ``sent_at`` (the room version decides whether validity matters).
+        Servers whose keys cannot be had are left out, so their signatures
+        fail the check that uses the lookup."""
         fetched: dict[str, ServerKeys] = {}
-        for server in sorted(servers):
+        for server in sorted(set(servers)):
             try:
                 fetched[server] = await self.server_keys(server, needed_until=min(sent_at, self.clock()))
             except (Unreachable, MatrixError):
@@ -132,6 +126,17 @@ class KeyRing:
             return keys.key_for_event(key_id, room_version, sent_at) if keys is not None else None
 
         return lookup
+
+    async def for_event(self, pdu: Any, room_version: RoomVersion) -> KeyLookup:
+        """The keys that may verify ``pdu``: those of every server whose
+        signature it needs (:func:`~refimpl.event_signing.required_signatures`)."""
+        try:
+            servers = required_signatures(pdu, room_version)
+        except MatrixError:
+            return key_lookup({})
+        sent_at = pdu.get("origin_server_ts")
+        sent_at = sent_at if isinstance(sent_at, int) and not isinstance(sent_at, bool) else self.clock()
+        return await self.for_servers(servers, room_version, sent_at)
 
     async def current_key(self, server: str, key_id: str) -> VerifyKey | None:
         """The key ``key_id`` of ``server`` if it is valid now, else None."""

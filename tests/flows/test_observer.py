@@ -44,7 +44,7 @@ def test_a_status_the_definition_does_not_list_fails(tmp_path):
     corpus = mutated_corpus(tmp_path, "server-server/keys_query.yaml", '"200":\n          description: |-\n            The key objects found', '"201":\n          description: |-\n            The key objects found')
     findings = findings_of(corpus, "keys-notary-post")
     assert [d.code for d in findings] == ["flows.status"]
-    assert "status 200 is not declared (declared: 201)" in findings[0].message
+    assert "status 200 is not declared (declared: 201, 400)" in findings[0].message
 
 
 def test_an_undeclared_endpoint_fails(tmp_path):
