@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 import jsonschema
+import jsonschema.exceptions
 import jsonschema.validators
 
 from ._cache import VerdictCache, package_version
@@ -100,6 +101,7 @@ class ExampleValidator:
         self._where: dict[int, tuple[Path, str]] = {}
         self._indexed: set[int] = set()
         self._seen: set[tuple[Path, str, Path, str]] = set()
+        self._malformed_reported: set[tuple[Path, str]] = set()
         #: Examples validated so far, by where they are written: ``event``
         #: (example files), ``api`` (API examples), ``schema`` (an example
         #: value beside a schema, lint's share).
@@ -176,14 +178,35 @@ class ExampleValidator:
             return
         except Exception as exc:  # noqa: BLE001 - a malformed schema must not abort the run
             if not self._schema_ref_problems(schema.path):
-                yield self._diagnostic(schema.path, schema.pointer, "example.unchecked", Severity.ERROR,
-                                       f"schema is unusable for validation ({_describe(exc)}); "
-                                       f"{self.corpus.display(example.path)} was not checked")
+                path, pointer, reason = self._malformed(schema, cls, exc)
+                if (path, pointer) not in self._malformed_reported:
+                    self._malformed_reported.add((path, pointer))
+                    yield self._diagnostic(path, pointer, "example.unchecked", Severity.ERROR,
+                                           f"malformed schema: {reason}; no example is checked against it")
             return
         if key is not None and not errors:
             self.cache.put(key, [])
         for error in sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))):
             yield self._error(error, example)
+
+    def _malformed(self, schema: Site, cls: type, exc: Exception) -> tuple[Path, str, str]:
+        """Where and why a schema the validator could not use is malformed:
+        the first finding of its dialect's metaschema, placed in the file
+        that writes the node (a shared definition is reported there, once)."""
+        inlined = self.resolver.inline(schema.path, schema.node, schema.pointer).data
+        try:
+            error = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(inlined))
+        except Exception:  # noqa: BLE001 - the metaschema check is a best effort
+            error = None
+        if error is None:
+            reason = (f"unknown type {exc.type!r}" if isinstance(exc, jsonschema.exceptions.UnknownType)
+                      else "a keyword's value has the wrong shape")
+            return schema.path, schema.pointer, reason
+        path, pointer = self.resolver.source_of(schema.path, join_pointer("", *error.absolute_path), schema.pointer)
+        message = " ".join(error.message.split())
+        if message[:1] in "[{" and " is not " in message:
+            message = ("a list" if message[0] == "[" else "an object") + message[message.rfind(" is not "):]
+        return path, pointer, message
 
     def _fast_validator(self, schema: Site, cls: type) -> Any:
         """The compiled clean verdict for a 2020-12 schema that inlines
@@ -577,10 +600,3 @@ def _short(value: Any) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _describe(exc: BaseException) -> str:
-    """The validator's own words for why it stopped (never a Python
-    exception name: the reader wrote a schema, not Python)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return text or "the validator could not use it"

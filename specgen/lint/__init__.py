@@ -94,6 +94,15 @@ class RuleContext:
         self._references: dict[Path, tuple[tuple[str, str, Any], ...]] | None = None
         self._examples = None
         self._inherited: dict[tuple[Path, str], dict[str, Any]] | None = None
+        self._reported: set = set()
+
+    def first_report(self, key: Any) -> bool:
+        """True the first time ``key`` is asked in this run: a finding about
+        a shared file, met from every file that reaches it, is made once."""
+        if key in self._reported:
+            return False
+        self._reported.add(key)
+        return True
 
     def api(self, path: Path) -> tuple[ApiDocument | None, list[Diagnostic]]:
         if path not in self._apis:

@@ -6,19 +6,22 @@ already absolute (the walker's prefix for API rules is the root).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 from functools import lru_cache, partial
 from typing import Iterator
 
 from ..openapi import ApiDocument
-from ..sources import iter_mappings, join_pointer
+from ..sources import iter_mappings, join_pointer, split_pointer
 from .._cache import package_version
 from .._fast_validation import compile_validator, is_clean, make_registry
 from .schema_rules import crawled_validator
 from . import Finding, RuleContext, SchemaContext
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+#: The library's words for keys a Swagger/OpenAPI object does not define.
+_NOT_EXTENSION = re.compile(r"(.+?) (?:does|do) not match any of the regexes: '\^x-'")
 #: Longest validator message kept: some quote the whole offending node.
 _MESSAGE_LIMIT = 240
 
@@ -111,40 +114,168 @@ def _formats_named(schema) -> Iterator[str]:
 
 
 def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
+    """``(pointer into the inlined document, reason)`` for each finding of
+    openapi-spec-validator, the reason first and on one line."""
     import referencing.exceptions
     from openapi_spec_validator.validation.exceptions import UnresolvableParameterError
 
     problems = []
+    places: list[tuple[str, object]] | None = None
+    unplaced: list[str] = []
     try:
         for error in _validator_class(kind)(data).iter_errors():
             if isinstance(error, UnresolvableParameterError):
                 continue  # api.path-parameters says the same, with a location
-            path = getattr(error, "absolute_path", ())
-            pointer = join_pointer("", *path)
-            message = str(getattr(error, "message", error))
-            if len(message) > _MESSAGE_LIMIT:
-                message = message[:_MESSAGE_LIMIT] + "..."
-            problems.append((pointer, message))
+            if kind == "swagger2" and _swagger_file_type(error):
+                continue
+            pointer = join_pointer("", *getattr(error, "absolute_path", ()))
+            if not _exists(data, pointer):
+                # A schema checked on its own reports paths from that schema:
+                # find its node in the document instead.
+                if places is None:
+                    places = _places(data)
+                pointer = _place_of(_instance(error), places)
+                if not pointer:
+                    unplaced.append(_reason(error)[1])
+                    continue
+            below, reason = _reason(error)
+            problems.append((pointer + below, reason))
     except (referencing.exceptions.Unresolvable, ValueError, KeyError, TypeError) as exc:
-        problems.append(("", f"validation stopped: {str(exc).strip() or 'the validator could not go on'}"))
+        problems.append(("", f"validation stopped: {_one_line(str(exc)) or 'the validator could not go on'}"))
+    # A schema the library checks on its own is usually met again at its
+    # place in the document; only a reason met nowhere else stays, at the root.
+    placed = {reason for _, reason in problems}
+    problems.extend(("", reason) for reason in dict.fromkeys(unplaced) if reason not in placed)
     return problems
+
+
+def _swagger_file_type(error) -> bool:
+    """Swagger 2.0 allows ``type: file`` for a response's schema and a form
+    parameter; the library checks schemas by the JSON Schema subset, which
+    does not (a known false verdict)."""
+    return getattr(error, "instance", None) == "file" and list(getattr(error, "path", ()))[-1:] == ["type"]
+
+
+def _places(data) -> list[tuple[str, object]]:
+    """Every container of ``data`` with its pointer, in document order."""
+    found: list[tuple[str, object]] = []
+    stack = [("", data)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, (dict, list)):
+            found.append((pointer, node))
+            items = list(node.items() if isinstance(node, dict) else enumerate(node))
+            stack.extend((join_pointer(pointer, k), v) for k, v in reversed(items))
+    return found
+
+
+def _exists(data, pointer: str) -> bool:
+    node = data
+    for token in split_pointer(pointer):
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return False
+    return True
+
+
+def _instance(error):
+    """The node an error is about; some of the library's errors carry it
+    only in their message (``[...] is not of type ...``)."""
+    instance = getattr(error, "instance", None)
+    if isinstance(instance, (dict, list)):
+        return instance
+    message = str(getattr(error, "message", ""))
+    tail = _tail(message)
+    if message[:1] in "[{" and tail > 0:
+        try:
+            return ast.literal_eval(message[:tail])
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+    return None
+
+
+def _tail(message: str) -> int:
+    """Where the reason starts after a dumped node: the last verb."""
+    return max(message.rfind(verb) for verb in (" is not ", " does not ", " is too ", " has ", " should "))
+
+
+def _place_of(instance, places: list[tuple[str, object]]) -> str:
+    """The pointer of ``instance`` (the library may hand back a copy, so
+    by identity first, then by equality); ``""`` when not found."""
+    if instance is None:
+        return ""
+    for pointer, node in places:
+        if node is instance:
+            return pointer
+    return next((pointer for pointer, node in places if pointer and node == instance), "")
+
+
+def _reason(error) -> tuple[str, str]:
+    """What is wrong, without the offending node dumped into the text, and
+    where below the error's node. For a node that fits none of its allowed
+    forms, the form it comes closest to says why (the deepest of the
+    alternatives' findings)."""
+    path: list = []
+    while getattr(error, "validator", None) in ("oneOf", "anyOf"):
+        context = [e for e in getattr(error, "context", None) or () if getattr(e, "message", None)]
+        if not context:
+            break
+        branches: dict = {}
+        for e in context:
+            branches.setdefault(e.relative_schema_path[0] if e.relative_schema_path else None, []).append(e)
+        closest = max(branches.values(), key=lambda b: (
+            max((len(e.relative_path) for e in b if e.validator != "enum"), default=-1), -len(b)))
+        error = max(closest, key=lambda e: (len(e.relative_path), _FORM_RANK.get(e.validator, 2)))
+        path.extend(error.relative_path)
+    return join_pointer("", *path), _short_message(error)
+
+
+#: The closest alternative is the one whose findings go deepest, and of
+#: those the one with the fewest; within it, a finding that names a
+#: concrete fault explains best ("not one of these 'in' values" only says
+#: which alternative was not meant).
+_FORM_RANK = {"oneOf": 1, "anyOf": 1, "enum": 0, "required": 0}
+
+
+def _short_message(error) -> str:
+    message = _one_line(str(getattr(error, "message", error)))
+    instance = getattr(error, "instance", None)
+    tail = _tail(message)
+    if message[:1] in "[{" and tail > 0:
+        message = ("a list" if message[0] == "[" else "an object") + message[tail:]
+    extra = _NOT_EXTENSION.fullmatch(message)
+    if extra:
+        message = f"{extra.group(1)} not allowed here (only x- extension keys may be added)"
+    return message if len(message) <= _MESSAGE_LIMIT else message[:_MESSAGE_LIMIT] + "..."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def structure(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
     """openapi-spec-validator over the inlined document (so it never goes
-    looking for files itself). The verdict is keyed by the content of the
-    file and of every file it reaches through ``$ref``."""
+    looking for files itself), each finding placed where its node is
+    written (a shared definition's file, reported once however many API
+    files reach it). The verdict is keyed by the content of the file and of
+    every file it reaches through ``$ref``."""
     digest = hashlib.sha256()
     for path in ctx.run.referenced_files(ctx.path):
         document = ctx.run.corpus.document(path)
         digest.update(str(path).encode("utf-8") + b"\0" + (document.text.encode("utf-8") if document else b""))
-    key = ctx.run.cache.key(digest.digest(), "openapi", model.version_kind, package_version("openapi-spec-validator"))
+    key = ctx.run.cache.key(digest.digest(), "openapi-3", model.version_kind,
+                            package_version("openapi-spec-validator"))
 
     def compute():
         return _structural_problems(ctx.run.resolver.inline(ctx.path).data, model.version_kind)
 
     for pointer, message in ctx.run.cache.verdict(key, compute):
-        yield Finding(f"invalid {model.version_kind} document: {message}", pointer)
+        path, at = ctx.run.resolver.source_of(ctx.path, pointer)
+        if ctx.run.first_report((path, at, message)):
+            yield Finding(f"{message} (invalid {model.version_kind} document)", at, path=path)
 
 
 def path_parameters(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:

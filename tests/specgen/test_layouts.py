@@ -172,3 +172,21 @@ def test_check_reports_what_lint_and_validate_report(tmp_path):
     codes = [line.split("[")[1].split("]")[0] for line in run_cli("--root", str(tree), "check").stdout.splitlines()
              if ": error[" in line]
     assert sorted(codes) == ["example.invalid", "example.invalid"]
+
+
+def test_malformed_schema_is_reported_in_its_own_file_reason_first(tmp_path):
+    """An API response reaches the malformed definition: its example is not
+    checked, and both findings name broken.yaml's own node, with the reason
+    and no Python exception text or dumped node."""
+    legacy = _copy(tmp_path, "matrix-doc")
+    api = legacy / "api/server-server/notes.yaml"
+    api.write_text(api.read_text().replace("definitions/notes/note.yaml", "definitions/broken.yaml"))
+    _, found = _findings(legacy)
+    located = sorted((d.code, d.path, d.line, d.message) for d in found)
+    assert [(code, path, line) for code, path, line, _ in located] == [
+        ("api.openapi", "api/server-server/definitions/broken.yaml", 5),
+        ("example.unchecked", "api/server-server/definitions/broken.yaml", 5),
+    ]
+    assert located[0][3].startswith("a list is not of type 'object'")
+    assert located[1][3].startswith("malformed schema: a list is not of type 'object'")
+    assert not any("Error" in message or "attribute" in message or "[" in message for *_, message in located)
