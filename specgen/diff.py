@@ -181,6 +181,27 @@ class _Schemas:
             out.append((node, site))
         return tuple(out)
 
+    def folded(self, parts: tuple[_Part, ...], keyword: str) -> tuple[_Part, ...]:
+        """``parts`` with the alternatives of its ``oneOf``/``anyOf`` folded
+        in, to compare with a schema written as one form: a field any
+        alternative describes is described, a field every alternative
+        requires is required, the type is the union of theirs."""
+        value, _ = _keyword(parts, keyword)
+        if not isinstance(value, list) or not value:
+            return parts
+        alternatives = [self.child(parts, keyword, i) for i in range(len(value))]
+        required = [_required(alternative) for alternative in alternatives]
+        common = _Common({name: site for name, site in required[0].items() if all(name in r for r in required)})
+        out = [*parts, *(({k: v for k, v in node.items() if k in ("properties", "items")}, site)
+                         for alternative in alternatives for node, site in alternative)]
+        out.append((common, Site(parts[-1][1].path, parts[-1][1].pointer)))
+        types = [_types(alternative) for alternative in alternatives]
+        if _types(parts) is None and all(t is not None for t in types):
+            _, first = _keyword(alternatives[0], "type")
+            out.append(({"type": sorted(frozenset().union(*types))},
+                        Site(first.path, first.pointer.rsplit("/", 1)[0])))
+        return tuple(out)
+
     def child(self, parts: tuple[_Part, ...], *keys: str | int) -> tuple[_Part, ...]:
         """The parts of the sub-schema at ``keys`` of each part
         (``"properties", name``; ``"items"``), in order."""
@@ -188,7 +209,10 @@ class _Schemas:
         for node, site in parts:
             value: Any = node
             for key in keys:
-                value = value.get(key) if isinstance(value, Mapping) else None
+                if isinstance(value, list) and isinstance(key, int) and key < len(value):
+                    value = value[key]
+                else:
+                    value = value.get(key) if isinstance(value, Mapping) else None
             if isinstance(value, Mapping):
                 out.extend(self.parts(value, Site(site.path, join_pointer(site.pointer, *keys))))
         return tuple(out)
@@ -216,9 +240,18 @@ def _properties(parts: tuple[_Part, ...]) -> dict[str, Site]:
     return out
 
 
+class _Common(dict):
+    """The fields every alternative requires, each where the first
+    alternative requires it (a part :meth:`_Schemas.folded` adds)."""
+
+
 def _required(parts: tuple[_Part, ...]) -> dict[str, Site]:
     out: dict[str, Site] = {}
     for node, site in parts:
+        if isinstance(node, _Common):
+            for name, at in node.items():
+                out.setdefault(name, at)
+            continue
         names = node.get("required")
         if isinstance(names, list):
             for i, name in enumerate(names):
@@ -433,17 +466,6 @@ class _Comparison:
         def change(rule: str, detail: str, at_old: Site | None = None, at_new: Site | None = None) -> Change:
             return Change(rule, subject, where or "/", detail, at_old or so, at_new or sn)
 
-        yield from self._types(old, new, change)
-        yield from _bounds(old, new, change)
-        default_old, default_new = _default(old), _default(new)
-        if default_old and default_new and default_old[0] != default_new[0]:
-            yield change("diff.default-changed", f"default {default_old[0]!r} is now {default_new[0]!r}",
-                         default_old[1], default_new[1])
-        dep_old, _ = _keyword(old, "deprecated")
-        dep_new, dep_site = _keyword(new, "deprecated")
-        if (dep_old is True) != (dep_new is True):
-            yield change("diff.deprecated", "deprecated" if dep_new is True else "no longer deprecated",
-                         None, dep_site)
         for keyword in ("oneOf", "anyOf"):
             a, a_site = _keyword(old, keyword)
             b, b_site = _keyword(new, keyword)
@@ -455,6 +477,18 @@ class _Comparison:
                 count = (len(a) if isinstance(a, list) else 0, len(b) if isinstance(b, list) else 0)
                 yield change("diff.alternatives-changed", f"{keyword} had {count[0]} alternatives, now {count[1]}",
                              a_site, b_site)
+                old, new = self.old.folded(old, keyword), self.new.folded(new, keyword)
+        yield from self._types(old, new, change)
+        yield from _bounds(old, new, change)
+        default_old, default_new = _default(old), _default(new)
+        if default_old and default_new and default_old[0] != default_new[0]:
+            yield change("diff.default-changed", f"default {default_old[0]!r} is now {default_new[0]!r}",
+                         default_old[1], default_new[1])
+        dep_old, _ = _keyword(old, "deprecated")
+        dep_new, dep_site = _keyword(new, "deprecated")
+        if (dep_old is True) != (dep_new is True):
+            yield change("diff.deprecated", "deprecated" if dep_new is True else "no longer deprecated",
+                         None, dep_site)
         yield from self._object(old, new, subject, where, depth, change)
         yield from self._schema(self.old.child(old, "items"), self.new.child(new, "items"), subject,
                                 where + "/*", depth + 1)

@@ -171,3 +171,18 @@ def test_recursive_schemas_end(make_corpus, tmp_path):
 def test_a_side_without_a_corpus_is_a_usage_error(tmp_path):
     done = run_cli("diff", str(tmp_path), str(DIFF / "new"))
     assert done.returncode == 2 and "no event schemas" in done.stderr
+
+
+def test_alternatives_are_folded_against_one_form(tmp_path):
+    """OLD writes one object, NEW an anyOf of two forms: a field every form
+    requires is required, a field some form describes is described."""
+    one = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a", "b"]}
+    forms = {"anyOf": [
+        {"type": "object", "properties": {"a": {"type": "string"}, "c": {"type": "string"}}, "required": ["a", "c"]},
+        {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a"]},
+    ]}
+    old = Corpus(write_tree(tmp_path / "old", {"event-schemas/schema/m.x.yaml": json.dumps(one)}))
+    new = Corpus(write_tree(tmp_path / "new", {"event-schemas/schema/m.x.yaml": json.dumps(forms)}))
+    found = {(c.rule, c.where) for c in compare(old, new)}
+    assert found == {("diff.alternatives-changed", "/"), ("diff.required-removed", "/b"),
+                     ("diff.property-added", "/c")}
