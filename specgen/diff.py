@@ -242,14 +242,19 @@ def _properties(parts: tuple[_Part, ...]) -> dict[str, Site]:
 
 class _Common(dict):
     """The fields every alternative requires, each where the first
-    alternative requires it (a part :meth:`_Schemas.folded` adds)."""
+    alternative requires it: a part :meth:`_Schemas.folded` adds, empty as
+    a mapping so that no keyword lookup sees it."""
+
+    def __init__(self, sites: Mapping[str, Site]) -> None:
+        super().__init__()
+        self.sites = dict(sites)
 
 
 def _required(parts: tuple[_Part, ...]) -> dict[str, Site]:
     out: dict[str, Site] = {}
     for node, site in parts:
         if isinstance(node, _Common):
-            for name, at in node.items():
+            for name, at in node.sites.items():
                 out.setdefault(name, at)
             continue
         names = node.get("required")

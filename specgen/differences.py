@@ -10,9 +10,10 @@ holds a fresh comparison against it (:func:`apply_record`): a difference
 no kept entry covers fails the run, and so does a kept entry that matches
 nothing any more (the difference went away: mark it fixed).
 
-An entry matches a change by its rule and by shell-style patterns over the
-change's subject, place and detail (``*`` matches anything), so one entry
-can cover one reason met in many places::
+An entry matches a change by shell-style patterns over the change's rule,
+subject, place and detail (``*`` matches anything; a field left out is
+``*``; a list matches when one of its patterns does), so one entry can
+cover one reason met in many places::
 
     - rule: diff.constraint-widened
       subject: "*"
@@ -43,15 +44,20 @@ BECAUSE = {
     "older-design": "an older design kept on purpose",
     "not-adopted": "a feature of a newer public specification that is not adopted",
     "editorial": "the same protocol, written another way",
+    "public-erratum": "the public specification contradicts itself or the implementations here",
 }
+
+
+#: The fields an entry matches a change by; each holds a pattern or a list of them.
+PATTERNS = ("rule", "subject", "where", "detail")
 
 
 @dataclass(frozen=True)
 class Entry:
-    rule: str
-    subject: str
-    where: str
-    detail: str
+    rule: tuple[str, ...]
+    subject: tuple[str, ...]
+    where: tuple[str, ...]
+    detail: tuple[str, ...]
     resolution: str
     because: str
     reason: str
@@ -59,8 +65,8 @@ class Entry:
     pointer: str
 
     def matches(self, change) -> bool:
-        return (fnmatchcase(change.rule, self.rule) and fnmatchcase(change.subject, self.subject)
-                and fnmatchcase(change.where, self.where) and fnmatchcase(change.detail, self.detail))
+        return all(any(fnmatchcase(getattr(change, name), pattern) for pattern in getattr(self, name))
+                   for name in PATTERNS)
 
 
 def load_record(document) -> tuple[list[Entry], list[Diagnostic]]:
@@ -82,13 +88,17 @@ def load_record(document) -> tuple[list[Entry], list[Diagnostic]]:
         if not isinstance(item, dict):
             bad(pointer, "an entry is a mapping")
             continue
-        text = {key: item.get(key, "*" if key in ("subject", "where", "detail") else "")
-                for key in ("rule", "subject", "where", "detail", "resolution", "because", "reason")}
-        wrong = [key for key, value in text.items() if not isinstance(value, str)]
+        patterns = {key: item.get(key, "*") for key in PATTERNS}
+        patterns = {key: (value,) if isinstance(value, str) else value for key, value in patterns.items()}
+        text = {key: item.get(key, "") for key in ("resolution", "because", "reason")}
+        wrong = [key for key, value in patterns.items()
+                 if not isinstance(value, list | tuple) or not value or not all(isinstance(v, str) for v in value)]
+        wrong += [key for key, value in text.items() if not isinstance(value, str)]
         if wrong:
-            bad(join_pointer(pointer, wrong[0]), f"'{wrong[0]}' must be a string")
-        elif not text["rule"].startswith("diff."):
-            bad(join_pointer(pointer, "rule"), "'rule' names a diff rule (diff.*)")
+            bad(join_pointer(pointer, wrong[0]), f"'{wrong[0]}' must be a string"
+                + (" or a list of strings" if wrong[0] in PATTERNS else ""))
+        elif not all(rule.startswith("diff.") for rule in patterns["rule"]):
+            bad(join_pointer(pointer, "rule"), "'rule' names diff rules (diff.*)")
         elif text["resolution"] not in RESOLUTIONS:
             bad(join_pointer(pointer, "resolution"), f"'resolution' is one of {', '.join(RESOLUTIONS)}")
         elif text["resolution"] == "kept" and text["because"] not in BECAUSE:
@@ -96,7 +106,7 @@ def load_record(document) -> tuple[list[Entry], list[Diagnostic]]:
         elif not text["reason"].strip():
             bad(join_pointer(pointer, "reason"), "every entry gives its 'reason'")
         else:
-            entries.append(Entry(**text, pointer=pointer))
+            entries.append(Entry(**{key: tuple(value) for key, value in patterns.items()}, **text, pointer=pointer))
     return entries, problems
 
 
@@ -125,6 +135,6 @@ def _stale(document, kept: list[Entry], used: set[str]) -> Iterator[Diagnostic]:
     for entry in kept:
         if entry.pointer not in used:
             yield document.diagnostic(entry.pointer, "diff.record-stale", Severity.ERROR,
-                                      f"kept difference {entry.rule} {entry.subject} {entry.where} no longer "
-                                      "occurs: mark it fixed, or remove it")
+                                      f"kept difference {', '.join(entry.rule)} of {', '.join(entry.subject)} no "
+                                      "longer occurs: mark it fixed, or remove it")
 

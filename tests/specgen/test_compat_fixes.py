@@ -113,3 +113,13 @@ def test_third_party_invite_proof_needs_only_signed():
     (seed 000); the invite's proof definition agrees."""
     signed = {"mxid": BOB, "token": "abc", "signatures": {"id.example.org": {"ed25519:0": "c2ln"}}}
     assert _validator(SS / "definitions/third_party_invite_proof.yaml").is_valid({"signed": signed})
+
+
+@pytest.mark.parametrize("field, limit", [("prev_events", 20), ("auth_events", 10)])
+def test_pdu_reference_lists_are_bounded(field, limit):
+    """At most 20 ``prev_events`` and 10 ``auth_events`` in every room version."""
+    room = RoomFactory.public_chat("11")
+    pdu = as_plain(room.send_message(ALICE).pdu)
+    schema = _validator(SS / "definitions/pdu_v3.yaml")
+    assert schema.is_valid({**pdu, field: [pdu[field][0]] * limit})
+    assert not schema.is_valid({**pdu, field: [pdu[field][0]] * (limit + 1)})

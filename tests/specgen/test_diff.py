@@ -134,7 +134,7 @@ differences:
     because: editorial
     reason: Lengths are stated in prose.
   - rule: diff.status-removed
-    subject: "GET /nowhere"
+    subject: ["GET /nowhere", "GET /elsewhere"]
     resolution: kept
     because: seed
     reason: Matches nothing any more.
