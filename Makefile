@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPECGEN := $(BIN)/specgen
 
-.PHONY: spec test lint bench serve browser clean interop interop-venv
+.PHONY: spec test lint bench serve browser clean compat interop interop-venv
 
 # Synapse, for `make interop`, lives in a virtualenv of its own so that
 # .venv stays small; every package of it is pinned in interop/constraints.txt.
@@ -35,6 +35,13 @@ lint: $(STAMP)
 	$(SPECGEN) validate
 	$(SPECGEN) verify
 	$(SPECGEN) examples --check
+
+# Our spec held against the public Matrix specification (a matrix-spec
+# checkout): every difference in the endpoints, events and definitions both
+# define is fixed, or kept with its reason in specification/differences.yaml.
+MATRIX_SPEC ?= /work/corpora/matrix-spec
+compat: $(STAMP)
+	$(SPECGEN) diff --common-only --record specification/differences.yaml --fail-on info $(MATRIX_SPEC) .
 
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -n 2

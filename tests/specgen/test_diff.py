@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import CORPORA, run_cli, write_tree
+from conftest import CORPORA, REPO, run_cli, write_tree
 from specgen.corpus import Corpus
 from specgen.diff import RULES, compare
 
@@ -186,3 +186,14 @@ def test_alternatives_are_folded_against_one_form(tmp_path):
     found = {(c.rule, c.where) for c in compare(old, new)}
     assert found == {("diff.alternatives-changed", "/"), ("diff.required-removed", "/b"),
                      ("diff.property-added", "/c")}
+
+
+def test_our_record_is_well_formed_and_names_known_rules():
+    from fnmatch import fnmatchcase
+
+    from specgen.differences import load_record
+
+    entries, problems = load_record(Corpus(REPO).document(REPO / "specification/differences.yaml"))
+    assert problems == [] and entries
+    for entry in entries:
+        assert all(any(fnmatchcase(rule, pattern) for rule in RULES) for pattern in entry.rule), entry
