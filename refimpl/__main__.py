@@ -9,6 +9,7 @@ All the work is in :mod:`refimpl.oracle`; this module only does the I/O.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from .oracle import OPERATIONS, run_line
@@ -29,9 +30,15 @@ def main(argv: list[str]) -> int:
         print(f"{USAGE}\nunknown operation {' '.join(argv)!r}; try --list", file=sys.stderr)
         return 2
     op = argv[0] if argv else None
-    for line in sys.stdin.buffer:
-        sys.stdout.write(run_line(op, line.rstrip(b"\r\n")) + "\n")
-        sys.stdout.flush()
+    try:
+        for line in sys.stdin.buffer:
+            sys.stdout.write(run_line(op, line.rstrip(b"\r\n")) + "\n")
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader left (``... | head -1``): that ends the session, quietly.
+        # Point stdout at devnull so the interpreter's final flush cannot
+        # fail again on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

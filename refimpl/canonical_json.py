@@ -15,24 +15,31 @@ strict mode, NaN, lone surrogates, excessive depth, unknown types); then
 writing in C. Its escaping is exactly the escaping described above, which the
 vectors in ``tests/vectors/canonical_json.json`` pin down.
 
-Numbers. In strict mode (room versions with ``strict_canonical_json``, v6
-onwards) only integers in [-(2**53)+1, 2**53-1] are allowed. In lenient mode
-(older room versions and non-event documents) any integer is written in
-decimal, and a finite float is written as Python's shortest round-trip
-``repr`` (``1.0``, ``0.1``, ``1e+100``, ``-0.0``): deterministic, though
-other implementations may render floats differently, which is why the
-protocol forbids them where it matters.
+Numbers (``specification/appendices.rst``, "Numbers"). A number's value
+decides, never its spelling: a JSON number whose value is an integer is that
+integer, so ``-0`` is 0, ``1e10`` is 10000000000 and ``1.0`` is 1, in both
+modes. :func:`parse_json` reads JSON text by this rule (exactly, through
+:class:`decimal.Decimal`, never through a binary float), and the encoder
+applies it to Python floats: an integral float within the integer range is
+written as that integer. In strict mode (room versions with
+``strict_canonical_json``, v6 onwards) every other number is refused: only
+integers in [-(2**53)+1, 2**53-1] are allowed. In lenient mode (older room
+versions and non-event documents) any integer is written in decimal, and
+any other finite float as Python's shortest round-trip ``repr`` (``0.1``,
+``1e+100``): deterministic, though other implementations may render such
+floats differently, which is why the protocol forbids them where it matters.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import BadJson
+from .errors import BadJson, NotJson
 
 __all__ = [
     "CanonicalJsonError",
@@ -43,6 +50,8 @@ __all__ = [
     "OBJECT_TYPES",
     "as_plain",
     "require_object",
+    "parse_json",
+    "MAX_INTEGER_DIGITS",
 ]
 
 CANONICAL_INT_MAX = 2**53 - 1
@@ -58,6 +67,54 @@ MAX_DEPTH = 128
 #: ``Mapping``, which costs several times more on hot paths such as
 #: receiving an event.
 OBJECT_TYPES = (dict, Mapping)
+
+
+#: An integral number written with an exponent is read as an integer only
+#: up to this many digits (Python's own limit for decimal integers), so
+#: ``1e999999999`` cannot make the reader build a billion-digit integer; a
+#: larger one is read as a float, and refused if that is infinite.
+MAX_INTEGER_DIGITS = 4300
+
+
+def _in_integer_range(value: float) -> bool:
+    return value.is_integer() and CANONICAL_INT_MIN <= value <= CANONICAL_INT_MAX
+
+
+def _read_number(token: str) -> int | float:
+    """A JSON number token with a fraction or an exponent, read by value."""
+    exact = Decimal(token)
+    if exact.adjusted() < MAX_INTEGER_DIGITS and exact == exact.to_integral_value():
+        return int(exact)
+    number = float(token)
+    if not math.isfinite(number):
+        raise NotJson(f"number {token[:40]} is too large to be read")
+    return number
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NotJson(f"{name} is not JSON")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Read JSON text, every number by its value (see the module docstring).
+
+    The one JSON reader of the protocol core: the oracle reads its requests
+    with it and the HTTP adapters read bodies with it, so a number means the
+    same wherever it arrives.
+
+    Raises:
+        NotJson: the text is not UTF-8 JSON, names ``NaN`` or ``Infinity``,
+            holds a number too large to read, or nests too deeply.
+    """
+    try:
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+        return json.loads(decoded, parse_float=_read_number, parse_constant=_refuse_constant)
+    except NotJson:
+        raise
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotJson(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise NotJson("JSON nests too deeply to decode") from None
 
 
 def require_object(value: Any, what: str) -> Mapping[str, Any]:
@@ -106,10 +163,10 @@ def _leaf_problem(value: Any, strict: bool) -> str | None:
             return f"integer {value} is outside [-(2**53)+1, 2**53-1]"
         return None
     if isinstance(value, float):
-        if strict:
-            return "floats are not allowed in canonical JSON for this room version"
         if not math.isfinite(value):
             return f"{value!r} is not a JSON number"
+        if strict and not _in_integer_range(value):
+            return f"{value!r} is not an integer in range: floats are not allowed in canonical JSON for this room version"
         return None
     return f"values of type {type(value).__name__} cannot be encoded as JSON"
 
@@ -185,13 +242,15 @@ def _scalar_is_plain(value: Any, strict: bool) -> bool:
     if kind is int:
         return not strict or CANONICAL_INT_MIN <= value <= CANONICAL_INT_MAX
     if kind is float:
-        return not strict and math.isfinite(value)
+        # Integral floats in range are written as integers, by as_plain.
+        return not strict and math.isfinite(value) and not _in_integer_range(value)
     return False
 
 
 def as_plain(value: Any) -> Any:
     """A copy whose objects are dicts and arrays lists, as the C encoder and
-    ``json.dumps`` want (events hold read-only mappings and tuples).
+    ``json.dumps`` want (events hold read-only mappings and tuples), and
+    whose integral floats in the integer range are integers.
 
     Recursive: give it values no deeper than :data:`MAX_DEPTH`, such as those
     :func:`_find_problem` accepted.
@@ -200,6 +259,8 @@ def as_plain(value: Any) -> Any:
         return {k: as_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [as_plain(v) for v in value]
+    if type(value) is float and _in_integer_range(value):
+        return int(value)
     return value
 
 

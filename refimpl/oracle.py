@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import auth_rules, event_ids, event_signing, hashing, redaction, request_auth, server_keys, signing
-from .canonical_json import encode_canonical_json, require_object
+from .canonical_json import encode_canonical_json, parse_json, require_object
 from .errors import BadJson, Errcode, MatrixError, MissingParam, NotJson
 from .identifiers import parse_key_id
 from .events import Event
@@ -350,10 +350,6 @@ def _error(errcode: Errcode | str, message: str) -> dict[str, Any]:
     return {"error": {"errcode": str(errcode), "message": message}}
 
 
-def _reject_constant(name: str) -> Any:
-    raise NotJson(f"{name} is not JSON")
-
-
 def handle(op: str | None, request: Any) -> dict[str, Any]:
     """Run one decoded request; ``op`` None takes the name from its ``"op"``.
 
@@ -377,16 +373,14 @@ def handle(op: str | None, request: Any) -> dict[str, Any]:
 
 
 def run_line(op: str | None, line: bytes | str) -> str:
-    """One input line to exactly one output line (without its newline)."""
+    """One input line to exactly one output line (without its newline).
+
+    The line is read by :func:`refimpl.canonical_json.parse_json`, so its
+    numbers follow the same rule as everywhere else in refimpl."""
     try:
-        text = line.decode("utf-8") if isinstance(line, bytes) else line
-        request = json.loads(text, parse_constant=_reject_constant)
+        request = parse_json(line)
     except NotJson as exc:
         result = _error(exc.errcode, exc.message)
-    except (UnicodeDecodeError, ValueError) as exc:
-        result = _error(Errcode.M_NOT_JSON, f"line is not JSON: {exc}")
-    except RecursionError:
-        result = _error(Errcode.M_NOT_JSON, "line nests too deeply to decode")
     else:
         result = handle(op, request)
     return json.dumps(result, sort_keys=True, ensure_ascii=True)

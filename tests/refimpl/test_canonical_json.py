@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refimpl.canonical_json import MAX_DEPTH, CanonicalJsonError, encode_canonical_json
-from refimpl.errors import BadJson, Errcode
+from refimpl.canonical_json import CANONICAL_INT_MAX, CANONICAL_INT_MIN, MAX_DEPTH, CanonicalJsonError, encode_canonical_json, parse_json
+from refimpl.errors import BadJson, Errcode, NotJson
 
 json_scalars = (
     st.none()
@@ -66,8 +66,40 @@ def test_mappings_and_tuples_are_accepted_and_not_mutated():
 
 
 def test_lenient_floats_use_shortest_repr():
-    assert encode_canonical_json([1.0, 0.1, 1e100, -0.0]) == b"[1.0,0.1,1e+100,-0.0]"
+    assert encode_canonical_json([1.0, 0.1, 1e100, -0.0]) == b"[1,0.1,1e+100,0]"
     assert encode_canonical_json(2**64) == b"18446744073709551616"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("-0", 0), ("1e10", 10**10), ("1.0", 1), ("-2.500e1", -25), ("1e400", 10**400), ("1e-400", 0.0),
+     ("0.1", 0.1), ("1e999999999", None), ("1.5e999999999", None), ("123456789012345678901234567890.0", 123456789012345678901234567890)],
+)
+def test_parse_json_reads_numbers_by_value(text, value):
+    """Integral values become exact integers (no float on the way), other
+    values floats; a number too large for a float is not JSON we can read."""
+    if value is None:
+        with pytest.raises(NotJson):
+            parse_json(text)
+        return
+    parsed = parse_json(text)
+    assert parsed == value and type(parsed) is type(value)
+
+
+@given(st.integers(min_value=CANONICAL_INT_MIN, max_value=CANONICAL_INT_MAX))
+def test_integral_spellings_encode_alike(n):
+    """Library and parser agree: n, n.0 and n's float all encode as n in both modes."""
+    for strict in (True, False):
+        expected = encode_canonical_json(n, strict=strict)
+        assert encode_canonical_json(parse_json(f"{n}.0"), strict=strict) == expected
+        if abs(n) < 2**53:
+            assert encode_canonical_json(float(n), strict=strict) == expected
+
+
+@pytest.mark.parametrize("text", ["NaN", "[Infinity]", b"\xff", "[" * 100000, "{", ""])
+def test_parse_json_refuses_non_json(text):
+    with pytest.raises(NotJson):
+        parse_json(text)
 
 
 @pytest.mark.parametrize(

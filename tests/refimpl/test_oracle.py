@@ -177,3 +177,33 @@ def test_event_with_non_string_type_redacts_instead_of_an_internal_error():
     event = {"type": {}, "content": {"membership": "join"}}
     out = json.loads(run_line("redact", json.dumps({"room_version": "10", "event": event})))
     assert out == {"redacted": {"type": {}, "content": {}}}
+
+
+def test_request_numbers_follow_the_numbers_rule():
+    """The oracle reads requests with the library's reader: 1e10, -0 and 1.0
+    are integers in both modes, and only true fractions differ by mode."""
+    def canonical(value_text, strict):
+        return json.loads(run_line("canonical-json", f'{{"value": {value_text}, "strict": {strict}}}'))
+
+    assert canonical("[1e10, -0, 1.0]", "false") == {"canonical": "[10000000000,0,1]"}
+    assert canonical("[1e10, -0, 1.0]", "true") == {"canonical": "[10000000000,0,1]"}
+    assert canonical("[1.5]", "false") == {"canonical": "[1.5]"}
+    assert canonical("[1.5]", "true")["error"]["errcode"] == "M_BAD_JSON"
+    assert canonical("[1.5e999999]", "false")["error"]["errcode"] == "M_NOT_JSON"
+
+
+def test_reader_leaving_early_ends_quietly():
+    """``python -m refimpl OP < many | head -1``: exit 0, no traceback."""
+    lines = b'{"value": 1}\n' * 20000
+    proc = subprocess.run(
+        f"{sys.executable} -m refimpl canonical-json | head -1",
+        shell=True, input=lines, capture_output=True, cwd=ROOT, timeout=60,
+        executable="/bin/bash", env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout == b'{"canonical": "1"}\n'
+    assert proc.stderr == b""
+    status = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {sys.executable} -m refimpl canonical-json | head -1 >/dev/null"],
+        input=lines, capture_output=True, cwd=ROOT, timeout=60,
+    )
+    assert status.returncode == 0 and status.stderr == b""
