@@ -9,7 +9,6 @@ All the work is in :mod:`refimpl.oracle`; this module only does the I/O.
 
 from __future__ import annotations
 
-import os
 import sys
 
 from .oracle import OPERATIONS, run_line
@@ -36,9 +35,12 @@ def main(argv: list[str]) -> int:
             sys.stdout.flush()
     except BrokenPipeError:
         # The reader left (``... | head -1``): that ends the session, quietly.
-        # Point stdout at devnull so the interpreter's final flush cannot
-        # fail again on the closed pipe.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # Closing stdout here, where the flush error is caught, leaves the
+        # interpreter nothing to flush (and fail on) at exit.
+        try:
+            sys.stdout.close()
+        except BrokenPipeError:
+            pass
     return 0
 
 
