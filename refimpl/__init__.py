@@ -20,6 +20,7 @@ Module map:
 - :mod:`refimpl.identifiers`    user, room, event and key IDs; server names (grammars quoted)
 - :mod:`refimpl.server_keys`    publishing keys, notary queries and answers, key validity
 - :mod:`refimpl.request_auth`   X-Matrix request signing, header grammar, verification
+- :mod:`refimpl.invites`        PUT /invite v1, v2 and the v3 proposal: handle_invite, plan_invite
 - :mod:`refimpl.state`          immutable room state keyed by (type, state_key)
 - :mod:`refimpl.auth_rules`     auth-event selection, receipt checks, the rules per version
 - :mod:`refimpl.factories`      RoomFactory presets: real signed histories for tests and examples
