@@ -21,6 +21,8 @@ Module map:
 - :mod:`refimpl.server_keys`    publishing keys, notary queries and answers, key validity
 - :mod:`refimpl.request_auth`   X-Matrix request signing, header grammar, verification
 - :mod:`refimpl.invites`        PUT /invite v1, v2 and the v3 proposal: handle_invite, plan_invite
+- :mod:`refimpl.third_party_invites` onbind, exchange_third_party_invite, signed checks, key_validity_url
+- :mod:`refimpl.identity_service` store-invite, sign-ed25519, pubkey isvalid, the onbind payload
 - :mod:`refimpl.state`          immutable room state keyed by (type, state_key)
 - :mod:`refimpl.auth_rules`     auth-event selection, receipt checks, the rules per version
 - :mod:`refimpl.factories`      RoomFactory presets: real signed histories for tests and examples

@@ -49,6 +49,8 @@ __all__ = [
     "check_auth_events",
     "authorize",
     "authorize_history",
+    "signed_by_any",
+    "third_party_invite_keys",
 ]
 
 #: Rule ID -> what the rule forbids. Every :class:`Rejected` names one.
@@ -437,7 +439,7 @@ def _join_rule(state: RoomState) -> Any:
     return "invite" if event is None else event.content.get("join_rule", "invite")
 
 
-def _third_party_invite_keys(content: Mapping[str, Any]) -> Iterable[str]:
+def third_party_invite_keys(content: Mapping[str, Any]) -> Iterable[str]:
     """Base64 public keys of an m.room.third_party_invite: ``public_key`` and
     every ``public_keys[].public_key``."""
     if type(content.get("public_key")) is str:
@@ -449,7 +451,7 @@ def _third_party_invite_keys(content: Mapping[str, Any]) -> Iterable[str]:
                 yield entry["public_key"]
 
 
-def _signed_by_any(signed: Mapping[str, Any], public_keys: Iterable[str]) -> bool:
+def signed_by_any(signed: Mapping[str, Any], public_keys: Iterable[str]) -> bool:
     """Whether any ed25519 signature in ``signed`` verifies with any key.
 
     Each signature is judged on its own, so a malformed entry elsewhere in
@@ -506,7 +508,7 @@ def _authorize_third_party_invite(event: Event, state: RoomState, invite: Any) -
     if invite_event.sender != event.sender:
         return _reject("member.third_party_invite.sender_mismatch")
     # Since v1: some signature in signed verifies with a key the invite lists.
-    if _signed_by_any(signed, _third_party_invite_keys(invite_event.content)):
+    if signed_by_any(signed, third_party_invite_keys(invite_event.content)):
         return Allowed
     return _reject("member.third_party_invite.bad_signature")
 

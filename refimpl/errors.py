@@ -33,6 +33,8 @@ __all__ = [
     "IncompatibleRoomVersion",
     "InvalidSignature",
     "TooLarge",
+    "Unrecognized",
+    "ThreepidInUse",
 ]
 
 
@@ -57,6 +59,7 @@ class Errcode(str, enum.Enum):
     M_BAD_STATE = "M_BAD_STATE"
     M_INVALID_ROOM_STATE = "M_INVALID_ROOM_STATE"
     M_THREEPID_NOT_FOUND = "M_THREEPID_NOT_FOUND"
+    M_THREEPID_IN_USE = "M_THREEPID_IN_USE"
     M_SERVER_NOT_TRUSTED = "M_SERVER_NOT_TRUSTED"
     M_TERMS_NOT_SIGNED = "M_TERMS_NOT_SIGNED"
 
@@ -166,4 +169,18 @@ class UnsupportedRoomVersion(RemoteProtocolError):
 
 class IncompatibleRoomVersion(RemoteProtocolError):
     errcode = Errcode.M_INCOMPATIBLE_ROOM_VERSION
+    http_status = 400
+
+
+class Unrecognized(RemoteProtocolError):
+    """The request names something the server does not implement."""
+
+    errcode = Errcode.M_UNRECOGNIZED
+    http_status = 400
+
+
+class ThreepidInUse(RemoteProtocolError):
+    """A third-party identifier is already bound to a Matrix user."""
+
+    errcode = Errcode.M_THREEPID_IN_USE
     http_status = 400

@@ -89,6 +89,7 @@ __all__ = [
     "plan_invite",
     "handle_invite_response",
     "CountersignedInvite",
+    "percent_encode",
 ]
 
 
@@ -390,9 +391,9 @@ def _api_order(room_version: RoomVersion, use_v3: bool) -> tuple[InviteApi, ...]
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
-def _path_segment(text: str) -> str:
-    """``text`` percent-encoded as one path segment (RFC 3986: all but the
-    unreserved characters), so ``$``, ``/`` and ``+`` of IDs survive."""
+def percent_encode(text: str) -> str:
+    """``text`` percent-encoded for a path segment or query value (RFC 3986:
+    all but the unreserved characters), so ``$``, ``/`` and ``+`` survive."""
     return "".join(c if c in _UNRESERVED else "".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in text)
 
 
@@ -400,9 +401,9 @@ def _attempt(apis: tuple[InviteApi, ...], previous: InviteAttempt) -> InviteAtte
     api, remaining = apis[0], apis[1:]
     form = APIS[api]
     event = Event.from_pdu(previous.pdu, previous.room_version)
-    path = f"{form.path_prefix}/{_path_segment(event.room_id)}"
+    path = f"{form.path_prefix}/{percent_encode(event.room_id)}"
     if form.path_has_event_id:
-        path += f"/{_path_segment(event.event_id)}"
+        path += f"/{percent_encode(event.event_id)}"
     pdu = as_plain(previous.pdu)
     room_state = [as_plain(e) for e in previous.invite_room_state]
     if form.body_is_event:

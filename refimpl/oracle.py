@@ -33,15 +33,27 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from . import auth_rules, event_ids, event_signing, hashing, redaction, request_auth, server_keys, signing
+from . import (
+    auth_rules,
+    event_ids,
+    event_signing,
+    hashing,
+    identity_service,
+    invites,
+    redaction,
+    request_auth,
+    server_keys,
+    signing,
+    third_party_invites,
+)
 from .canonical_json import encode_canonical_json, parse_json, require_object
-from .errors import BadJson, Errcode, MatrixError, MissingParam, NotJson
-from .identifiers import parse_key_id
+from .errors import BadJson, Errcode, MatrixError, MissingParam, NotJson, RemoteProtocolError
+from .identifiers import parse_key_id, parse_server_name
 from .events import Event
 from .keys import SigningKey, VerifyKey, key_lookup
-from .room_versions import RoomVersion, room_version
+from .room_versions import ROOM_VERSIONS, RoomVersion, room_version
 from .state import RoomState
-from .unpadded_base64 import encode_base64
+from .unpadded_base64 import decode_base64, encode_base64
 
 __all__ = ["Operation", "OPERATIONS", "handle", "run_line"]
 
@@ -69,6 +81,14 @@ def _field(request: Request, name: str, kind: type, default: Any = _MISSING) -> 
     return value
 
 
+def _server_name(request: Request, name: str, default: Any = _MISSING) -> Any:
+    """A server name field, checked by the identifier grammar (M_INVALID_PARAM)."""
+    value = _field(request, name, str, default)
+    if value is not None:
+        parse_server_name(value)
+    return value
+
+
 def _version(request: Request) -> RoomVersion:
     return room_version(_field(request, "room_version", str))
 
@@ -86,12 +106,17 @@ def _signing_key(spec: Any, name: str = "key") -> SigningKey:
 def _key_map(spec: Any, name: str) -> dict[str, VerifyKey]:
     if not isinstance(spec, Mapping):
         raise BadJson(f"{name!r} must map key IDs to base64 public keys")
+    for key_id in spec:
+        parse_key_id(key_id)
     return {key_id: VerifyKey.from_base64(key_id, _field(spec, key_id, str)) for key_id in spec}
 
 
 def _verify_keys(request: Request, name: str = "verify_keys") -> dict[str, dict[str, VerifyKey]]:
-    """``{server: {key_id: base64}}`` into ``{server: {key_id: VerifyKey}}``."""
+    """``{server: {key_id: base64}}`` into ``{server: {key_id: VerifyKey}}``;
+    server names and key IDs are checked by their grammars (M_INVALID_PARAM)."""
     spec = _field(request, name, dict)
+    for server in spec:
+        parse_server_name(server)
     return {server: _key_map(by_id, f"{name}.{server}") for server, by_id in spec.items()}
 
 
@@ -108,13 +133,13 @@ def _canonical_json(request: Request) -> dict[str, Any]:
 
 def _sign_json(request: Request) -> dict[str, Any]:
     signed = signing.sign_json(
-        _field(request, "object", dict), _field(request, "server_name", str), _signing_key(request.get("key"))
+        _field(request, "object", dict), _server_name(request, "server_name"), _signing_key(request.get("key"))
     )
     return {"signed": signed}
 
 
 def _verify_json(request: Request) -> dict[str, Any]:
-    server = _field(request, "server_name", str)
+    server = _server_name(request, "server_name")
     keys = _verify_keys(request).get(server, {})
     verdict = signing.verify_json(_field(request, "object", dict), server, keys)
     return {"ok": verdict.ok, "key_id": verdict.key_id, "reason": verdict.reason}
@@ -140,7 +165,7 @@ def _sign_event(request: Request) -> dict[str, Any]:
     signed = event_signing.sign_event(
         _field(request, "event", dict),
         _version(request),
-        _field(request, "server_name", str),
+        _server_name(request, "server_name"),
         _signing_key(request.get("key")),
     )
     return {"signed": signed}
@@ -204,7 +229,7 @@ def _old_verify_keys(request: Request) -> dict[str, server_keys.OldVerifyKey]:
 def _server_keys_publish(request: Request) -> dict[str, Any]:
     specs = _field(request, "keys", list)
     document = server_keys.build_server_keys(
-        _field(request, "server_name", str),
+        _server_name(request, "server_name"),
         [_signing_key(spec, f"keys[{i}]") for i, spec in enumerate(specs)],
         valid_until_ts=_field(request, "valid_until_ts", int),
         old_verify_keys=_old_verify_keys(request),
@@ -228,7 +253,7 @@ def _describe(keys: server_keys.ServerKeys) -> dict[str, Any]:
 def _server_keys_verify(request: Request) -> dict[str, Any]:
     keys = server_keys.verify_server_keys(
         _field(request, "document", dict),
-        server_name=_field(request, "server_name", str),
+        server_name=_server_name(request, "server_name"),
         now=_field(request, "now", int),
         minimum_valid_until_ts=_field(request, "minimum_valid_until_ts", int, None),
     )
@@ -239,7 +264,7 @@ def _key_query(request: Request) -> server_keys.KeyQuery:
     if "body" in request:
         return server_keys.parse_key_query(_field(request, "body", dict))
     return server_keys.key_query_for_server(
-        _field(request, "server_name", str),
+        _server_name(request, "server_name"),
         key_id=_field(request, "key_id", str, None),
         minimum_valid_until_ts=_field(request, "minimum_valid_until_ts", int, None),
     )
@@ -256,7 +281,7 @@ def _notary_sign(request: Request) -> dict[str, Any]:
         cache[server] = server_keys.CachedServerKeys(document, _field(entry, "fetched_ts", int))
     refresh = server_keys.servers_to_refresh(query, cache, now=_field(request, "now", int))
     answer = server_keys.handle_key_query(
-        query, cache, notary_name=_field(request, "notary_name", str), notary_key=_signing_key(request.get("key"))
+        query, cache, notary_name=_server_name(request, "notary_name"), notary_key=_signing_key(request.get("key"))
     )
     return {"refresh": sorted(refresh), "answer": answer}
 
@@ -265,7 +290,7 @@ def _notary_verify(request: Request) -> dict[str, Any]:
     requested = _field(request, "requested", list, None)
     verified = server_keys.verify_key_query_response(
         _field(request, "answer", dict),
-        notary_name=_field(request, "notary_name", str),
+        notary_name=_server_name(request, "notary_name"),
         notary_keys=_key_map(_field(request, "notary_keys", dict), "notary_keys"),
         now=_field(request, "now", int),
         requested=requested,
@@ -277,8 +302,8 @@ def _x_matrix_sign(request: Request) -> dict[str, Any]:
     auth = request_auth.sign_request(
         method=_field(request, "method", str),
         uri=_field(request, "uri", str),
-        origin=_field(request, "origin", str),
-        destination=_field(request, "destination", str),
+        origin=_server_name(request, "origin"),
+        destination=_server_name(request, "destination"),
         key=_signing_key(request.get("key")),
         content=request.get("content"),
     )
@@ -298,11 +323,218 @@ def _x_matrix_verify(request: Request) -> dict[str, Any]:
         _field(request, "header", str),
         method=_field(request, "method", str),
         uri=_field(request, "uri", str),
-        our_server_name=_field(request, "our_server_name", str),
+        our_server_name=_server_name(request, "our_server_name"),
         keys=_verify_keys(request),
         content=request.get("content"),
     )
     return {"ok": True, **_authorization(auth)}
+
+
+def _base64_encode(request: Request) -> dict[str, Any]:
+    hex_text = _field(request, "hex", str)
+    try:
+        data = bytes.fromhex(hex_text)
+    except ValueError:
+        raise BadJson("'hex' must be hexadecimal digits, two per byte") from None
+    return {"base64": encode_base64(data, urlsafe=_field(request, "urlsafe", bool, False))}
+
+
+def _base64_decode(request: Request) -> dict[str, Any]:
+    data = decode_base64(_field(request, "base64", str))
+    return {"hex": data.hex(), "standard": encode_base64(data), "urlsafe": encode_base64(data, urlsafe=True)}
+
+
+def _refusal(exc: RemoteProtocolError) -> dict[str, Any]:
+    """A flow's refusal, as an answer: what the server would send back."""
+    return {
+        "accepted": False,
+        "errcode": exc.errcode.value,
+        "http_status": exc.http_status,
+        "rule": exc.fields.get("rule"),
+        "message": exc.message,
+    }
+
+
+def _flow(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a flow step: its answer with ``accepted`` true, or its refusal."""
+    try:
+        return {"accepted": True, **run()}
+    except RemoteProtocolError as exc:
+        return _refusal(exc)
+
+
+def _lookup(request: Request, name: str = "verify_keys") -> Any:
+    return key_lookup(_verify_keys(request, name))
+
+
+def _invite_receive(request: Request) -> dict[str, Any]:
+    api = _field(request, "api", str)
+    if api not in {a.value for a in invites.InviteApi}:
+        raise BadJson("'api' must be one of v1, v2, v3")
+    received = invites.ReceivedInvite(
+        invites.InviteApi(api),
+        _server_name(request, "origin"),
+        _field(request, "room_id", str),
+        _field(request, "event_id", str, None),
+        _field(request, "body", object),
+    )
+    supported = _field(request, "room_versions", list, list(ROOM_VERSIONS))
+    destination, key, keys = _server_name(request, "destination"), _signing_key(request.get("key")), _lookup(request)
+
+    def run() -> dict[str, Any]:
+        accepted = invites.handle_invite(
+            received, our_server_name=destination, signing_key=key, verify_keys=keys,
+            supported_room_versions=frozenset(v for v in supported if type(v) is str),
+        )
+        return {
+            "answer": accepted.answer,
+            "room_version": accepted.room_version.identifier,
+            "invite_room_state": [dict(e) for e in accepted.invite_room_state],
+        }
+
+    return _flow(run)
+
+
+def _invite_send_plan(request: Request) -> dict[str, Any]:
+    rules = _version(request)
+    answers = _field(request, "answers", list, [])
+    if not all(isinstance(a, list) and len(a) == 2 and type(a[0]) is int for a in answers):
+        raise BadJson("'answers' must list [status, body] pairs")
+    keys = _lookup(request) if "verify_keys" in request else key_lookup({})
+    state = _field(request, "invite_room_state", list, [])
+    if not all(isinstance(e, Mapping) for e in state):
+        raise BadJson("'invite_room_state' must list objects")
+    step: Any = invites.plan_invite(
+        _field(request, "event", dict), rules, invite_room_state=state,
+        create_event=_field(request, "create_event", dict, None), use_v3=_field(request, "use_v3", bool, False),
+    )
+    attempts, result, pending = [], {"outcome": "pending"}, list(answers)
+    while True:
+        attempts.append({"api": step.api.value, "method": step.method, "path": step.path, "body": step.body})
+        if not pending:
+            break
+        status, body = pending.pop(0)
+        try:
+            step = invites.handle_invite_response(step, status, body, keys)
+        except RemoteProtocolError as exc:
+            result = {"outcome": "refused", **_refusal(exc)}
+            break
+        if isinstance(step, invites.CountersignedInvite):
+            result = {"outcome": "countersigned", "event": dict(step.event.pdu)}
+            break
+    return {"attempts": attempts, **result}
+
+
+def _third_party_signed_verify(request: Request) -> dict[str, Any]:
+    signed, content = _field(request, "signed", dict), _field(request, "invite", dict)
+    return {
+        "ok": third_party_invites.verify_signed(signed, content),
+        "verifying_keys": [q.public_key for q in third_party_invites.verifying_keys(signed, content)],
+    }
+
+
+def _key_validity_check(request: Request) -> dict[str, Any]:
+    url = third_party_invites.key_validity_request_url(
+        _field(request, "key_validity_url", str), _field(request, "public_key", str)
+    )
+    answer: dict[str, Any] = {"url": url}
+    if "status" in request:
+        answer["valid"] = third_party_invites.read_key_validity_answer(
+            _field(request, "status", int), request.get("body")
+        )
+    return answer
+
+
+def _room_state(request: Request, rules: RoomVersion) -> RoomState:
+    known = {}
+    for pdu in _field(request, "events", list):
+        event = Event.from_pdu(pdu, rules)
+        known[event.event_id] = event
+    missing = [i for i in _event_ids(request, "state") if i not in known]
+    if missing:
+        raise BadJson(f"state names unknown events {missing}")
+    return RoomState(known[i] for i in _event_ids(request, "state"))
+
+
+def _exchange_third_party_invite(request: Request) -> dict[str, Any]:
+    """``validity`` maps query URLs to answers ``[status, body]``."""
+    state = _room_state(request, _version(request))
+    room_id, body = _field(request, "room_id", str), _field(request, "body", object)
+    answers = _field(request, "validity", dict, {})
+    if not all(isinstance(a, list) and len(a) == 2 and type(a[0]) is int for a in answers.values()):
+        raise BadJson("'validity' must map URLs to [status, body] answers")
+    validity = {url: third_party_invites.read_key_validity_answer(a[0], a[1]) for url, a in answers.items()}
+
+    try:
+        queries = [q.url for q in third_party_invites.key_validity_requests(room_id, body, state)]
+    except RemoteProtocolError as exc:
+        return _refusal(exc)
+    run = third_party_invites.handle_exchange_third_party_invite
+    return {**_flow(lambda: {"event": run(room_id, body, state, validity)}), "queries": queries}
+
+
+def _stored_invites(request: Request) -> dict[str, identity_service.StoredInvite]:
+    stored = {}
+    for entry in _field(request, "stored", list, []):
+        if not isinstance(entry, Mapping):
+            raise BadJson("'stored' must list stored invites")
+        fields = [_field(entry, name, str) for name in identity_service.StoredInvite.__dataclass_fields__]
+        invite = identity_service.StoredInvite(*fields)
+        stored[invite.token] = invite
+    return stored
+
+
+def _is_store_invite(request: Request) -> dict[str, Any]:
+    bound = _field(request, "bound", dict, {})
+    args = {
+        "base_url": _field(request, "base_url", str),
+        "long_term_key": _signing_key(request.get("key")),
+        "ephemeral_key": _signing_key(request.get("ephemeral_key"), "ephemeral_key"),
+        "token": _field(request, "token", str),
+        "bound_mxid": lambda medium, address: bound.get(f"{medium}:{address}"),
+    }
+    body = _field(request, "body", object)
+
+    def run() -> dict[str, Any]:
+        stored, answer = identity_service.store_invite(body, **args)
+        return {"answer": answer, "stored": dict(stored.__dict__)}
+
+    return _flow(run)
+
+
+def _is_sign(request: Request) -> dict[str, Any]:
+    stored, server, body = _stored_invites(request), _server_name(request, "server_name"), _field(request, "body", object)
+    return _flow(lambda: {"signed": identity_service.sign_ed25519(body, server_name=server, stored_invite=stored.get)})
+
+
+def _is_isvalid(request: Request) -> dict[str, Any]:
+    keys = _field(request, "valid_keys", list)
+    public_key = _field(request, "public_key", str, None)
+    return _flow(lambda: identity_service.pubkey_is_valid(public_key, [k for k in keys if type(k) is str]))
+
+
+def _is_onbind(request: Request) -> dict[str, Any]:
+    body = identity_service.onbind_payload(
+        _field(request, "medium", str), _field(request, "address", str), _field(request, "mxid", str),
+        list(_stored_invites(request).values()),
+        server_name=_server_name(request, "server_name"), long_term_key=_signing_key(request.get("key")),
+    )
+    return {"body": body}
+
+
+def _key_valid_for_event(request: Request) -> dict[str, Any]:
+    """A current key (``valid_until_ts`` and ``received_ts``, the 7-day cap
+    applied) or an old one (``expired_ts``)."""
+    rules = _version(request)
+    ts = _field(request, "origin_server_ts", int)
+    expired = _field(request, "expired_ts", int, None)
+    if expired is not None:
+        return {"valid": server_keys.key_valid_for_event(rules, origin_server_ts=ts, expired_ts=expired)}
+    trusted = server_keys.trusted_valid_until_ts(_field(request, "valid_until_ts", int), _field(request, "received_ts", int))
+    return {
+        "valid": server_keys.key_valid_for_event(rules, origin_server_ts=ts, valid_until_ts=trusted),
+        "trusted_until_ts": trusted,
+    }
 
 
 OPERATIONS: Mapping[str, Operation] = MappingProxyType(
@@ -341,6 +573,32 @@ OPERATIONS: Mapping[str, Operation] = MappingProxyType(
         "x-matrix-parse": Operation(_x_matrix_parse, "header -> origin, destination, key, sig"),
         "x-matrix-verify": Operation(
             _x_matrix_verify, "header, method, uri, our_server_name, verify_keys[, content] -> ok, origin, ..."
+        ),
+        "base64-encode": Operation(_base64_encode, "hex[, urlsafe] -> base64 (unpadded)"),
+        "base64-decode": Operation(_base64_decode, "base64 (either alphabet) -> hex, standard, urlsafe"),
+        "invite-receive": Operation(
+            _invite_receive,
+            "api, origin, destination, room_id[, event_id], body, verify_keys, key[, room_versions] -> accepted, answer | errcode, rule",
+        ),
+        "invite-send-plan": Operation(
+            _invite_send_plan,
+            "room_version, event[, invite_room_state, create_event, use_v3, answers, verify_keys] -> attempts, outcome",
+        ),
+        "third-party-signed-verify": Operation(_third_party_signed_verify, "signed, invite -> ok, verifying_keys"),
+        "key-validity-check": Operation(_key_validity_check, "key_validity_url, public_key[, status, body] -> url[, valid]"),
+        "exchange-third-party-invite": Operation(
+            _exchange_third_party_invite,
+            "room_version, room_id, body, events, state[, validity] -> accepted, queries, event | errcode, rule",
+        ),
+        "is-store-invite": Operation(
+            _is_store_invite, "body, base_url, key, ephemeral_key, token[, bound] -> accepted, answer | errcode, rule"
+        ),
+        "is-sign": Operation(_is_sign, "body, server_name, stored -> accepted, signed | errcode, rule"),
+        "is-isvalid": Operation(_is_isvalid, "public_key, valid_keys -> accepted, valid"),
+        "is-onbind": Operation(_is_onbind, "medium, address, mxid, stored, server_name, key -> body"),
+        "key-valid-for-event": Operation(
+            _key_valid_for_event,
+            "room_version, origin_server_ts, valid_until_ts and received_ts | expired_ts -> valid[, trusted_until_ts]",
         ),
     }
 )

@@ -155,7 +155,11 @@ _REQUEST = st.fixed_dictionaries(
     optional={
         name: _JSON
         for name in ("event", "room_version", "object", "server_name", "key", "verify_keys", "header", "method",
-                     "uri", "document", "now", "answer", "body", "cache", "value", "keys", "valid_until_ts")
+                     "uri", "document", "now", "answer", "body", "cache", "value", "keys", "valid_until_ts",
+                     "api", "origin", "destination", "room_id", "event_id", "hex", "base64", "signed", "invite",
+                     "key_validity_url", "public_key", "status", "validity", "stored", "base_url", "ephemeral_key",
+                     "token", "bound", "valid_keys", "medium", "address", "mxid", "origin_server_ts", "received_ts",
+                     "expired_ts", "answers", "create_event", "use_v3", "invite_room_state", "events", "state")
     },
 )
 
