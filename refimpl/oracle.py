@@ -522,6 +522,17 @@ def _is_onbind(request: Request) -> dict[str, Any]:
     return {"body": body}
 
 
+def _onbind_receive(request: Request) -> dict[str, Any]:
+    destination, body = _server_name(request, "destination"), _field(request, "body", object)
+
+    def run() -> dict[str, Any]:
+        bound = third_party_invites.handle_onbind(body, our_server_name=destination)
+        exchanges = [third_party_invites.make_exchange_third_party_invite(invite) for invite in bound]
+        return {"exchanges": [{"method": "PUT", "path": path, "body": skeleton} for path, skeleton in exchanges]}
+
+    return _flow(run)
+
+
 def _key_valid_for_event(request: Request) -> dict[str, Any]:
     """A current key (``valid_until_ts`` and ``received_ts``, the 7-day cap
     applied) or an old one (``expired_ts``)."""
@@ -589,6 +600,9 @@ OPERATIONS: Mapping[str, Operation] = MappingProxyType(
         "exchange-third-party-invite": Operation(
             _exchange_third_party_invite,
             "room_version, room_id, body, events, state[, validity] -> accepted, queries, event | errcode, rule",
+        ),
+        "onbind-receive": Operation(
+            _onbind_receive, "body, destination -> accepted, exchanges (the exchange_third_party_invite requests)"
         ),
         "is-store-invite": Operation(
             _is_store_invite, "body, base_url, key, ephemeral_key, token[, bound] -> accepted, answer | errcode, rule"

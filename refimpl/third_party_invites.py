@@ -194,11 +194,12 @@ def handle_onbind(body: Any, *, our_server_name: str) -> tuple[BoundInvite, ...]
     return tuple(invites)
 
 
-def make_exchange_third_party_invite(invite: BoundInvite, *, display_name: str) -> tuple[str, dict[str, Any]]:
+def make_exchange_third_party_invite(invite: BoundInvite) -> tuple[str, dict[str, Any]]:
     """H3's request to a server in the room: the path and the skeleton event.
 
-    ``display_name`` is the one the third-party invite event shows (H3 may
-    only know the address; any string is accepted by the rules).
+    The skeleton carries no ``display_name``: H3 has not seen the
+    third-party invite event, so the server in the room copies it from
+    there (as Synapse does).
     """
     body = {
         "type": "m.room.member",
@@ -207,7 +208,7 @@ def make_exchange_third_party_invite(invite: BoundInvite, *, display_name: str) 
         "state_key": invite.mxid,
         "content": {
             "membership": "invite",
-            "third_party_invite": {"display_name": display_name, "signed": as_plain(invite.signed)},
+            "third_party_invite": {"signed": as_plain(invite.signed)},
         },
     }
     return f"/_matrix/federation/v1/exchange_third_party_invite/{percent_encode(invite.room_id)}", body
@@ -287,7 +288,8 @@ def handle_exchange_third_party_invite(
 
     Returns:
         The invite event's ``type``, ``room_id``, ``sender``, ``state_key``
-        and ``content``, for the caller to complete with references, hash
+        and ``content`` (``third_party_invite`` holding ``signed`` and the
+        third-party invite event's ``display_name``), for the caller to complete with references, hash
         and signature, and to send to the invitee's server as an invite.
 
     Raises:
@@ -298,4 +300,11 @@ def handle_exchange_third_party_invite(
     queries = verifying_keys(exchange.signed, exchange.invite_content)
     if not any(validity.get(query.url) is True for query in queries):
         raise _refuse("exchange.key_revoked", ", ".join(q.public_key for q in queries) or "no key with a URL")
-    return {k: as_plain(body[k]) for k in ("type", "room_id", "sender", "state_key", "content")}
+    event = {k: as_plain(body[k]) for k in ("type", "room_id", "sender", "state_key", "content")}
+    # The display name is the third-party invite event's, whatever H3 sent.
+    display_name = exchange.invite_content.get("display_name")
+    third_party = {"signed": as_plain(exchange.signed)}
+    if type(display_name) is str:
+        third_party["display_name"] = display_name
+    event["content"]["third_party_invite"] = third_party
+    return event

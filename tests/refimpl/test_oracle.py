@@ -211,3 +211,21 @@ def test_reader_leaving_early_ends_quietly():
         input=lines, capture_output=True, cwd=ROOT, timeout=60,
     )
     assert status.returncode == 0 and status.stderr == b""
+
+
+def test_identifiers_in_requests_are_checked_by_their_grammar():
+    """Issue 10 item 8: a malformed server name or key ID in any request is
+    answered M_INVALID_PARAM, not signed over or looked up as is."""
+    key = _key("example.org")
+    bad = [
+        ("sign-json", {"object": {}, "server_name": "exa mple.org", "key": key}),
+        ("verify-json", {"object": {}, "server_name": "example.org", "verify_keys": {"bad host!": {}}}),
+        ("verify-json", {"object": {}, "server_name": "example.org", "verify_keys": {"example.org": {"ed25519:a b": "x"}}}),
+        ("sign-json", {"object": {}, "server_name": "example.org", "key": {**key, "key_id": "ed25519"}}),
+        ("x-matrix-sign", {"method": "GET", "uri": "/", "origin": "example.org", "destination": "[::1", "key": key}),
+        ("server-keys-verify", {"document": {}, "server_name": "a b", "now": 0}),
+        ("is-sign", {"body": {}, "server_name": "a:b:c", "stored": []}),
+    ]
+    for op, request in bad:
+        answer = json.loads(run_line(op, json.dumps(request)))
+        assert answer["error"]["errcode"] == "M_INVALID_PARAM", (op, answer)

@@ -70,7 +70,7 @@ def test_binding_becomes_an_invite_the_rules_accept(version):
     room, stored = _setup(version)
     body = onbind_payload("email", ADDRESS, CAROL, [stored], server_name=IDENTITY_SERVER, long_term_key=LONG_TERM)
     (bound,) = handle_onbind(body, our_server_name="third.example.net")
-    path, exchange = make_exchange_third_party_invite(bound, display_name="car...@thi...")
+    path, exchange = make_exchange_third_party_invite(bound)
     assert path.endswith(room.room_id.replace("!", "%21").replace(":", "%3A"))
     queries = key_validity_requests(room.room_id, exchange, room.state)
     assert [q.url for q in queries] == [
@@ -78,6 +78,7 @@ def test_binding_becomes_an_invite_the_rules_accept(version):
         + LONG_TERM.verify_key.public_base64.replace("+", "%2B").replace("/", "%2F")
     ]
     fields = handle_exchange_third_party_invite(room.room_id, exchange, room.state, _validity(queries))
+    assert fields["content"]["third_party_invite"]["display_name"] == "car...@thi..."
     invite = room.member(fields["sender"], fields["state_key"], "invite", content=fields["content"], commit=False)
     assert authorize(invite, room.state, room.room_version, fetch_event=room.find) is Allowed
 
@@ -88,7 +89,7 @@ def test_exchange_rules():
         onbind_payload("email", ADDRESS, CAROL, [stored], server_name=IDENTITY_SERVER, long_term_key=LONG_TERM),
         our_server_name="third.example.net",
     )
-    _, good = make_exchange_third_party_invite(bound, display_name="c")
+    _, good = make_exchange_third_party_invite(bound)
     signed = good["content"]["third_party_invite"]["signed"]
 
     def rule(body, room_id=room.room_id, validity=None):
