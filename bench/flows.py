@@ -1,4 +1,4 @@
-"""Load on loopback: concurrent notary queries and joins against refimpl's servers.
+"""Load on loopback: concurrent notary queries, joins and invites against refimpl's servers.
 
 Bounded and local: every server and client runs in this process on
 127.0.0.1, ``CONCURRENCY`` clients at once, ``REQUESTS`` requests per row.
@@ -21,6 +21,8 @@ import time
 import aiohttp
 from aiohttp import web
 
+from refimpl.factories import ALICE, BOB, RoomFactory
+from refimpl.invites import plan_invite
 from refimpl.joins import make_join_event
 from refimpl.transport.http_client import HttpClient, target
 from specgen.flow_scenarios import H1, H2, H3, NOTARY, alice_public_room, host_room
@@ -72,7 +74,7 @@ async def _row(label: str, send, baseline_rps: float | None) -> float:
     p99 = ordered[int(len(ordered) * 0.99) - 1]
     ratio = "" if baseline_rps is None else f"  ratio {baseline_rps / rps:5.2f}x of HTTP alone"
     print(
-        f"  {label:<34} {rps:7.0f} req/s  p50 {statistics.median(ordered) * 1e3:6.2f} ms"
+        f"  {label:<46} {rps:7.0f} req/s  p50 {statistics.median(ordered) * 1e3:6.2f} ms"
         f"  p99 {p99 * 1e3:6.2f} ms  errors {total_errors}  rss +{rss[-1] - rss[0]} KiB{ratio}",
         flush=True,
     )
@@ -119,6 +121,17 @@ async def _run() -> None:
             return await status_is(200, H1, "PUT", send_join, h2.client, body=pdu, sign=True)
 
         await _row("send_join (signatures, auth rules)", join_again, floor)
+
+        factory = RoomFactory.invite_only("11")
+        invited = host_room(h1, factory)
+        invite = factory.member(ALICE, BOB, "invite", commit=False)
+        attempt = plan_invite(invite.pdu, invited.room_version)
+
+        async def invite_bob() -> bool:
+            h2.invites.clear()  # the invitee keeps each invite; the same one, every time
+            return await status_is(200, H2, attempt.method, attempt.path, h1.client, body=attempt.body, sign=True)
+
+        await _row("invite v2 (X-Matrix, signatures, countersign)", invite_bob, floor)
         assert notary.notary_cache.keys() >= {H3}
 
 

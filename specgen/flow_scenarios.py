@@ -14,15 +14,17 @@ notary ``notary.example.com`` (N), whose key is derived from its name as
 
 from __future__ import annotations
 
-from refimpl.auth_rules import authorize
+from refimpl.auth_rules import authorize, authorize_history
 from refimpl.errors import Forbidden
 from refimpl.events import Event
 from refimpl.factories import ALICE, BOB, RoomFactory
+from refimpl.invites import APIS, InviteApi, stripped_state
 from refimpl.joins import HostedRoom, make_join_event
 from refimpl.room_versions import ROOM_VERSIONS, room_version
 from refimpl.state import RoomState
 from refimpl.server_keys import verify_key_query_response
 from refimpl.transport.http_client import target
+from refimpl.transport.http_server import HOMESERVER_ROUTES, Route
 
 from .flows import Federation, Scenario, expect, server_signing_key
 
@@ -211,6 +213,88 @@ async def join_public_room(fed: Federation) -> None:
            "the state H1 answered does not allow Bob's join at H2")
 
 
+def routes_without(*apis: InviteApi) -> tuple[Route, ...]:
+    """The homeserver routes, less the invite endpoints of ``apis`` (an
+    older server, or one that does not implement a proposal)."""
+    gone = {APIS[api].path_prefix for api in apis}
+    return tuple(r for r in HOMESERVER_ROUTES if not any(r.path.startswith(p + "/") for p in gone))
+
+
+async def _invite_bob(fed: Federation, version: str, *, use_v3: bool, h2_routes: tuple[Route, ...]) -> InviteApi:
+    """Alice, alone in an invite-only room of ``version`` on H1, invites Bob
+    of H2; the countersigned invite must enter the room under the auth
+    rules, and the room's whole history must pass them. Returns the
+    endpoint version that carried it."""
+    h1 = fed.servers.get(H1) or await fed.homeserver(H1)
+    h2 = fed.servers.get(H2) or await fed.homeserver(H2, routes=h2_routes)
+    factory = RoomFactory.invite_only(version)
+    room = host_room(h1, factory)
+    invite = factory.member(ALICE, BOB, "invite", commit=False)
+    shown = [stripped_state(e.pdu) for e in room.state.lookup_all([("m.room.join_rules", ""), ("m.room.member", ALICE)])]
+    countersigned = await h1.send_invite(
+        invite.pdu, room.room_version, invite_room_state=shown, create_event=room.events[0].pdu, use_v3=use_v3
+    )
+    expect(h2.invites and h2.invites[-1].event.event_id == invite.event_id, "H2 holds no record of the invite")
+    expect(H2 in countersigned.event.pdu["signatures"], "the invite came back without H2's signature")
+    verdict = authorize(countersigned.event, room.state, room.room_version, fetch_event=factory.find)
+    expect(bool(verdict), f"the countersigned invite fails the auth rules at H1: {verdict}")
+    h1.rooms[room.room_id] = invited = room.with_event(countersigned.event)
+    refused = [(event_id, v) for event_id, v in authorize_history(invited.events, room.room_version) if not v]
+    expect(not refused, f"the room's history fails the auth rules: {refused}")
+    return countersigned.api
+
+
+async def invite_v1(fed: Federation) -> None:
+    """Remote invite, version 1, for rooms of versions 1 and 2.
+
+    H2 is an older server that knows only ``PUT
+    /_matrix/federation/v1/invite``. For a room of version 1, then one of
+    version 2, H1 first tries version 2 of the endpoint, reads H2's ``404
+    M_UNRECOGNIZED`` as "unknown endpoint", and sends the event itself to
+    version 1, which answers ``[200, {"event": ...}]`` with H2's
+    signature added. Each invite enters its room under the auth rules.
+    """
+    for version in ("1", "2"):
+        api = await _invite_bob(fed, version, use_v3=False, h2_routes=routes_without(InviteApi.V2, InviteApi.V3))
+        expect(api is InviteApi.V1, f"room version {version}: the invite went through {api.value}")
+
+
+async def invite_v2(fed: Federation) -> None:
+    """Remote invite, version 2.
+
+    Alice on H1 invites Bob on H2 into an invite-only room of version 11.
+    H1 signs the invite event and sends it with the room version and the
+    stripped state Bob's clients will be shown; H2 checks H1's signature
+    (fetching H1's keys), countersigns and answers; H1 checks H2's
+    signature and puts the invite into the room.
+    """
+    api = await _invite_bob(fed, "11", use_v3=False, h2_routes=HOMESERVER_ROUTES)
+    expect(api is InviteApi.V2, f"the invite went through {api.value}")
+
+
+async def invite_v3(fed: Federation) -> None:
+    """Remote invite, version 3 (proposal), in a version 12 room.
+
+    The room's ID is derived from its create event's hash. H1 sends the
+    invite to the proposal's unstable path with the room's create event in
+    ``state``; H2 takes the room version from it, checks that the room ID
+    derived from it is the path's and the event's, and countersigns.
+    """
+    api = await _invite_bob(fed, "12", use_v3=True, h2_routes=HOMESERVER_ROUTES)
+    expect(api is InviteApi.V3, f"the invite went through {api.value}")
+
+
+async def invite_v3_fallback(fed: Federation) -> None:
+    """Remote invite, version 3 falling back to version 2.
+
+    H2 does not implement the proposal: its answer to the unstable v3 path
+    is ``404 M_UNRECOGNIZED``, so H1 sends the same invite (a version 12
+    room) to version 2 of the endpoint, which H2 countersigns.
+    """
+    api = await _invite_bob(fed, "12", use_v3=True, h2_routes=routes_without(InviteApi.V3))
+    expect(api is InviteApi.V2, f"the invite went through {api.value}")
+
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
     for scenario in (
@@ -219,5 +303,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("keys-notary-post", keys_notary_post),
         Scenario("keys-notary-cache", keys_notary_cache),
         Scenario("join-public-room", join_public_room),
+        Scenario("invite-v1", invite_v1),
+        Scenario("invite-v2", invite_v2),
+        Scenario("invite-v3", invite_v3),
+        Scenario("invite-v3-fallback", invite_v3_fallback),
     )
 }

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,19 @@ import aiohttp
 from aiohttp import web
 
 from ..errors import Errcode, InvalidParam, MatrixError, NotFound, NotJson, TooLarge, Unauthorized
+from ..invites import (
+    APIS,
+    AcceptedInvite,
+    CountersignedInvite,
+    InviteApi,
+    ReceivedInvite,
+    handle_invite,
+    handle_invite_response,
+    plan_invite,
+)
 from ..joins import HostedRoom, handle_make_join, handle_send_join
+from ..keys import key_lookup
+from ..room_versions import ROOM_VERSIONS, V1, RoomVersion
 from ..keys import SigningKey
 from ..request_auth import parse_authorization, verify_request
 from ..server_keys import (
@@ -187,6 +199,8 @@ class Homeserver:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     notary_cache: dict[str, CachedServerKeys] = field(default_factory=dict)
     rooms: dict[str, HostedRoom] = field(default_factory=dict)
+    #: Invites this server's users received and it countersigned.
+    invites: list[AcceptedInvite] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.client = HttpClient(
@@ -211,6 +225,40 @@ class Homeserver:
         if room is None:
             raise NotFound(f"{self.server_name} is not in room {room_id}")
         return room
+
+    async def send_invite(
+        self,
+        pdu: Mapping[str, Any],
+        room_version: RoomVersion,
+        *,
+        invite_room_state: Sequence[Mapping[str, Any]] = (),
+        create_event: Mapping[str, Any] | None = None,
+        use_v3: bool = False,
+    ) -> CountersignedInvite:
+        """Send a signed invite to the invitee's server, trying the endpoint
+        versions in the order :func:`~refimpl.invites.plan_invite` gives and
+        falling back as :func:`~refimpl.invites.handle_invite_response` says.
+
+        Raises:
+            Unreachable: the invitee's server does not answer.
+            MatrixError: it refused the invite or answered wrongly.
+        """
+        attempt = plan_invite(
+            pdu, room_version, invite_room_state=invite_room_state, create_event=create_event, use_v3=use_v3
+        )
+        ours = {self.server_name: {self.signing_key.key_id: self.signing_key.verify_key}}
+        while True:
+            exchange = await self.client.request(
+                attempt.invitee_server, attempt.method, attempt.path, body=attempt.body, sign=True
+            )
+            theirs = await self.keyring.for_servers([attempt.invitee_server], room_version, pdu["origin_server_ts"])
+            outcome = handle_invite_response(
+                attempt, exchange.status, exchange.response_body,
+                lambda server, key_id: ours.get(server, {}).get(key_id) or theirs(server, key_id),
+            )
+            if isinstance(outcome, CountersignedInvite):
+                return outcome
+            attempt = outcome
 
     async def _refresh(self, server: str, now: int) -> None:
         """Fetch ``server``'s document for the notary cache; a server that
@@ -279,6 +327,49 @@ async def _send_join(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
     return 200, answer
 
 
+def _claimed_room_version(form: Any, body: Any) -> RoomVersion | None:
+    """The room version an invite request names, to choose the keys that
+    may verify its event; None when it names none we know (the handler
+    then refuses the request for that reason)."""
+    if form.body_is_event:
+        return V1
+    if not isinstance(body, Mapping):
+        return None
+    if form.room_version_source == "body":
+        return ROOM_VERSIONS.get(body.get("room_version"))
+    creates = [e for e in body.get("state") or () if isinstance(e, Mapping) and e.get("type") == "m.room.create"]
+    content = creates[0].get("content") if len(creates) == 1 else None
+    return ROOM_VERSIONS.get(content.get("room_version", "1")) if isinstance(content, Mapping) else None
+
+
+def _invite(api: InviteApi) -> Handler:
+    form = APIS[api]
+
+    async def handle(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+        body = incoming.body
+        pdu = body if form.body_is_event else body.get("event") if isinstance(body, Mapping) else None
+        version = _claimed_room_version(form, body)
+        keys = (
+            await server.keyring.for_event(pdu, version)
+            if version is not None and isinstance(pdu, Mapping) else key_lookup({})
+        )
+        accepted = handle_invite(
+            ReceivedInvite(api, incoming.origin, incoming.path_params["roomId"], incoming.path_params.get("eventId"),
+                           body),
+            our_server_name=server.server_name, signing_key=server.signing_key, verify_keys=keys,
+        )
+        server.invites.append(accepted)
+        return 200, accepted.answer
+
+    return handle
+
+
+def _invite_route(api: InviteApi) -> Route:
+    form = APIS[api]
+    path = form.path_prefix + "/{roomId}" + ("/{eventId}" if form.path_has_event_id else "")
+    return Route("PUT", path, _invite(api), authenticated=True)
+
+
 async def _send_join_v1(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
     status, answer = await _send_join(server, incoming)
     return status, [status, answer]
@@ -294,6 +385,7 @@ HOMESERVER_ROUTES: tuple[Route, ...] = (
     Route("GET", "/_matrix/federation/v1/make_join/{roomId}/{userId}", _make_join, authenticated=True),
     Route("PUT", "/_matrix/federation/v1/send_join/{roomId}/{eventId}", _send_join_v1, authenticated=True),
     Route("PUT", "/_matrix/federation/v2/send_join/{roomId}/{eventId}", _send_join, authenticated=True),
+    *(_invite_route(api) for api in InviteApi),
 )
 
 
