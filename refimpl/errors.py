@@ -28,6 +28,7 @@ __all__ = [
     "MissingParam",
     "Forbidden",
     "Unauthorized",
+    "UnknownToken",
     "NotFound",
     "UnsupportedRoomVersion",
     "IncompatibleRoomVersion",
@@ -147,6 +148,13 @@ class Forbidden(RemoteProtocolError):
 
 class Unauthorized(RemoteProtocolError):
     errcode = Errcode.M_UNAUTHORIZED
+    http_status = 401
+
+
+class UnknownToken(RemoteProtocolError):
+    """An access token the server never issued (or revoked)."""
+
+    errcode = Errcode.M_UNKNOWN_TOKEN
     http_status = 401
 
 

@@ -37,6 +37,7 @@ from .state import RoomState
 
 __all__ = [
     "HostedRoom",
+    "next_event",
     "handle_make_join",
     "make_join_event",
     "handle_send_join",
@@ -95,6 +96,29 @@ def _require_served(room: HostedRoom) -> None:
         )
 
 
+def next_event(
+    room: HostedRoom, event_type: str, sender: str, content: Mapping[str, Any], *, state_key: str | None, now: int
+) -> dict[str, Any]:
+    """A new event of the resident server's making on top of the room: its
+    auth events chosen from the current state, the latest event as its
+    only predecessor; not yet hashed or signed."""
+    _require_served(room)
+    version = room.room_version
+    keys = auth_event_keys(event_type, sender, state_key, content, version)
+    return build_pdu(
+        version,
+        type=event_type,
+        sender=sender,
+        state_key=state_key,
+        content=content,
+        room_id=room.room_id,
+        origin_server_ts=now,
+        prev_events=[room.events[-1].event_id],
+        auth_events=[event.event_id for event in room.state.lookup_all(keys)],
+        depth=room.events[-1].depth + 1,
+    )
+
+
 def handle_make_join(
     room: HostedRoom, user_id: str, *, origin: str, supported_versions: Sequence[str], now: int
 ) -> dict[str, Any]:
@@ -118,21 +142,7 @@ def handle_make_join(
             f"the room is version {version.identifier}, which the joining server does not implement",
             room_version=version.identifier,
         )
-    _require_served(room)
-    content = {"membership": "join"}
-    keys = auth_event_keys(_MEMBER, user_id, user_id, content, version)
-    template = build_pdu(
-        version,
-        type=_MEMBER,
-        sender=user_id,
-        state_key=user_id,
-        content=content,
-        room_id=room.room_id,
-        origin_server_ts=now,
-        prev_events=[room.events[-1].event_id],
-        auth_events=[event.event_id for event in room.state.lookup_all(keys)],
-        depth=room.events[-1].depth + 1,
-    )
+    template = next_event(room, _MEMBER, user_id, {"membership": "join"}, state_key=user_id, now=now)
     verdict = authorize(Event.from_pdu(template, version), room.state, version)
     if not verdict:
         raise Forbidden(f"{user_id} may not join: {verdict.rule}", rule=verdict.rule)

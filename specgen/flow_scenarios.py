@@ -17,7 +17,7 @@ from __future__ import annotations
 from refimpl.auth_rules import authorize, authorize_history
 from refimpl.errors import Forbidden
 from refimpl.events import Event
-from refimpl.factories import ALICE, BOB, RoomFactory
+from refimpl.factories import ALICE, BOB, CAROL, RoomFactory
 from refimpl.invites import APIS, InviteApi, stripped_state
 from refimpl.joins import HostedRoom, make_join_event
 from refimpl.room_versions import ROOM_VERSIONS, room_version
@@ -295,6 +295,75 @@ async def invite_v3_fallback(fed: Federation) -> None:
     expect(api is InviteApi.V2, f"the invite went through {api.value}")
 
 
+IDENTITY = "id.example.org"
+EMAIL = "carol@example.com"
+#: The access token the identity server issued to H1 when H1 registered.
+H1_TOKEN = "h1-access-token"
+
+
+async def store_third_party_invite(fed: Federation, h1, room) -> str:
+    """Alice's client asks H1 to invite an email address: H1 stores the
+    invite at the identity server and puts what it answered into an
+    ``m.room.third_party_invite`` event; returns the token."""
+    stored = await h1.client.request(
+        IDENTITY, "POST", "/_matrix/identity/v2/store-invite",
+        body={"medium": "email", "address": EMAIL, "room_id": room.room_id, "sender": ALICE}, access_token=H1_TOKEN,
+    )
+    expect(stored.status == 200, f"store-invite answered {stored.status}: {stored.response_body}")
+    answer = stored.response_body
+    first = answer["public_keys"][0]
+    content = {"display_name": answer["display_name"], "key_validity_url": first["key_validity_url"],
+               "public_key": first["public_key"], "public_keys": answer["public_keys"]}
+    h1.accept(h1.make_event(room.room_id, "m.room.third_party_invite", ALICE, content, state_key=answer["token"]))
+    return answer["token"]
+
+
+async def third_party_invite(fed: Federation) -> None:
+    """Third-party invite: Alice on H1 invites an email address, Carol binds it on H3, and joins.
+
+    H1 asks the identity server to store an invite for carol@example.com
+    and turns its answer (token, public keys with their
+    ``key_validity_url``, redacted address) into an
+    ``m.room.third_party_invite`` event in Alice's room. Carol binds the
+    address to @carol:third.example.net: the identity server tells H3
+    (``PUT /3pid/onbind``) with a ``signed`` object per waiting invite. H3
+    asks H1, which is in the room, to issue the invite
+    (``exchange_third_party_invite``); H1 checks ``signed`` against the
+    event's keys, asks the identity server whether the key that verified is
+    still valid (``pubkey/isvalid``), builds and signs the invite member
+    event and sends it to H3, which countersigns it. Carol then joins
+    through ``make_join``/``send_join``. The room's history passes the auth
+    rules at H1, and H3 checks Carol's join against the state H1 returned.
+    """
+    h1 = await fed.homeserver(H1)
+    h3 = await fed.homeserver(H3)
+    identity = await fed.identity_server(IDENTITY, access_tokens=frozenset({H1_TOKEN}))
+    room = host_room(h1, RoomFactory.invite_only("11"))
+    token = await store_third_party_invite(fed, h1, room)
+    onbind = await identity.bind("email", EMAIL, CAROL)
+    expect(onbind is not None and onbind.status == 200, f"onbind answered {onbind and onbind.status}")
+    invited = h1.room(room.room_id).state.lookup("m.room.member", CAROL)
+    expect(invited is not None and invited.content.get("membership") == "invite", "H1's room holds no invite of Carol")
+    expect(invited.content["third_party_invite"]["signed"]["token"] == token, "the invite is not the third-party one")
+    expect(h3.invites and h3.invites[-1].event.event_id == invited.event_id, "H3 did not countersign the invite")
+    template = await h3.client.request(
+        H1, "GET", target("/_matrix/federation/v1/make_join/{r}/{u}", {"ver": ["11"]}, r=room.room_id, u=CAROL),
+        sign=True,
+    )
+    expect(template.status == 200, f"make_join answered {template.status}: {template.response_body}")
+    version = room.room_version
+    event_id, pdu = make_join_event(template.response_body, version, H3, h3.signing_key)
+    joined = await h3.client.request(
+        H1, "PUT", target("/_matrix/federation/v2/send_join/{r}/{e}", r=room.room_id, e=event_id), body=pdu, sign=True,
+    )
+    expect(joined.status == 200, f"send_join answered {joined.status}: {joined.response_body}")
+    history = h1.room(room.room_id).events
+    refused = [(event_id, v) for event_id, v in authorize_history(history, version) if not v]
+    expect(not refused, f"the room's history fails the auth rules at H1: {refused}")
+    state = RoomState(Event.from_pdu(p, version) for p in joined.response_body["state"])
+    expect(bool(authorize(Event.from_pdu(pdu, version), state, version)), "H3 finds Carol's join refused")
+
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
     for scenario in (
@@ -307,5 +376,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("invite-v2", invite_v2),
         Scenario("invite-v3", invite_v3),
         Scenario("invite-v3-fallback", invite_v3_fallback),
+        Scenario("third-party-invite", third_party_invite),
     )
 }

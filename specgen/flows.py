@@ -18,8 +18,9 @@ Two parts:
 
 Errcodes an error response may carry are the ``M_*`` codes its definition
 names (in the response's description, its examples, or a schema ``enum``);
-for operations that require ``X-Matrix``, ``401 M_UNAUTHORIZED`` is
-declared once by the security scheme, and ``404``/``405 M_UNRECOGNIZED``
+for operations that require authentication, ``401 M_UNAUTHORIZED`` (and
+``M_UNKNOWN_TOKEN`` for bearer tokens) is declared once by the security
+schemes, and ``404``/``405 M_UNRECOGNIZED``
 (an endpoint the server does not implement) once for every operation by the
 specification's Transport section. An operation of an unstable document
 (``x-unstable``) is found at its stable path and at the path its unstable
@@ -46,7 +47,14 @@ import jsonschema
 from refimpl.keys import SigningKey
 from refimpl.test_keys import PUBLISHED_KEYS, seed_for_label
 from refimpl.transport.http_client import Exchange, HttpClient
-from refimpl.transport.http_server import HOMESERVER_ROUTES, Homeserver, Route, homeserver_app
+from refimpl.transport.http_server import (
+    HOMESERVER_ROUTES,
+    Homeserver,
+    IdentityServer,
+    Route,
+    homeserver_app,
+    identity_app,
+)
 from refimpl.transport.loopback import Loopback, ManualClock
 
 from .corpus import Corpus
@@ -72,6 +80,9 @@ __all__ = [
 ]
 
 _ERRCODE = re.compile(r"\bM_[A-Z_]+\b")
+#: What the security schemes (X-Matrix, bearer tokens) declare a refused
+#: request gets, with 401, for every operation that requires them.
+_AUTH_ERRCODES = frozenset({"M_UNAUTHORIZED", "M_UNKNOWN_TOKEN"})
 _OPEN_KEYS = ("additionalProperties", "unevaluatedProperties", "patternProperties")
 _BRANCHES = ("allOf", "anyOf", "oneOf")
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
@@ -231,7 +242,7 @@ class ApiObserver:
         by_status = {r.status: r for r in op.endpoint.responses}
         response = by_status.get(status) or by_status.get(status[0] + "XX") or by_status.get("default")
         if response is None:
-            if op.endpoint.requires_auth and status == "401" and exchange.errcode == "M_UNAUTHORIZED":
+            if op.endpoint.requires_auth and status == "401" and exchange.errcode in _AUTH_ERRCODES:
                 return
             if status in ("404", "405") and exchange.errcode == "M_UNRECOGNIZED":
                 return
@@ -374,6 +385,14 @@ class Federation:
         self.servers[server_name] = server
         self._routes[server_name] = routes
         await self.loopback.start(server_name, homeserver_app(server, routes))
+        return server
+
+    async def identity_server(self, server_name: str, *, access_tokens: frozenset[str]) -> IdentityServer:
+        server = IdentityServer(
+            server_name, server_signing_key(server_name), self.loopback.table, self.session, self.clock,
+            observer=self.observe if self.record else None, access_tokens=access_tokens,
+        )
+        await self.loopback.start(server_name, identity_app(server))
         return server
 
     async def stop(self, server_name: str) -> None:

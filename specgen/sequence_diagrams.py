@@ -5,14 +5,16 @@
 
     {"scenario": "keys-notary-get", "title": "...", "narrative": "...",
      "participants": ["example.org", "notary.example.com", ...],
-     "exchanges": [{"from": "example.org", "to": "notary.example.com",
-                    "request": "GET /_matrix/key/v2/server", "response": "200"}, ...]}
+     "messages": [{"from": "example.org", "to": "notary.example.com",
+                   "label": "GET /_matrix/key/v2/server", "answer": false},
+                  {"from": "notary.example.com", "to": "example.org",
+                   "label": "200", "answer": true}, ...]}
 
 and the ``flow`` placeholder kind (``{{flow_keys_notary_get}}``) draws one
 as an SVG: a lifeline per participant, a solid arrow per request and a
-dashed one for its answer, in the order the answers completed (a request
-that waited on another is drawn after it). Pure: the recording in, markup
-out; nothing is fetched.
+dashed one per answer, in the order they happened (a request made while
+answering another sits between that request and its answer). Pure: the
+recording in, markup out; nothing is fetched.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ __all__ = ["FlowSection", "recording", "flow_section", "sequence_svg", "FLOWS_FO
 #: Where recordings live, under the corpus's specification folder.
 FLOWS_FOLDER = "flows"
 
-_COLUMN = 240
+_COLUMN = 300
 _TOP = 44
 _ROW = 34
 _CHAR = 6.6
@@ -60,16 +62,19 @@ def recording(scenario: str, narrative: str, exchanges: Sequence["Exchange"]) ->
     shows who asked whom for what, and the answer's status)."""
     title, _, rest = narrative.partition("\n")
     participants: list[str] = []
-    rows = []
-    for exchange in exchanges:
+    timed = []
+    for exchange in sorted(exchanges, key=lambda e: e.sent_ns):
         source = exchange.origin or "requester"
         for name in (source, exchange.destination):
             if name not in participants:
                 participants.append(name)
         request, response = _label(exchange)
-        rows.append({"from": source, "to": exchange.destination, "request": request, "response": response})
+        timed.append((exchange.sent_ns, {"from": source, "to": exchange.destination, "label": request, "answer": False}))
+        timed.append((exchange.answered_ns, {"from": exchange.destination, "to": source, "label": response,
+                                             "answer": True}))
+    messages = [message for _, message in sorted(timed, key=lambda pair: pair[0])]
     return {"scenario": scenario, "title": title.strip(), "narrative": rest.strip(),
-            "participants": participants, "exchanges": rows}
+            "participants": participants, "messages": messages}
 
 
 def _fit(text: str, width: float) -> str:
@@ -77,11 +82,11 @@ def _fit(text: str, width: float) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def sequence_svg(participants: Sequence[str], exchanges: Sequence[Mapping[str, str]]) -> Markup:
-    """The diagram: one column per participant, two rows per exchange."""
+def sequence_svg(participants: Sequence[str], messages: Sequence[Mapping[str, Any]]) -> Markup:
+    """The diagram: one column per participant, one row per message."""
     x = {name: _COLUMN // 2 + i * _COLUMN for i, name in enumerate(participants)}
     width = _COLUMN * max(len(participants), 1)
-    height = _TOP + _ROW * (2 * len(exchanges)) + 24
+    height = _TOP + _ROW * len(messages) + 24
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="sequence-diagram" viewBox="0 0 {width} {height}" '
            f'width="{width}" height="{height}" role="img" font-family="monospace" font-size="11">',
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
@@ -92,15 +97,14 @@ def sequence_svg(participants: Sequence[str], exchanges: Sequence[Mapping[str, s
         out.append(f'<text x="{cx}" y="20" text-anchor="middle">{html.escape(_fit(name, _COLUMN - 20))}</text>')
         out.append(f'<line x1="{cx}" y1="28" x2="{cx}" y2="{height - 8}" stroke="#9ab" stroke-dasharray="4 4"/>')
     y = _TOP
-    for row in exchanges:
-        a, b = x[row["from"]], x[row["to"]]
-        span = abs(b - a) or _COLUMN
-        for text, start, end, dashed in ((row["request"], a, b, False), (row["response"], b, a, True)):
-            y += _ROW
-            dash = ' stroke-dasharray="6 3"' if dashed else ""
-            out.append(f'<line x1="{start}" y1="{y}" x2="{end}" y2="{y}" stroke="#234"{dash} marker-end="url(#arrow)"/>')
-            out.append(f'<text x="{(start + end) / 2}" y="{y - 6}" text-anchor="middle">'
-                       f'{html.escape(_fit(text, span - 12))}</text>')
+    for message in messages:
+        start, end = x[message["from"]], x[message["to"]]
+        span = abs(end - start) or _COLUMN
+        y += _ROW
+        dash = ' stroke-dasharray="6 3"' if message["answer"] else ""
+        out.append(f'<line x1="{start}" y1="{y}" x2="{end}" y2="{y}" stroke="#234"{dash} marker-end="url(#arrow)"/>')
+        out.append(f'<text x="{(start + end) / 2}" y="{y - 6}" text-anchor="middle">'
+                   f'{html.escape(_fit(message["label"], span - 12))}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -111,14 +115,14 @@ def flow_section(data: Any, path: Path) -> FlowSection:
     Raises:
         ValueError: the recording is not of the shape :func:`recording` writes.
     """
-    if not isinstance(data, dict) or not isinstance(data.get("exchanges"), list):
-        raise ValueError("a flow recording is an object with an exchanges array")
+    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        raise ValueError("a flow recording is an object with a messages array")
     participants = [p for p in data.get("participants", []) if isinstance(p, str)]
-    rows = [r for r in data["exchanges"]
-            if isinstance(r, dict) and r.get("from") in participants and r.get("to") in participants
-            and isinstance(r.get("request"), str) and isinstance(r.get("response"), str)]
-    if len(rows) != len(data["exchanges"]):
-        raise ValueError("every exchange needs from and to among the participants, a request and a response")
+    messages = [m for m in data["messages"]
+                if isinstance(m, dict) and m.get("from") in participants and m.get("to") in participants
+                and isinstance(m.get("label"), str) and isinstance(m.get("answer"), bool)]
+    if len(messages) != len(data["messages"]):
+        raise ValueError("every message needs from and to among the participants, a label and answer (a boolean)")
     name = str(data.get("scenario") or path.stem)
     return FlowSection(anchor=f"flow-{name}", title=str(data.get("title") or name),
-                       narrative=str(data.get("narrative") or ""), svg=sequence_svg(participants, rows))
+                       narrative=str(data.get("narrative") or ""), svg=sequence_svg(participants, messages))

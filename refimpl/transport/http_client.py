@@ -16,10 +16,11 @@ signed and what is sent (aiohttp is told not to re-encode it).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 from yarl import URL
@@ -49,6 +50,10 @@ class Exchange:
     status: int
     response_body: Any
     response_text: str = ""
+    #: When the request left and its answer was read (``time.perf_counter_ns``):
+    #: the order of messages when requests nest.
+    sent_ns: int = 0
+    answered_ns: int = 0
 
     @property
     def path(self) -> str:
@@ -103,12 +108,20 @@ class HttpClient:
         self.signing_key = signing_key
         self.observer = observer
 
+    async def get_url(self, url: str) -> Exchange:
+        """GET an absolute URL another server handed out (a ``key_validity_url``):
+        its host is a server name, resolved through the table like any other."""
+        parts = urlsplit(url)
+        return await self.request(parts.hostname or "", "GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+
     async def request(
-        self, destination: str, method: str, request_target: str, *, body: Any = None, sign: bool = False
+        self, destination: str, method: str, request_target: str, *, body: Any = None, sign: bool = False,
+        access_token: str | None = None,
     ) -> Exchange:
         """Send one request and wait for its whole answer.
 
-        ``sign`` adds the ``X-Matrix`` authorization of ``origin``.
+        ``sign`` adds the ``X-Matrix`` authorization of ``origin``;
+        ``access_token`` a bearer token (identity server endpoints).
 
         Raises:
             Unreachable: no address for ``destination``, or nobody answers there.
@@ -127,6 +140,9 @@ class HttpClient:
                 key=self.signing_key, content=body,
             )
             headers["Authorization"] = auth.to_header()
+        elif access_token is not None:
+            headers["Authorization"] = f"Bearer {access_token}"
+        sent_ns = time.perf_counter_ns()
         try:
             async with self.session.request(
                 method, URL(base + request_target, encoded=True), data=data, headers=headers
@@ -139,7 +155,8 @@ class HttpClient:
             parsed = json.loads(text) if raw else None
         except ValueError:
             parsed = None
-        exchange = Exchange(self.origin, destination, method, request_target, body, response.status, parsed, text)
+        exchange = Exchange(self.origin, destination, method, request_target, body, response.status, parsed, text,
+                            sent_ns, time.perf_counter_ns())
         if self.observer is not None:
             self.observer(exchange)
         return exchange

@@ -22,6 +22,7 @@ Anything else escaping a handler is a bug: aiohttp answers 500 and logs it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,17 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ..errors import Errcode, InvalidParam, MatrixError, NotFound, NotJson, TooLarge, Unauthorized
+from ..errors import (
+    Errcode,
+    Forbidden,
+    InvalidParam,
+    MatrixError,
+    NotFound,
+    NotJson,
+    TooLarge,
+    Unauthorized,
+    UnknownToken,
+)
 from ..invites import (
     APIS,
     AcceptedInvite,
@@ -41,7 +52,20 @@ from ..invites import (
     handle_invite_response,
     plan_invite,
 )
-from ..joins import HostedRoom, handle_make_join, handle_send_join
+from ..joins import HostedRoom, handle_make_join, handle_send_join, next_event
+from ..third_party_invites import (
+    handle_exchange_third_party_invite,
+    handle_onbind,
+    key_validity_requests,
+    make_exchange_third_party_invite,
+    read_key_validity_answer,
+)
+from ..auth_rules import authorize
+from ..event_signing import sign_event
+from ..events import Event
+from ..identifiers import parse_user_id
+from ..identity_service import IDENTITY_KEY_ID, StoredInvite, onbind_payload, pubkey_is_valid, sign_ed25519, store_invite
+from ..unpadded_base64 import encode_base64
 from ..keys import key_lookup
 from ..room_versions import ROOM_VERSIONS, V1, RoomVersion
 from ..keys import SigningKey
@@ -55,7 +79,7 @@ from ..server_keys import (
     parse_key_query,
     servers_to_refresh,
 )
-from .http_client import ExchangeObserver, HttpClient, Unreachable
+from .http_client import Exchange, ExchangeObserver, HttpClient, Unreachable
 from .keyring import KeyRing, fetch_server_keys
 from .loopback import Clock, ServerTable
 
@@ -65,6 +89,9 @@ __all__ = [
     "Homeserver",
     "HOMESERVER_ROUTES",
     "homeserver_app",
+    "IdentityServer",
+    "IDENTITY_ROUTES",
+    "identity_app",
     "build_app",
     "DEFAULT_MAX_BODY_BYTES",
     "KEY_LIFETIME_MS",
@@ -90,6 +117,7 @@ class Incoming:
     query_pairs: tuple[tuple[str, str], ...]
     body: Any
     origin: str | None = None
+    request: Any = field(default=None, repr=False, compare=False)
 
     def param(self, name: str) -> str | None:
         """The first value of query parameter ``name``."""
@@ -171,7 +199,8 @@ def build_app(server: Any, routes: tuple[Route, ...], *, max_body_bytes: int) ->
             body = await _read_json(request, max_body_bytes)
             origin = await _authenticate(server, request, body) if route.authenticated else None
             incoming = Incoming(
-                request.method, request.raw_path, dict(request.match_info), tuple(request.query.items()), body, origin
+                request.method, request.raw_path, dict(request.match_info), tuple(request.query.items()), body, origin,
+                request,
             )
             status, answer = await route.handler(server, incoming)
             return web.json_response(answer, status=status)
@@ -225,6 +254,25 @@ class Homeserver:
         if room is None:
             raise NotFound(f"{self.server_name} is not in room {room_id}")
         return room
+
+    def accept(self, pdu: Mapping[str, Any]) -> Event:
+        """Put an event this server made or countersigned into its room,
+        once the auth rules allow it against the room's state."""
+        room = self.room(pdu["room_id"])
+        event = Event.from_pdu(pdu, room.room_version)
+        verdict = authorize(event, room.state, room.room_version, fetch_event={e.event_id: e for e in room.events}.get)
+        if not verdict:
+            raise Forbidden(f"the room refuses {event.type}: {verdict.rule}", rule=verdict.rule)
+        self.rooms[room.room_id] = room.with_event(event)
+        return event
+
+    def make_event(
+        self, room_id: str, event_type: str, sender: str, content: Mapping[str, Any], *, state_key: str | None = None
+    ) -> dict[str, Any]:
+        """A new event of this server's in one of its rooms, hashed and signed."""
+        room = self.room(room_id)
+        pdu = next_event(room, event_type, sender, content, state_key=state_key, now=self.clock())
+        return sign_event(pdu, room.room_version, self.server_name, self.signing_key)
 
     async def send_invite(
         self,
@@ -364,6 +412,36 @@ def _invite(api: InviteApi) -> Handler:
     return handle
 
 
+async def _onbind(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+    """H3's side: each bound invite goes to a server in its room (the
+    inviter's), which issues the invite; answered once all were asked."""
+    for invite in handle_onbind(incoming.body, our_server_name=server.server_name):
+        request_target, skeleton = make_exchange_third_party_invite(invite)
+        await server.client.request(
+            parse_user_id(invite.sender).server_name, "PUT", request_target, body=skeleton, sign=True
+        )
+    return 200, {}
+
+
+async def _exchange_third_party_invite(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
+    """The server in the room: ask the identity server about each key that
+    verified, decide, then issue the invite and send it to the invitee."""
+    room = server.room(incoming.path_params["roomId"])
+    validity = {}
+    for query in key_validity_requests(room.room_id, incoming.body, room.state):
+        try:
+            answer = await server.client.get_url(query.url)
+        except Unreachable:
+            continue
+        validity[query.url] = read_key_validity_answer(answer.status, answer.response_body)
+    fields = handle_exchange_third_party_invite(room.room_id, incoming.body, room.state, validity)
+    pdu = server.make_event(room.room_id, fields["type"], fields["sender"], fields["content"],
+                            state_key=fields["state_key"])
+    countersigned = await server.send_invite(pdu, room.room_version)
+    server.accept(countersigned.event.pdu)
+    return 200, {}
+
+
 def _invite_route(api: InviteApi) -> Route:
     form = APIS[api]
     path = form.path_prefix + "/{roomId}" + ("/{eventId}" if form.path_has_event_id else "")
@@ -386,8 +464,131 @@ HOMESERVER_ROUTES: tuple[Route, ...] = (
     Route("PUT", "/_matrix/federation/v1/send_join/{roomId}/{eventId}", _send_join_v1, authenticated=True),
     Route("PUT", "/_matrix/federation/v2/send_join/{roomId}/{eventId}", _send_join, authenticated=True),
     *(_invite_route(api) for api in InviteApi),
+    Route("PUT", "/_matrix/federation/v1/3pid/onbind", _onbind),
+    Route("PUT", "/_matrix/federation/v1/exchange_third_party_invite/{roomId}", _exchange_third_party_invite,
+          authenticated=True),
 )
 
 
 def homeserver_app(server: Homeserver, routes: tuple[Route, ...] = HOMESERVER_ROUTES) -> web.Application:
     return build_app(server, routes, max_body_bytes=server.max_body_bytes)
+
+
+# -- the identity server -------------------------------------------------------
+
+
+@dataclass
+class IdentityServer:
+    """An identity server's state: its long-term key, the tokens it issued
+    to homeservers, the invites it stores with their ephemeral keys, the
+    bindings it knows and the keys it no longer vouches for.
+
+    Tokens and ephemeral keys are drawn from a counter over the server's
+    name (:meth:`_draw`), so that runs are reproducible; a deployment would
+    draw them at random.
+    """
+
+    server_name: str
+    signing_key: SigningKey
+    table: ServerTable
+    session: aiohttp.ClientSession
+    clock: Clock
+    observer: ExchangeObserver | None = None
+    access_tokens: frozenset[str] = frozenset()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    invites: dict[str, StoredInvite] = field(default_factory=dict)
+    ephemeral_keys: dict[str, SigningKey] = field(default_factory=dict)
+    bindings: dict[tuple[str, str], str] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        # Never signs (identity servers use no X-Matrix); the name labels its exchanges.
+        self.client = HttpClient(self.session, self.table, origin=self.server_name, observer=self.observer)
+        self._drawn = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.server_name}"
+
+    def _draw(self, what: str) -> bytes:
+        self._drawn += 1
+        return hashlib.sha256(f"{self.server_name} {what} {self._drawn}".encode()).digest()
+
+    def require_token(self, request: web.Request) -> None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise Unauthorized("missing access token")
+        if header[len("Bearer "):] not in self.access_tokens:
+            raise UnknownToken("unknown access token")
+
+    def valid_keys(self, *, ephemeral: bool) -> set[str]:
+        keys = (
+            {k.verify_key.public_base64 for k in self.ephemeral_keys.values()}
+            if ephemeral else {self.signing_key.verify_key.public_base64}
+        )
+        return keys - self.revoked
+
+    async def bind(self, medium: str, address: str, mxid: str) -> Exchange | None:
+        """Bind ``address`` to ``mxid`` and tell the user's server of the
+        invites waiting for it (``PUT /3pid/onbind``); None when none wait."""
+        self.bindings[(medium, address)] = mxid
+        waiting = [i for i in self.invites.values() if (i.medium, i.address) == (medium, address)]
+        if not waiting:
+            return None
+        payload = onbind_payload(
+            medium, address, mxid, waiting, server_name=self.server_name, long_term_key=self.signing_key
+        )
+        return await self.client.request(
+            parse_user_id(mxid).server_name, "PUT", "/_matrix/federation/v1/3pid/onbind", body=payload
+        )
+
+
+def _bearer(handler: Handler) -> Handler:
+    async def checked(server: IdentityServer, incoming: Incoming) -> tuple[int, Any]:
+        server.require_token(incoming.request)
+        return await handler(server, incoming)
+
+    return checked
+
+
+async def _store_invite(server: IdentityServer, incoming: Incoming) -> tuple[int, Any]:
+    token = encode_base64(server._draw("token"), urlsafe=True)
+    ephemeral = SigningKey.from_seed(server._draw("ephemeral"), IDENTITY_KEY_ID.partition(":")[2])
+    stored, answer = store_invite(
+        incoming.body, base_url=server.base_url, long_term_key=server.signing_key, ephemeral_key=ephemeral,
+        token=token, bound_mxid=lambda medium, address: server.bindings.get((medium, address)),
+    )
+    server.invites[token] = stored
+    server.ephemeral_keys[token] = ephemeral
+    return 200, answer
+
+
+async def _sign(server: IdentityServer, incoming: Incoming) -> tuple[int, Any]:
+    return 200, sign_ed25519(incoming.body, server_name=server.server_name, stored_invite=server.invites.get)
+
+
+async def _pubkey(server: IdentityServer, incoming: Incoming) -> tuple[int, Any]:
+    if incoming.path_params["keyId"] != server.signing_key.key_id:
+        raise NotFound(f"no key {incoming.path_params['keyId']}")
+    return 200, {"public_key": server.signing_key.verify_key.public_base64}
+
+
+async def _is_valid(server: IdentityServer, incoming: Incoming) -> tuple[int, Any]:
+    return 200, pubkey_is_valid(incoming.param("public_key"), server.valid_keys(ephemeral=False))
+
+
+async def _is_valid_ephemeral(server: IdentityServer, incoming: Incoming) -> tuple[int, Any]:
+    return 200, pubkey_is_valid(incoming.param("public_key"), server.valid_keys(ephemeral=True))
+
+
+IDENTITY_ROUTES: tuple[Route, ...] = (
+    Route("POST", "/_matrix/identity/v2/store-invite", _bearer(_store_invite)),
+    Route("POST", "/_matrix/identity/v2/sign-ed25519", _bearer(_sign)),
+    Route("GET", "/_matrix/identity/v2/pubkey/isvalid", _is_valid),
+    Route("GET", "/_matrix/identity/v2/pubkey/ephemeral/isvalid", _is_valid_ephemeral),
+    Route("GET", "/_matrix/identity/v2/pubkey/{keyId}", _pubkey),
+)
+
+
+def identity_app(server: IdentityServer) -> web.Application:
+    return build_app(server, IDENTITY_ROUTES, max_body_bytes=server.max_body_bytes)

@@ -12,18 +12,24 @@ from specgen.sequence_diagrams import flow_section, recording
 
 from conftest import write_tree
 
+# The second request is made while the first is answered: it nests.
 EXCHANGES = [
-    Exchange("example.org", "notary.example.com", "GET", "/_matrix/key/v2/server", None, 200, {}),
-    Exchange(None, "notary.example.com", "GET", "/_matrix/key/v2/query/a%3Ab", None, 400, {"errcode": "M_INVALID_PARAM"}),
+    Exchange("example.org", "notary.example.com", "GET", "/_matrix/key/v2/server", None, 200, {}, "", 10, 40),
+    Exchange(None, "notary.example.com", "GET", "/_matrix/key/v2/query/a%3Ab", None, 400,
+             {"errcode": "M_INVALID_PARAM"}, "", 20, 30),
 ]
 
 
-def test_recording_names_participants_in_order_of_appearance_and_decodes_paths():
+def test_recording_orders_messages_as_they_happened_and_decodes_paths():
     data = recording("demo", "A demo.\n\nMore words.", EXCHANGES)
     assert data["participants"] == ["example.org", "notary.example.com", "requester"]
     assert data["title"] == "A demo." and data["narrative"] == "More words."
-    assert data["exchanges"][1] == {"from": "requester", "to": "notary.example.com",
-                                    "request": "GET /_matrix/key/v2/query/a:b", "response": "400 M_INVALID_PARAM"}
+    assert [(m["from"], m["label"]) for m in data["messages"]] == [
+        ("example.org", "GET /_matrix/key/v2/server"),
+        ("requester", "GET /_matrix/key/v2/query/a:b"),
+        ("notary.example.com", "400 M_INVALID_PARAM"),
+        ("notary.example.com", "200"),
+    ]
 
 
 def test_the_diagram_is_well_formed_svg_with_two_arrows_per_exchange(tmp_path):
@@ -39,7 +45,7 @@ def test_the_diagram_is_well_formed_svg_with_two_arrows_per_exchange(tmp_path):
 def test_flow_placeholder_renders_a_recording_and_reports_a_malformed_one(tmp_path):
     write_tree(tmp_path, {
         "specification/flows/demo.json": json.dumps(recording("demo", "A demo.", EXCHANGES)),
-        "specification/flows/broken.json": json.dumps({"exchanges": [{"from": "nobody"}]}),
+        "specification/flows/broken.json": json.dumps({"messages": [{"from": "nobody"}]}),
         "specification/targets.yaml": "pages: []\n",
     })
     catalog = Catalog(Corpus(tmp_path))

@@ -1,0 +1,99 @@
+"""Third-party invites refused over HTTP with the spec's answer: a revoked
+identity-server key, an identity server that cannot be reached, a token no
+event names, and the identity server's own refusals; each server keeps
+serving."""
+
+from __future__ import annotations
+
+from refimpl.factories import CAROL, RoomFactory
+from refimpl.identity_service import onbind_payload
+from refimpl.signing import sign_json
+from refimpl.third_party_invites import handle_onbind, make_exchange_third_party_invite
+from specgen.flow_scenarios import EMAIL, H1, H1_TOKEN, H3, IDENTITY, store_third_party_invite, host_room
+from specgen.flows import Federation
+
+from flowkit import run
+
+
+async def unchanged(fed, identity, payload):
+    return payload
+
+
+async def exchange(change=unchanged):
+    """H1 holds a stored third-party invite; H3 asks H1 to exchange the
+    binding ``change`` gives. Returns (answer, H1's room state of Carol, keys status)."""
+    async with Federation() as fed:
+        h1 = await fed.homeserver(H1)
+        h3 = await fed.homeserver(H3)
+        identity = await fed.identity_server(IDENTITY, access_tokens=frozenset({H1_TOKEN}))
+        room = host_room(h1, RoomFactory.invite_only("11"))
+        await store_third_party_invite(fed, h1, room)
+        payload = onbind_payload("email", EMAIL, CAROL, list(identity.invites.values()),
+                                 server_name=IDENTITY, long_term_key=identity.signing_key)
+        payload = await change(fed, identity, payload)
+        (bound,) = handle_onbind(payload, our_server_name=H3)
+        path, skeleton = make_exchange_third_party_invite(bound)
+        answer = await h3.client.request(H1, "PUT", path, body=skeleton, sign=True)
+        after = await fed.client().request(H1, "GET", "/_matrix/key/v2/server")
+        return answer, h1.room(room.room_id).state.lookup("m.room.member", CAROL), after.status
+
+
+def test_the_binding_is_exchanged_for_an_invite():
+    answer, carol, after = run(exchange())
+    assert (answer.status, after) == (200, 200)
+    assert carol.content["membership"] == "invite"
+
+
+def test_a_revoked_identity_server_key_is_refused():
+    async def revoke(fed, identity, payload):
+        identity.revoked.add(identity.signing_key.verify_key.public_base64)
+        return payload
+
+    answer, carol, after = run(exchange(revoke))
+    assert (answer.status, answer.errcode, after) == (403, "M_FORBIDDEN", 200)
+    assert carol is None
+
+
+def test_an_unreachable_identity_server_vouches_for_nothing():
+    async def stop(fed, identity, payload):
+        await fed.stop(IDENTITY)
+        return payload
+
+    answer, carol, _ = run(exchange(stop))
+    assert (answer.status, answer.errcode) == (403, "M_FORBIDDEN")
+    assert carol is None
+
+
+def test_a_token_no_third_party_invite_names_is_refused():
+    async def other_token(fed, identity, payload):
+        entry = payload["invites"][0]
+        signed = {"mxid": CAROL, "token": "nobody-issued-this"}
+        return {**payload, "invites": [{**entry, "signed": sign_json(signed, IDENTITY, identity.signing_key)}]}
+
+    answer, carol, _ = run(exchange(other_token))
+    assert (answer.status, answer.errcode) == (400, "M_INVALID_PARAM")
+    assert carol is None
+
+
+async def identity_request(method, path, body=None, token=None):
+    async with Federation() as fed:
+        await fed.identity_server(IDENTITY, access_tokens=frozenset({H1_TOKEN}))
+        answer = await fed.client().request(IDENTITY, method, path, body=body, access_token=token)
+        still = await fed.client().request(IDENTITY, "GET", "/_matrix/identity/v2/pubkey/ed25519%3A0")
+        return answer, still.status
+
+
+def test_identity_server_refusals():
+    store = {"medium": "email", "address": EMAIL, "room_id": "!room:example.org", "sender": "@alice:example.org"}
+    cases = [
+        (("POST", "/_matrix/identity/v2/store-invite", store, None), 401, "M_UNAUTHORIZED"),
+        (("POST", "/_matrix/identity/v2/store-invite", store, "stolen"), 401, "M_UNKNOWN_TOKEN"),
+        (("POST", "/_matrix/identity/v2/store-invite", {**store, "medium": "msisdn"}, H1_TOKEN), 400, "M_UNRECOGNIZED"),
+        (("POST", "/_matrix/identity/v2/sign-ed25519", {"mxid": CAROL, "token": "t", "private_key": "x"}, H1_TOKEN),
+         404, "M_UNRECOGNIZED"),
+        (("GET", "/_matrix/identity/v2/pubkey/ed25519%3A9", None, None), 404, "M_NOT_FOUND"),
+        (("GET", "/_matrix/identity/v2/pubkey/isvalid", None, None), 400, "M_MISSING_PARAM"),
+    ]
+    for (method, path, body, token), status, errcode in cases:
+        answer, still = run(identity_request(method, path, body, token))
+        assert (answer.status, answer.errcode, still) == (status, errcode, 200), (path, answer.response_body)
