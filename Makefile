@@ -39,8 +39,12 @@ lint: $(STAMP)
 # Our spec held against the public Matrix specification (a matrix-spec
 # checkout): every difference in the endpoints, events and definitions both
 # define is fixed, or kept with its reason in specification/differences.yaml.
+# With CORPORA="DIR...", `specgen check` first runs on each of those real
+# trees (layout found, contents, examples validated, diagnostics by code,
+# wall time; see README).
 MATRIX_SPEC ?= /work/corpora/matrix-spec
 compat: $(STAMP)
+	$(if $(CORPORA),$(BIN)/python -m bench.compat $(CORPORA))
 	$(SPECGEN) diff --common-only --record specification/differences.yaml --fail-on info $(MATRIX_SPEC) .
 
 test: $(STAMP) browser lint
@@ -58,8 +62,11 @@ interop-venv: $(INTEROP_STAMP)
 interop: $(STAMP) $(INTEROP_STAMP)
 	SPECGEN_SYNAPSE_PYTHON=$(abspath $(INTEROP_VENV))/bin/python $(BIN)/python -m pytest tests/interop -rs
 
+# MATRIX_SPEC (a matrix-spec checkout, when it exists) gives the check
+# benchmark its real row; MATRIX_SPEC_PYTHON is an interpreter with its
+# scripts' deps.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	MATRIX_SPEC="$(MATRIX_SPEC)" MATRIX_SPEC_PYTHON="$(MATRIX_SPEC_PYTHON)" $(BIN)/python -m bench
 
 serve: $(STAMP)
 	$(SPECGEN) serve

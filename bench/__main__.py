@@ -11,6 +11,7 @@ import sys
 
 BENCHMARKS = {
     "lint": "bench.lint_validate",
+    "check": "bench.check_real",
     "crypto": "bench.crypto",
     "auth": "bench.auth",
     "build": "bench.build",
