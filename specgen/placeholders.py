@@ -41,7 +41,7 @@ import functools
 import html
 import re
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -406,6 +406,43 @@ def _build_sas_emoji(catalog: "Catalog", path: Path) -> Built:
     return Built((EmojiTable("sas-emoji-table", rows=tuple(rows)),), tuple(problems))
 
 
+# -- the differences record (make compat) -------------------------------------
+
+#: The reviewed record of differences from the public specification.
+DIFFERENCES = "differences.yaml"
+
+
+@dataclass(frozen=True)
+class DifferencesTable(Block):
+    entries: tuple[Any, ...] = ()
+    #: ``(resolution, because) -> count`` of entries, for the summary line.
+    counts: tuple[tuple[str, str, int], ...] = ()
+    because: Mapping[str, str] = field(default_factory=dict)
+
+
+def _discover_differences(catalog: "Catalog") -> Mapping[str, Path]:
+    path = catalog.corpus.spec_dir / DIFFERENCES
+    return {"differences_table": path} if path.is_file() else {}
+
+
+def _build_differences(catalog: "Catalog", path: Path) -> Built:
+    """The record as a table: fixed entries first, then kept ones by reason."""
+    from .differences import BECAUSE, load_record
+
+    loaded = catalog.corpus.load(path)
+    if isinstance(loaded, Diagnostic):
+        return Built((), (loaded,))
+    entries, problems = load_record(loaded)
+    order = {"fixed": 0, "kept": 1}
+    ordered = sorted(entries, key=lambda e: (order[e.resolution], e.because))
+    counts: dict[tuple[str, str], int] = {}
+    for entry in ordered:
+        counts[(entry.resolution, entry.because)] = counts.get((entry.resolution, entry.because), 0) + 1
+    table = DifferencesTable("differences-table", entries=tuple(ordered),
+                             counts=tuple((r, b, n) for (r, b), n in counts.items()), because=BECAUSE)
+    return Built((table,), tuple(problems))
+
+
 PLACEHOLDERS: Mapping[str, PlaceholderKind] = {
     "event": PlaceholderKind(_discover_events, _build_event, "event.html"),
     "endpoint": PlaceholderKind(_discover_apis, _build_api, "endpoint.html"),
@@ -417,6 +454,7 @@ PLACEHOLDERS: Mapping[str, PlaceholderKind] = {
     "release_warning": PlaceholderKind(_discover_release_warnings, _build_release_warning, "release_warning.html"),
     "changelog": PlaceholderKind(_discover_changelogs, _build_changelog, "changelog.html"),
     "sas_emoji": PlaceholderKind(_discover_sas_emoji, _build_sas_emoji, "sas_emoji.html"),
+    "differences": PlaceholderKind(_discover_differences, _build_differences, "differences.html"),
 }
 
 #: What each kind is called in the outline and the search index.

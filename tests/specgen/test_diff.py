@@ -197,3 +197,21 @@ def test_our_record_is_well_formed_and_names_known_rules():
     assert problems == [] and entries
     for entry in entries:
         assert all(any(fnmatchcase(rule, pattern) for rule in RULES) for pattern in entry.rule), entry
+
+
+def test_the_record_renders_as_a_page_and_a_bad_entry_is_located(tmp_path):
+    import shutil
+
+    from specgen.build import build_site
+
+    root = shutil.copytree(CORPORA / "build" / "good", tmp_path / "c")
+    spec = root / "specification"
+    (spec / "differences.rst").write_text("Differences\n===========\n\n{{differences_table}}\n")
+    (spec / "targets.yaml").write_text((spec / "targets.yaml").read_text()
+                                       + "  - {page: differences, title: Differences, files: [differences.rst]}\n")
+    (spec / "differences.yaml").write_text(RECORD)
+    site = build_site(Corpus(root), check=False)
+    page = site.files["differences.html"].decode()
+    assert "<code>diff.constraint-*</code>" in page and "Lengths are stated in prose." in page
+    assert "1 fixed, 1 kept (editorial), 1 kept (seed)" in page
+    assert [(d.code, d.line) for d in site.diagnostics if d.path.endswith("differences.yaml")] == [("diff.record", 16)]

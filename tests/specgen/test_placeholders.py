@@ -93,7 +93,7 @@ def test_registry_names_follow_the_corpus_layout():
         "room_events": "event_group",
     }
     assert set(PLACEHOLDERS) == {"event", "endpoint", "definition", "common", "flow", "event_group", "apis",
-                                 "release_warning", "changelog", "sas_emoji"}
+                                 "release_warning", "changelog", "sas_emoji", "differences"}
 
 
 @pytest.mark.parametrize("name", ["m_room_member_event", "invites_v2_ss_http_api", "definition_ss_invite_event",
