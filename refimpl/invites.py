@@ -372,7 +372,8 @@ class InviteAttempt:
 
 @dataclass(frozen=True)
 class CountersignedInvite:
-    """The invite signed by both servers, ready to be sent into the room."""
+    """The invite signed by both servers, ready to be sent into the room: the
+    event we sent, carrying the signatures of the answer."""
 
     api: InviteApi
     event: Event
@@ -503,4 +504,7 @@ def handle_invite_response(
     verdict = verify_signed_bytes(encode_event(returned, version).redacted_bytes, signatures, attempt.invitee_server, known)
     if not verdict.ok:
         raise Forbidden(f"the invitee's countersignature: {verdict.detail}", reason=verdict.reason)
-    return CountersignedInvite(attempt.api, Event.from_pdu(returned, version))
+    # Our event with the answer's signatures: the invitee's ``unsigned`` (a
+    # v1 body carries invite_room_state there) is not part of the invite.
+    ours = {**as_plain(attempt.pdu), "signatures": as_plain(signatures)}
+    return CountersignedInvite(attempt.api, Event.from_pdu(ours, version))

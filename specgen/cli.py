@@ -70,6 +70,8 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "verify.room-id": (Severity.ERROR, "a room ID is unknown or not the one derived from its create event"),
     "verify.auth": (Severity.ERROR, "a history event is rejected by the authorization rules (the rule is named)"),
     "verify.history": (Severity.ERROR, "a history file lacks a known room_version or an events list"),
+    "verify.flow": (Severity.ERROR, "an invite or third-party-invite example is refused by refimpl's flow "
+                                    "handlers, or is not what they produce (the rule is named)"),
     # specgen examples --sign / --check
     "examples.stale": (Severity.ERROR, "an example holds a value that examples --sign would recompute"),
     "examples.sign": (Severity.ERROR, "a value cannot be signed (no published test key for its signer)"),

@@ -16,9 +16,20 @@ trusted; every claim is re-checked from the files.
    other signed object. Lone fragments (a ``hashes`` object, a signature
    map, a verify key) must carry a value refimpl computed for a real event.
 
+4. The examples of the invite and third-party-invite endpoints go through
+   refimpl's handlers (:mod:`refimpl.invites`, :mod:`refimpl.third_party_invites`,
+   :mod:`refimpl.identity_service`): each invite request is accepted by the
+   invitee's checks and each 200 example is the countersigned answer they
+   give; each exchange passes the room server's checks and yields an invite
+   the examples show; each onbind proof verifies with the room's
+   third-party invite keys; each store-invite answer is the identity
+   server's.
+
 A failure is a Diagnostic at the offending value: ``verify.signature``,
 ``verify.hash``, ``verify.event-id``, ``verify.room-id``, ``verify.auth``
-(naming the rule), or ``verify.history`` for a history file that cannot be read.
+(naming the rule), ``verify.flow`` for an example a flow handler refuses or
+does not reproduce (naming the rule and errcode), or ``verify.history`` for a
+history file that cannot be read.
 """
 
 from __future__ import annotations
@@ -27,14 +38,26 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
+from refimpl.canonical_json import as_plain
 from refimpl.errors import MatrixError
 from refimpl.events import Event
 from refimpl.hashing import check_content_hash, reference_hash
+from refimpl.identifiers import parse_user_id
+from refimpl.identity_service import pubkey_is_valid, store_invite
+from refimpl.invites import InviteApi, ReceivedInvite, handle_invite
 from refimpl.keys import VerifyKey
 from refimpl.redaction import redact
 from refimpl.room_versions import RoomVersion, room_version as lookup_room_version
 from refimpl.signing import verify_json
-from refimpl.test_keys import PUBLISHED_KEYS
+from refimpl.state import RoomState
+from refimpl.test_keys import PUBLISHED_KEYS, signing_key_for
+from refimpl.third_party_invites import (
+    handle_exchange_third_party_invite,
+    handle_onbind,
+    key_validity_requests,
+    read_key_validity_answer,
+    verify_signed,
+)
 from refimpl.unpadded_base64 import encode_base64
 
 from .corpus import Corpus
@@ -296,6 +319,201 @@ def _learn_api_events(sites: list[Site], versions: Mapping[str, RoomVersion], kn
                     known.signatures.update(s for s in by_key.values() if isinstance(s, str))
 
 
+# -- Flows: the API examples through refimpl's handlers -------------------------
+
+_INVITE_APIS = {
+    "/_matrix/federation/v1/invite/{roomId}/{eventId}": InviteApi.V1,
+    "/_matrix/federation/v2/invite/{roomId}/{eventId}": InviteApi.V2,
+    "/_matrix/federation/v3/invite/{roomId}": InviteApi.V3,
+}
+_EXCHANGE = "/_matrix/federation/v1/exchange_third_party_invite/{roomId}"
+_ONBIND = "/_matrix/federation/v1/3pid/onbind"
+_STORE_INVITE = "/_matrix/identity/v2/store-invite"
+_JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class _Example:
+    """One request or response example of an operation, ``$ref``s resolved."""
+
+    doc: Any
+    pointer: str
+    status: str
+    value: Any
+
+
+def _resolved(value: Any, base: Any, corpus: Corpus, depth: int = 0) -> Any:
+    """``value`` with each ``{"$ref": file}`` replaced by the file's content
+    (read through the corpus, so nothing outside it), or None if it does not load."""
+    if isinstance(value, Mapping):
+        ref = value.get("$ref")
+        if isinstance(ref, str) and len(value) == 1 and ref and not ref.startswith("#"):
+            target = base / ref.split("#", 1)[0]
+            loaded = corpus.load(target) if depth < 16 else None
+            if not hasattr(loaded, "data"):
+                return None
+            return _resolved(loaded.data, target.parent, corpus, depth + 1)
+        return {k: _resolved(v, base, corpus, depth) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v, base, corpus, depth) for v in value]
+    return value
+
+
+def _operation_examples(corpus: Corpus, templates: Mapping[str, Any]) -> Iterator[tuple[Any, list[_Example]]]:
+    """For each operation at one of ``templates``: its key there and its
+    examples, the request's first (status ``""``)."""
+    for path in corpus.api_files:
+        doc = corpus.document(path)
+        paths = doc.data.get("paths") if doc is not None and isinstance(doc.data, Mapping) else None
+        for template, item in (paths or {}).items() if isinstance(paths, Mapping) else ():
+            if template not in templates or not isinstance(item, Mapping):
+                continue
+            for method, operation in item.items():
+                if method not in ("put", "post") or not isinstance(operation, Mapping):
+                    continue
+                at = join_pointer("/paths", template, method)
+                bodies = [("", join_pointer(at, "requestBody"), operation.get("requestBody"))]
+                responses = operation.get("responses")
+                bodies += [(str(status), join_pointer(at, "responses", status), response)
+                           for status, response in (responses.items() if isinstance(responses, Mapping) else ())]
+                examples = []
+                for status, where, body in bodies:
+                    media = body.get("content", {}).get(_JSON) if isinstance(body, Mapping) and isinstance(body.get("content"), Mapping) else None
+                    named = media.get("examples") if isinstance(media, Mapping) else None
+                    for name, example in named.items() if isinstance(named, Mapping) else ():
+                        if isinstance(example, Mapping) and "value" in example:
+                            value = _resolved(example["value"], path.parent, corpus)
+                            pointer = join_pointer(where, "content", _JSON, "examples", name, "value")
+                            examples.append(_Example(doc, pointer, status, value))
+                yield templates[template], examples
+
+
+def _server(user_id: Any) -> str | None:
+    try:
+        return parse_user_id(user_id).server_name
+    except MatrixError:
+        return None
+
+
+def _refusal_text(exc: MatrixError) -> str:
+    rule = exc.fields.get("rule")
+    return f"{exc.message} ({exc.errcode.value}{', rule ' + rule if rule else ''})"
+
+
+def _invite_request(api: InviteApi, body: Any) -> tuple[ReceivedInvite, str | None]:
+    """The request an example body makes, and the invitee's server."""
+    pdu = body if api is InviteApi.V1 else body.get("event") if isinstance(body, Mapping) else None
+    pdu = pdu if isinstance(pdu, Mapping) else {}
+    event_id = None
+    if api is not InviteApi.V3:
+        named = "1" if api is InviteApi.V1 else body.get("room_version")
+        try:
+            event_id = Event.from_pdu(pdu, lookup_room_version(str(named))).event_id
+        except MatrixError:
+            event_id = ""
+    return ReceivedInvite(api, _server(pdu.get("sender")) or "", str(pdu.get("room_id")), event_id, body), _server(pdu.get("state_key"))
+
+
+def _check_invites(corpus: Corpus) -> Iterator[Diagnostic]:
+    """Every request example of the invite endpoints is an invite the invitee
+    accepts, and every 200 example is the countersigned answer it gives."""
+    for api, examples in _operation_examples(corpus, _INVITE_APIS):
+        answers = []
+        for example in (e for e in examples if e.status == ""):
+            request, invitee = _invite_request(api, example.value)
+            try:
+                accepted = handle_invite(request, our_server_name=invitee or "", signing_key=signing_key_for(invitee),
+                                         verify_keys=published_key_lookup)
+            except MatrixError as exc:
+                yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
+                                             f"the invitee's server refuses this invite: {_refusal_text(exc)}")
+                continue
+            answers.append(as_plain(accepted.answer))
+        for example in (e for e in examples if e.status == "200"):
+            if answers and example.value not in answers:
+                yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
+                                             "not the answer the invitee's server gives to any request example")
+
+
+def _room_state(known: _Known, room_id: Any) -> RoomState:
+    state = RoomState()
+    for event in sorted((e for e in known.events.values() if e.room_id == room_id), key=lambda e: e.depth):
+        state = state.apply(event)
+    return state
+
+
+def _identity_answer(query: Any) -> bool:
+    return read_key_validity_answer(200, pubkey_is_valid(query.public_key, _IDENTITY_KEYS))
+
+
+def _check_third_party(corpus: Corpus, known: _Known) -> Iterator[Diagnostic]:
+    """The exchange examples pass the server in the room's checks (the
+    identity server vouching for its published keys) and yield an invite the
+    examples show; the onbind proofs verify with the room's third-party
+    invite keys; store-invite answers are what the identity server computes."""
+    templates = {_EXCHANGE: "exchange", _ONBIND: "onbind", _STORE_INVITE: "store"}
+    for kind, examples in _operation_examples(corpus, templates):
+        for example in examples:
+            if example.status == "" and kind == "exchange":
+                yield from _check_exchange(example, known)
+            elif example.status == "" and kind == "onbind":
+                yield from _check_onbind(example, known)
+            elif example.status == "200" and kind == "store":
+                requests = [e.value for e in examples if e.status == ""]
+                yield from _check_store_invite(example, requests)
+
+
+def _check_exchange(example: _Example, known: _Known) -> Iterator[Diagnostic]:
+    body = example.value
+    room_id = body.get("room_id") if isinstance(body, Mapping) else None
+    state = _room_state(known, room_id)
+    try:
+        queries = key_validity_requests(str(room_id), body, state)
+        fields = handle_exchange_third_party_invite(str(room_id), body, state, {q.url: _identity_answer(q) for q in queries})
+    except MatrixError as exc:
+        yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
+                                     f"the server in the room refuses this exchange: {_refusal_text(exc)}")
+        return
+    if not any(e.type == "m.room.member" and e.state_key == fields["state_key"] and dict(e.content) == fields["content"]
+               for e in known.events.values() if e.room_id == room_id):
+        yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
+                                     "no invite event of the examples is the one this exchange produces")
+
+
+def _check_onbind(example: _Example, known: _Known) -> Iterator[Diagnostic]:
+    body = example.value
+    try:
+        bound = handle_onbind(body, our_server_name=_server(body.get("mxid") if isinstance(body, Mapping) else None) or "")
+    except MatrixError as exc:
+        yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
+                                     f"the invitee's server refuses this onbind call: {_refusal_text(exc)}")
+        return
+    for index, invite in enumerate(bound):
+        third_party = _room_state(known, invite.room_id).lookup("m.room.third_party_invite", str(invite.signed.get("token")))
+        if third_party is None or not verify_signed(invite.signed, third_party.content):
+            yield example.doc.diagnostic(join_pointer(example.pointer, "invites", index, "signed"), "verify.flow", Severity.ERROR,
+                                         "no third-party invite of the examples has this token and a key that verifies the proof")
+
+
+def _check_store_invite(example: _Example, requests: list[Any]) -> Iterator[Diagnostic]:
+    answer = example.value
+    keys = answer.get("public_keys") if isinstance(answer, Mapping) else None
+    first = keys[0].get("key_validity_url") if isinstance(keys, list) and keys and isinstance(keys[0], Mapping) else None
+    base = str(first).split("/_matrix/", 1)[0]
+    computed = []
+    for body in requests:
+        try:
+            _, computed_answer = store_invite(body, base_url=base, long_term_key=PUBLISHED_KEYS["id.example.org"],
+                                              ephemeral_key=EPHEMERAL_KEY, token=str(answer.get("token")))
+        except MatrixError:
+            continue
+        computed.append({k: computed_answer[k] for k in ("token", "public_keys")})
+    if {k: answer.get(k) for k in ("token", "public_keys")} not in computed:
+        yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
+                                     "not the token and keys the identity server answers to a request example "
+                                     "(its published long-term key, then the ephemeral test key)")
+
+
 def verify_corpus(corpus: Corpus) -> Iterator[Diagnostic]:
     """Every failure of the histories and examples, located at its value."""
     known = _Known()
@@ -309,6 +527,8 @@ def verify_corpus(corpus: Corpus) -> Iterator[Diagnostic]:
         checks = _check_event_example(site.value, known) if site.kind == "event" else _check_value(site.value, versions, known)
         for pointer, code, message in checks:
             yield doc.diagnostic(join_pointer(site.pointer, *split_pointer(pointer)), code, Severity.ERROR, message)
+    yield from _check_invites(corpus)
+    yield from _check_third_party(corpus, known)
 
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
