@@ -6,7 +6,8 @@ role's state and the parsed :class:`Incoming` request and returns
 ``(status, body)``. What the adapter itself does, once for every route:
 
 * reads the body, at most ``max_body_bytes`` (413 ``M_TOO_LARGE``), as
-  JSON (400 ``M_NOT_JSON``);
+  JSON with :func:`refimpl.canonical_json.parse_json`, the protocol's one
+  reader (400 ``M_NOT_JSON``);
 * for authenticated routes, fetches the origin's keys through the
   :class:`~refimpl.transport.keyring.KeyRing` and checks the header with
   :func:`refimpl.request_auth.verify_request` against the request target
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,13 +31,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from ..canonical_json import parse_json
 from ..errors import (
     Errcode,
     Forbidden,
     InvalidParam,
     MatrixError,
     NotFound,
-    NotJson,
     TooLarge,
     Unauthorized,
     UnknownToken,
@@ -139,10 +139,6 @@ class Route:
     authenticated: bool = False
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 async def _read_json(request: web.Request, limit: int) -> Any:
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"request body of {request.content_length} bytes exceeds {limit}")
@@ -150,12 +146,7 @@ async def _read_json(request: web.Request, limit: int) -> Any:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise TooLarge(f"request body exceeds {limit} bytes") from None
-    if not raw:
-        return None
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise NotJson(f"request body is not JSON: {exc}") from None
+    return parse_json(raw) if raw else None
 
 
 def _error(status: int, errcode: Errcode | str, message: str) -> web.Response:

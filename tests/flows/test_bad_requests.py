@@ -32,6 +32,8 @@ async def send_raw(method: str, path: str, *, data: bytes | None = None, headers
         ("POST", "/_matrix/key/v2/query", b'{"server_keys": {', 400, "M_NOT_JSON"),
         ("POST", "/_matrix/key/v2/query", b"\xff\xfe{}", 400, "M_NOT_JSON"),
         ("POST", "/_matrix/key/v2/query", b'{"server_keys": NaN}', 400, "M_NOT_JSON"),
+        ("POST", "/_matrix/key/v2/query", b'{"server_keys": {"a.org": {"ed25519:1": {"minimum_valid_until_ts": 1.0}}}}',
+         200, None),
         ("POST", "/_matrix/key/v2/query", b'{"server_keys": []}', 400, "M_BAD_JSON"),
         ("POST", "/_matrix/key/v2/query", b'{"server_keys": {"bad name!": {}}}', 400, "M_INVALID_PARAM"),
         ("POST", "/_matrix/key/v2/query", b'{"server_keys": {"a.org": {"ed25519:1": {"minimum_valid_until_ts": "x"}}}}',
@@ -44,14 +46,14 @@ async def send_raw(method: str, path: str, *, data: bytes | None = None, headers
         ("GET", "/_matrix/federation/v1/no_such_thing", None, 404, "M_UNRECOGNIZED"),
         ("DELETE", "/_matrix/key/v2/server", None, 405, "M_UNRECOGNIZED"),
     ],
-    ids=["truncated", "not-utf8", "nan", "wrong-shape", "bad-server-name", "bad-minimum-type", "bad-key-id",
+    ids=["truncated", "not-utf8", "nan", "integral-float-is-an-integer", "wrong-shape", "bad-server-name", "bad-minimum-type", "bad-key-id",
          "bad-path-server-name", "bad-query-param", "oversized", "unknown-endpoint", "wrong-method"],
 )
 def test_bad_key_request(method, path, data, status, errcode):
     headers = {"Content-Type": "application/json"} if data is not None else {}
     got_status, body, after = run(send_raw(method, path, data=data, headers=headers))
-    assert (got_status, body["errcode"]) == (status, errcode), body
-    assert isinstance(body.get("error"), str)
+    assert (got_status, body.get("errcode")) == (status, errcode), body
+    assert errcode is None or isinstance(body.get("error"), str)
     assert after == 200
 
 
