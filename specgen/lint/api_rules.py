@@ -129,13 +129,14 @@ def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
             if kind == "swagger2" and _swagger_file_type(error):
                 continue
             pointer = join_pointer("", *getattr(error, "absolute_path", ()))
-            if not _exists(data, pointer):
+            if not pointer or not _exists(data, pointer):
                 # A schema checked on its own reports paths from that schema:
                 # find its node in the document instead.
                 if places is None:
                     places = _places(data)
-                pointer = _place_of(_instance(error), places)
-                if not pointer:
+                instance = _instance(error)
+                pointer = _operation_id_place(error) or _place_of(instance, places)
+                if not pointer and instance is not data:
                     unplaced.append(_reason(error)[1])
                     continue
             below, reason = _reason(error)
@@ -167,6 +168,15 @@ def _places(data) -> list[tuple[str, object]]:
             items = list(node.items() if isinstance(node, dict) else enumerate(node))
             stack.extend((join_pointer(pointer, k), v) for k, v in reversed(items))
     return found
+
+
+def _operation_id_place(error) -> str:
+    """The library names a repeated operationId's operation in words only."""
+    found = _OPERATION_ID.fullmatch(_one_line(str(getattr(error, "message", ""))))
+    return join_pointer("/paths", found.group(2), found.group(1), "operationId") if found else ""
+
+
+_OPERATION_ID = re.compile(r"Operation ID '.*' for '(\w+)' in '(.*)' is not unique")
 
 
 def _exists(data, pointer: str) -> bool:
@@ -227,10 +237,17 @@ def _reason(error) -> tuple[str, str]:
         for e in context:
             branches.setdefault(e.relative_schema_path[0] if e.relative_schema_path else None, []).append(e)
         closest = max(branches.values(), key=lambda b: (
+            not any(_names_another_form(e) for e in b),
             max((len(e.relative_path) for e in b if e.validator != "enum"), default=-1), -len(b)))
         error = max(closest, key=lambda e: (len(e.relative_path), _FORM_RANK.get(e.validator, 2)))
         path.extend(error.relative_path)
     return join_pointer("", *path), _short_message(error)
+
+
+def _names_another_form(error) -> bool:
+    """A finding that says the node is another kind of thing altogether: a
+    parameter's ``in`` not among those this alternative describes."""
+    return error.validator == "enum" and list(error.relative_path) == ["in"]
 
 
 #: The closest alternative is the one whose findings go deepest, and of
@@ -266,7 +283,7 @@ def structure(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
     for path in ctx.run.referenced_files(ctx.path):
         document = ctx.run.corpus.document(path)
         digest.update(str(path).encode("utf-8") + b"\0" + (document.text.encode("utf-8") if document else b""))
-    key = ctx.run.cache.key(digest.digest(), "openapi-3", model.version_kind,
+    key = ctx.run.cache.key(digest.digest(), "openapi-6", model.version_kind,
                             package_version("openapi-spec-validator"))
 
     def compute():

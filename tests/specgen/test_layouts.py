@@ -190,3 +190,46 @@ def test_malformed_schema_is_reported_in_its_own_file_reason_first(tmp_path):
     assert located[0][3].startswith("a list is not of type 'object'")
     assert located[1][3].startswith("malformed schema: a list is not of type 'object'")
     assert not any("Error" in message or "attribute" in message or "[" in message for *_, message in located)
+
+
+def test_swagger_structure_findings_name_the_fault_at_its_node(tmp_path):
+    """Shapes matrix-doc's tree has: a path parameter with required: false,
+    a body parameter carrying type, a tuple-style items list, a repeated
+    operationId. Each finding is at the offending node, reason first."""
+    legacy = _copy(tmp_path, "matrix-doc")
+    api = legacy / "api/server-server/notes.yaml"
+    api.write_text(api.read_text() + '''  "/notes/{noteId}":
+    put:
+      operationId: listNotes
+      parameters:
+        - in: path
+          name: noteId
+          type: string
+          required: false
+          description: The note.
+        - in: body
+          name: body
+          type: object
+          description: The note.
+          schema:
+            type: object
+      responses:
+        200:
+          description: A pair.
+          schema:
+            type: array
+            items:
+              - type: integer
+              - type: object
+''')
+    api.write_text(api.read_text().replace("      summary: List the notes.", "      summary: List the notes.\n"
+                                           "      operationId: listNotes", 1))
+    _, found = _findings(legacy)
+    structural = sorted((d.pointer, d.message.split(" (invalid")[0]) for d in found if d.code == "api.openapi")
+    put = "/paths/~1notes~1{noteId}/put"
+    assert structural == [
+        (f"{put}/operationId", "Operation ID 'listNotes' for 'put' in '/notes/{noteId}' is not unique"),
+        (f"{put}/parameters/0/required", "False is not one of [True]"),
+        (f"{put}/parameters/1", "'type' not allowed here (only x- extension keys may be added)"),
+        (f"{put}/responses/200/schema/items", "a list is not of type 'object', 'boolean'"),
+    ]
