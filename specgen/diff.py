@@ -552,16 +552,35 @@ class _Comparison:
                                     self.new.child(new, "additionalProperties"), subject, where + "/{}", depth + 1)
 
 
+#: An upper bound a description states in words ("at most 20 events").
+_LIMIT_STATED = re.compile(r"\b(?:at most|no more than|less than or equal to|up to|a maximum of)\s+(\d+)\b", re.I)
+#: The keyword a stated upper bound stands for, by the schema's type.
+_STATED_KEYWORD = {"array": "maxItems", "string": "maxLength"}
+
+
+def _bound(parts: tuple[_Part, ...], keyword: str) -> tuple[tuple[float | None, bool], Site | None]:
+    """A numeric bound keyword's value, else (for ``maxItems`` and
+    ``maxLength``) the limit the description states, flagged as stated."""
+    value, site = _keyword(parts, keyword)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (value, False), site
+    types = _types(parts) or frozenset()
+    if any(_STATED_KEYWORD.get(t) == keyword for t in types):
+        text, site = _keyword(parts, "description")
+        stated = _LIMIT_STATED.search(text) if isinstance(text, str) else None
+        if stated:
+            return (int(stated.group(1)), True), site
+    return (None, False), None
+
+
 def _bounds(old, new, change) -> Iterator[Change]:
     for keyword, direction in _BOUNDS.items():
-        a, site_old = _keyword(old, keyword)
-        b, site_new = _keyword(new, keyword)
-        numbers = (int, float)
-        a = a if isinstance(a, numbers) and not isinstance(a, bool) else None
-        b = b if isinstance(b, numbers) and not isinstance(b, bool) else None
+        (a, a_stated), site_old = _bound(old, keyword)
+        (b, b_stated), site_new = _bound(new, keyword)
         if a == b:
             continue
-        detail = f"{keyword} {'none' if a is None else a} is now {'none' if b is None else b}"
+        shown = (lambda value, stated: "none" if value is None else f"{value}{' (stated)' if stated else ''}")
+        detail = f"{keyword} {shown(a, a_stated)} is now {shown(b, b_stated)}"
         narrowed = b is not None and (a is None or (b - a) * direction < 0)
         yield change("diff.constraint-narrowed" if narrowed else "diff.constraint-widened", detail, site_old, site_new)
     a, b = _allowed(old), _allowed(new)

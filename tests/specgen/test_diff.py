@@ -215,3 +215,11 @@ def test_the_record_renders_as_a_page_and_a_bad_entry_is_located(tmp_path):
     assert "<code>diff.constraint-*</code>" in page and "Lengths are stated in prose." in page
     assert "1 fixed, 1 kept (editorial), 1 kept (seed)" in page
     assert [(d.code, d.line) for d in site.diagnostics if d.path.endswith("differences.yaml")] == [("diff.record", 16)]
+
+
+def test_a_limit_stated_in_words_counts_as_the_keyword(changes):
+    """``At most 8 tags`` in OLD's description and ``maxItems: 8`` in NEW are
+    the same rule; "up to 5 aliases" against ``maxItems: 8`` narrows."""
+    assert not [c for c in changes if c.where == "/tags" and "maxItems" in c.detail]
+    (aliases,) = [c for c in changes if c.where == "/aliases"]
+    assert (aliases.rule, aliases.detail) == ("diff.constraint-narrowed", "maxItems 8 is now 5 (stated)")
