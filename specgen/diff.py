@@ -21,8 +21,9 @@ Each change is an instance of one rule of :data:`RULES` (a table: kind,
 the side it breaks, a description), reported as a diagnostic whose
 severity is the kind's (breaking: error, review: warning, compatible:
 info), placed in NEW (in OLD when the thing is gone) with a note at the
-other side. Descriptions are compared only where they state a default, and
-flagged for review when the two defaults differ.
+other side. Descriptions are read only where they state a default (flagged
+for review when the two defaults differ) or an upper bound in words ("at
+most 20"), which counts as the ``maxItems``/``maxLength`` it means.
 
 :mod:`specgen.differences` holds the reviewed record ``make compat`` holds
 a comparison against.
