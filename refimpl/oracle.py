@@ -185,21 +185,26 @@ def _event_ids(request: Request, name: str, default: Any = _MISSING) -> list[str
     return ids
 
 
+def _room(request: Request, rules: RoomVersion) -> tuple[dict[str, Event], RoomState]:
+    """``events`` (the room's PDUs) by ID, and the state of those ``state`` names."""
+    known = {}
+    for pdu in _field(request, "events", list):
+        event = Event.from_pdu(pdu, rules)
+        known[event.event_id] = event
+    state_ids = _event_ids(request, "state")
+    missing = [i for i in state_ids if i not in known]
+    if missing:
+        raise BadJson(f"state names unknown events {missing}")
+    return known, RoomState(known[i] for i in state_ids)
+
+
 def _check_event(request: Request) -> dict[str, Any]:
     """``events`` are the room's PDUs, ``state`` and ``rejected`` name some
     of them; ``keys``, when given, turns on the signature and hash checks."""
     rules = _version(request)
     candidate = _field(request, "event", dict)
-    known = {}
-    for pdu in _field(request, "events", list):
-        event = Event.from_pdu(pdu, rules)
-        known[event.event_id] = event
+    known, state = _room(request, rules)
     rejected = frozenset(_event_ids(request, "rejected", []))
-    state_ids = _event_ids(request, "state")
-    missing = [i for i in state_ids if i not in known]
-    if missing:
-        raise BadJson(f"state names unknown events {missing}")
-    state = RoomState(known[i] for i in state_ids)
     if request.get("keys") is not None:
         event, verdict = auth_rules.check_on_receipt(candidate, rules, key_lookup(_verify_keys(request, "keys")))
     else:
@@ -445,20 +450,9 @@ def _key_validity_check(request: Request) -> dict[str, Any]:
     return answer
 
 
-def _room_state(request: Request, rules: RoomVersion) -> RoomState:
-    known = {}
-    for pdu in _field(request, "events", list):
-        event = Event.from_pdu(pdu, rules)
-        known[event.event_id] = event
-    missing = [i for i in _event_ids(request, "state") if i not in known]
-    if missing:
-        raise BadJson(f"state names unknown events {missing}")
-    return RoomState(known[i] for i in _event_ids(request, "state"))
-
-
 def _exchange_third_party_invite(request: Request) -> dict[str, Any]:
     """``validity`` maps query URLs to answers ``[status, body]``."""
-    state = _room_state(request, _version(request))
+    state = _room(request, _version(request))[1]
     room_id, body = _field(request, "room_id", str), _field(request, "body", object)
     answers = _field(request, "validity", dict, {})
     if not all(isinstance(a, list) and len(a) == 2 and type(a[0]) is int for a in answers.values()):
