@@ -47,7 +47,7 @@ from refimpl.identity_service import pubkey_is_valid, store_invite
 from refimpl.invites import InviteApi, ReceivedInvite, handle_invite
 from refimpl.keys import VerifyKey
 from refimpl.redaction import redact
-from refimpl.room_versions import RoomVersion, room_version as lookup_room_version
+from refimpl.room_versions import ROOM_VERSIONS, RoomVersion, room_version as lookup_room_version
 from refimpl.signing import verify_json
 from refimpl.state import RoomState
 from refimpl.test_keys import PUBLISHED_KEYS, signing_key_for
@@ -414,16 +414,22 @@ def _invite_request(api: InviteApi, body: Any) -> tuple[ReceivedInvite, str | No
     return ReceivedInvite(api, _server(pdu.get("sender")) or "", str(pdu.get("room_id")), event_id, body), _server(pdu.get("state_key"))
 
 
+def _handle_invite_example(api: InviteApi, body: Any, supported: frozenset[str] = frozenset(ROOM_VERSIONS)):
+    request, invitee = _invite_request(api, body)
+    return handle_invite(request, our_server_name=invitee or "", signing_key=signing_key_for(invitee),
+                         verify_keys=published_key_lookup, supported_room_versions=supported)
+
+
 def _check_invites(corpus: Corpus) -> Iterator[Diagnostic]:
     """Every request example of the invite endpoints is an invite the invitee
-    accepts, and every 200 example is the countersigned answer it gives."""
+    accepts, every 200 example is the countersigned answer it gives, and an
+    ``M_INCOMPATIBLE_ROOM_VERSION`` example is what it answers when it does
+    not support the version the example names."""
     for api, examples in _operation_examples(corpus, _INVITE_APIS):
-        answers = []
+        answers, requests = [], [e.value for e in examples if e.status == ""]
         for example in (e for e in examples if e.status == ""):
-            request, invitee = _invite_request(api, example.value)
             try:
-                accepted = handle_invite(request, our_server_name=invitee or "", signing_key=signing_key_for(invitee),
-                                         verify_keys=published_key_lookup)
+                accepted = _handle_invite_example(api, example.value)
             except MatrixError as exc:
                 yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
                                              f"the invitee's server refuses this invite: {_refusal_text(exc)}")
@@ -433,6 +439,23 @@ def _check_invites(corpus: Corpus) -> Iterator[Diagnostic]:
             if answers and example.value not in answers:
                 yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
                                              "not the answer the invitee's server gives to any request example")
+        for example in (e for e in examples if e.status == "400" and isinstance(e.value, Mapping)):
+            if example.value.get("errcode") == "M_INCOMPATIBLE_ROOM_VERSION" and requests:
+                yield from _check_incompatible(api, requests, example)
+
+
+def _check_incompatible(api: InviteApi, requests: list[Any], example: "_Example") -> Iterator[Diagnostic]:
+    named = example.value.get("room_version")
+    supported = frozenset(ROOM_VERSIONS) - {named}
+    for body in requests:
+        try:
+            _handle_invite_example(api, body, supported)
+        except MatrixError as exc:
+            if exc.errcode.value == "M_INCOMPATIBLE_ROOM_VERSION":
+                return
+    yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
+                                 f"no request example is refused with M_INCOMPATIBLE_ROOM_VERSION by an invitee "
+                                 f"that lacks room version {named!r}")
 
 
 def _room_state(known: _Known, room_id: Any) -> RoomState:

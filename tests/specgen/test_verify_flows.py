@@ -54,3 +54,10 @@ def test_an_onbind_proof_for_an_unknown_token_is_reported(corpus_copy):
              "                        token: nope\n                        signatures: {}")
     findings = _flow_findings(corpus_copy)
     assert [d.pointer.endswith("/invites/0/signed") for d in findings] == [True]
+
+
+def test_an_incompatible_room_version_example_must_name_the_requests_version(corpus_copy):
+    path = corpus_copy / "api/server-server/invites-v2.yaml"
+    _replace(path, '                    room_version: "11"\n', '                    room_version: "10"\n')
+    (finding,) = _flow_findings(corpus_copy)
+    assert finding.pointer.endswith("/responses/400/content/application~1json/examples/incompatible/value")
