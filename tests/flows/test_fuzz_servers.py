@@ -3,8 +3,8 @@
 Invariant: whatever schemathesis derives from ``api/`` (valid requests and
 invalid ones), the server never answers 5xx, and every answer conforms to
 its definition as the flows observer reads it (status, body, errcode).
-Operations that require X-Matrix are fuzzed unsigned: they must refuse
-with 401 M_UNAUTHORIZED, never fail. Bounded: a few dozen cases an
+Operations that require X-Matrix or an access token are fuzzed without
+one: they must refuse with 401, never fail. Bounded: a few cases an
 operation, derandomized, on loopback.
 """
 
@@ -19,17 +19,23 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from refimpl.transport.http_client import Exchange
-from specgen.flow_scenarios import H1, H2, H3, NOTARY, alice_public_room, host_room
+from specgen.flow_scenarios import H1, H1_TOKEN, H2, H3, IDENTITY, NOTARY, alice_public_room, host_room
 from specgen.flows import Federation
 from specgen.refs import Resolver
 
-FUZZED = ["server-server/keys_server.yaml", "server-server/keys_query.yaml", "server-server/version.yaml",
-          "server-server/joins-v1.yaml", "server-server/joins-v2.yaml"]
+#: API file -> the server that answers it.
+FUZZED = {
+    "server-server/keys_server.yaml": H1, "server-server/keys_query.yaml": H1, "server-server/version.yaml": H1,
+    "server-server/joins-v1.yaml": H1, "server-server/joins-v2.yaml": H1,
+    "server-server/invites-v2.yaml": H1, "server-server/third_party_invite.yaml": H1,
+    "identity/pubkey.yaml": IDENTITY, "identity/store_invite.yaml": IDENTITY, "identity/sign.yaml": IDENTITY,
+}
 
 
 @pytest.fixture(scope="module")
-def homeserver_url():
-    """H1 (hosting a room) with N, H2 and H3 beside it, served from a thread of its own."""
+def server_urls():
+    """H1 (hosting a room) with N, H2, H3 and the identity server beside it,
+    served from a thread of its own; server name -> base URL."""
     ready = threading.Event()
     loop = asyncio.new_event_loop()
     state = {}
@@ -40,7 +46,8 @@ def homeserver_url():
                 await fed.homeserver(name)
             h1 = await fed.homeserver(H1)
             host_room(h1, alice_public_room("11"))
-            state["url"] = fed.loopback.table.base_url(H1)
+            await fed.identity_server(IDENTITY, access_tokens=frozenset({H1_TOKEN}))
+            state["urls"] = {name: fed.loopback.table.base_url(name) for name in (H1, IDENTITY)}
             state["stop"] = asyncio.Event()
             ready.set()
             await state["stop"].wait()
@@ -48,13 +55,14 @@ def homeserver_url():
     thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
     thread.start()
     assert ready.wait(30)
-    yield state["url"]
+    yield state["urls"]
     loop.call_soon_threadsafe(state["stop"].set)
     thread.join(30)
 
 
-@pytest.mark.parametrize("api_file", FUZZED)
-def test_fuzzed_requests_get_conforming_answers(corpus, observer, homeserver_url, api_file):
+@pytest.mark.parametrize("api_file", list(FUZZED))
+def test_fuzzed_requests_get_conforming_answers(corpus, observer, server_urls, api_file):
+    server = FUZZED[api_file]
     document = Resolver(corpus).inline(corpus.api_dir / api_file).data
     schema = schemathesis.openapi.from_dict(document)
     problems = []
@@ -65,14 +73,14 @@ def test_fuzzed_requests_get_conforming_answers(corpus, observer, homeserver_url
         @settings(max_examples=8, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def fuzz(case):
-            response = case.call(base_url=homeserver_url, timeout=10)
+            response = case.call(base_url=server_urls[server], timeout=10)
             sent = urlsplit(response.request.url)
             target = sent.path + (f"?{sent.query}" if sent.query else "")
             try:
                 body = response.json()
             except ValueError:
                 body = None
-            exchange = Exchange(None, H1, case.method.upper(), target, case.body if isinstance(case.body, dict)
+            exchange = Exchange(None, server, case.method.upper(), target, case.body if isinstance(case.body, dict)
                                 else None, response.status_code, body, response.text)
             if response.status_code >= 500:
                 problems.append(f"{case.method} {target}: {response.status_code} {response.text[:200]}")
