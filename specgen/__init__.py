@@ -35,4 +35,8 @@ Reporting
 - :mod:`specgen.diagnostics`  the one Diagnostic value and the Collector
 - :mod:`specgen.render_diagnostics`  text, JSON, GitHub and SARIF renderers
 - :mod:`specgen.cli`          the ``specgen`` command
+- :mod:`specgen.init`         ``specgen init``: a new corpus from the starter
 """
+
+#: The one place the version is written (``pyproject.toml`` reads it).
+__version__ = "0.1.0"

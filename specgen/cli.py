@@ -94,22 +94,26 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Command:
-    run: Callable[[Corpus, argparse.Namespace, Collector], int | None]
+    run: Callable[[Corpus | None, argparse.Namespace, Collector], int | None]
     add_arguments: Callable[[argparse.ArgumentParser], None]
     help: str
+    #: ``False`` for a command that makes a corpus rather than reading one
+    #: at ``--root`` (``init``): it gets ``None``, and paths relative to
+    #: the working folder.
+    reads_corpus: bool = True
 
 
-def lazy_command(module: str, run: str, add_arguments: str, help: str) -> Command:
+def lazy_command(module: str, run: str, add_arguments: str, help: str, reads_corpus: bool = True) -> Command:
     """A command whose module (``specgen.<module>``) is imported only when
     the command is chosen: building the parser never touches it."""
 
-    def run_command(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int | None:
+    def run_command(corpus: Corpus | None, args: argparse.Namespace, collector: Collector) -> int | None:
         return getattr(import_module(f"{__package__}.{module}"), run)(corpus, args, collector)
 
     def add(parser: argparse.ArgumentParser) -> None:
         getattr(import_module(f"{__package__}.{module}"), add_arguments)(parser)
 
-    return Command(run_command, add, help)
+    return Command(run_command, add, help, reads_corpus)
 
 
 def _run_lint(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> None:
@@ -210,6 +214,8 @@ COMMANDS: dict[str, Command] = {
     "flows": lazy_command("flows", "flows_command", "add_flows_arguments",
                           "run the scenarios between real servers on loopback, every exchange "
                           "checked against the API definitions"),
+    "init": lazy_command("init", "init_command", "add_init_arguments",
+                         "start a new corpus in DIR that every command passes at once", reads_corpus=False),
 }
 
 
@@ -273,6 +279,7 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     argparse builds all sub-parsers up front, and adding a command's
     options means importing its module."""
     parser = argparse.ArgumentParser(prog="specgen", description="Lint, validate and render a protocol specification.")
+    parser.add_argument("--version", action=_Version, help="print specgen's version and refimpl's room versions")
     _add_global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
@@ -281,6 +288,28 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
         if name == chosen:
             command.add_arguments(child)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``, computed only when asked for."""
+
+    def __init__(self, option_strings, dest, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
+def version_text() -> str:
+    """``specgen X.Y.Z (refimpl: room versions 1-12; unstable: ...)``."""
+    from refimpl.room_versions import ROOM_VERSIONS, UNSTABLE_FEATURES
+
+    from . import __version__
+
+    versions = list(ROOM_VERSIONS)
+    unstable = f"; unstable: {', '.join(UNSTABLE_FEATURES)}" if UNSTABLE_FEATURES else ""
+    return f"specgen {__version__} (refimpl: room versions {versions[0]}-{versions[-1]}{unstable})"
 
 
 def _source_reader(corpus: Corpus) -> Callable[[str, int], str]:
@@ -355,28 +384,31 @@ def _main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    root: Path = args.root
-    if not root.is_dir():
-        print(f"specgen: error: corpus root {str(root)!r} is not a folder", file=sys.stderr)
-        return 2
-    try:
-        corpus = Corpus(root, load_config(root, args.config))
-    except ConfigError as exc:
-        print(f"specgen: error: bad configuration: {exc}", file=sys.stderr)
-        return 2
-    if args.verbose:
-        for row in corpus.summary():
-            print(f"specgen: {row}", file=sys.stderr)
-    if args.command not in _NO_CORPUS_NEEDED and not corpus.found:
-        print(f"specgen: error: {_nothing_found(corpus)}", file=sys.stderr)
-        return 2
+    command = COMMANDS[args.command]
+    corpus = None
+    if command.reads_corpus:
+        root: Path = args.root
+        if not root.is_dir():
+            print(f"specgen: error: corpus root {str(root)!r} is not a folder", file=sys.stderr)
+            return 2
+        try:
+            corpus = Corpus(root, load_config(root, args.config))
+        except ConfigError as exc:
+            print(f"specgen: error: bad configuration: {exc}", file=sys.stderr)
+            return 2
+        if args.verbose:
+            for row in corpus.summary():
+                print(f"specgen: {row}", file=sys.stderr)
+        if args.command not in _NO_CORPUS_NEEDED and not corpus.found:
+            print(f"specgen: error: {_nothing_found(corpus)}", file=sys.stderr)
+            return 2
     collector = Collector(
         fail_on=args.fail_on,
-        ignore={*corpus.config.ignore, *args.ignore},
-        overrides=dict(corpus.config.severity),
+        ignore={*(corpus.config.ignore if corpus else ()), *args.ignore},
+        overrides=dict(corpus.config.severity) if corpus else {},
     )
     try:
-        status = COMMANDS[args.command].run(corpus, args, collector)
+        status = command.run(corpus, args, collector)
     except UsageError as exc:
         print(f"specgen {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -385,7 +417,7 @@ def _main(argv: list[str]) -> int:
     from .render_diagnostics import RENDERERS, RenderContext
 
     diagnostics = list(collector)
-    context = RenderContext(source_line=_source_reader(corpus),
+    context = RenderContext(source_line=_source_reader(corpus) if corpus else lambda display, line: "",
                             rules=rule_table() if args.format == "sarif" else {})
     output = RENDERERS[args.format](diagnostics, context)
     try:
