@@ -38,13 +38,19 @@ def built(root: Path, out: Path) -> Path | None:
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
-    """The fixture corpora, and the project's own spec when it builds
-    cleanly (it is written alongside this code and may not yet)."""
+    """The fixture corpora, a corpus new from ``specgen init`` (the same
+    HTML the installed wheel builds, tests/packaging checks), and the
+    project's own spec when it builds cleanly (it is written alongside this
+    code and may not yet)."""
+    from specgen.cli import main
+
     base = tmp_path_factory.mktemp("sites")
     fixture = built(FIXTURE, base / "fixture")
     legacy = built(LEGACY, base / "legacy")
     assert fixture is not None and legacy is not None
-    found = {"fixture": fixture, "legacy": legacy}
+    assert main(["init", str(base / "new-corpus")]) == 0
+    found = {"fixture": fixture, "legacy": legacy, "init": built(base / "new-corpus", base / "init")}
+    assert found["init"] is not None
     real = built(REPO, base / "real") if (REPO / "specification" / "targets.yaml").is_file() else None
     if real is not None:
         found["real"] = real
@@ -86,7 +92,7 @@ def errors_in(log):
     return [entry for entry in log if entry["level"] in ("SEVERE", "ERROR")]
 
 
-@pytest.mark.parametrize("which", ["fixture", "legacy", "real"])
+@pytest.mark.parametrize("which", ["fixture", "legacy", "init", "real"])
 def test_every_page_loads_cleanly_and_every_link_resolves(driver, sites, which):
     if which not in sites:
         pytest.skip("the project's own spec does not build cleanly yet (see `specgen build`)")
