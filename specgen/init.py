@@ -89,5 +89,5 @@ def init_command(corpus: None, args: argparse.Namespace, collector: Collector) -
     written, found = init_corpus(folder)
     collector.extend(replace(d, path=os.path.relpath(folder / d.path)) if d.path else d for d in found)
     print(f"specgen init: wrote {len(written)} files in {folder}; then, in it: "
-          "specgen lint && specgen validate && specgen verify && specgen build", file=sys.stderr)
+          "specgen check && specgen build", file=sys.stderr)
     return None

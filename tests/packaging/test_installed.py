@@ -37,6 +37,7 @@ REQUIREMENTS = (*PYPROJECT["project"]["dependencies"], *PYPROJECT["build-system"
 SESSION = (
     ("specgen", "--version"),
     ("specgen", "init"),
+    ("specgen", "check"),
     ("specgen", "lint"),
     ("specgen", "validate"),
     ("specgen", "verify"),
@@ -123,8 +124,8 @@ def test_the_wheel_works_in_a_fresh_virtualenv_outside_the_checkout(tmp_path, wh
 
 def test_the_hooks_run_through_pre_commit_on_a_fixture_repository(tmp_path, wheelhouse):
     """One pre-commit run (each run installs this repository afresh): on a
-    new corpus with one API example broken, lint and verify pass and
-    validate fails at the broken value."""
+    new corpus with one API example broken, lint passes, and validate and
+    check fail at the broken value."""
     from specgen.cli import main
 
     repo = tmp_path / "repo"
@@ -133,7 +134,7 @@ def test_the_hooks_run_through_pre_commit_on_a_fixture_repository(tmp_path, whee
     head, _, tail = api.read_text().rpartition("version: 1.0.0")  # the example's, not info's
     api.write_text(f"{head}version: 1{tail}")
     hooks = [h["id"] for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())]
-    assert hooks == ["specgen-lint", "specgen-validate", "specgen-verify"]
+    assert hooks == ["specgen-lint", "specgen-validate", "specgen-check"]
     git = outside_env(tmp_path, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org",
                       GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
     for command in (("init", "-q"), ("add", "-A"), ("commit", "-q", "-m", "a new spec")):
@@ -145,5 +146,5 @@ def test_the_hooks_run_through_pre_commit_on_a_fixture_repository(tmp_path, whee
     assert done.returncode == 1, done.stdout + done.stderr
     verdicts = {line.split(".")[0]: line.rsplit(".", 1)[-1] for line in done.stdout.splitlines()
                 if line.startswith("specgen ") and line.rstrip().endswith(("Passed", "Failed"))}
-    assert verdicts == {"specgen lint": "Passed", "specgen validate": "Failed", "specgen verify": "Passed"}, done.stdout
+    assert verdicts == {"specgen lint": "Passed", "specgen validate": "Failed", "specgen check": "Failed"}, done.stdout
     assert "api/server-server/version.yaml:38:32: error[example.invalid]" in done.stdout and "example.invalid" in done.stdout

@@ -13,7 +13,7 @@ from specgen import __version__
 from specgen.cli import main
 from specgen.init import starter_files
 
-CHECKS = (["lint"], ["validate"], ["verify"], ["examples", "--check"])
+CHECKS = (["check"], ["lint"], ["validate"], ["verify"], ["examples", "--check"])
 
 
 @pytest.fixture(scope="module")
