@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import re
 import traceback
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -586,10 +588,25 @@ def _template_error(corpus: Corpus, filename: str | None, line: int | None, mess
     return Diagnostic(display, line or 0, 1 if line else 0, "build.template", Severity.ERROR, message)
 
 
+class _ConfinedLoader(jinja2.FileSystemLoader):
+    """Templates by name from their folders, never through a link that
+    leads out of them (a corpus's ``templates/`` is untrusted input)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(os.path.realpath(filename))
+        if not any(Path(os.path.realpath(folder)) in real.parents for folder in self.searchpath):
+            raise jinja2.TemplateNotFound(template, f"template {template!r} is a link out of its folder")
+        return source, filename, uptodate
+
+
 @functools.lru_cache(maxsize=8)
 def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    """A sandboxed environment: a corpus's templates may format what they
+    are given, but never reach Python's internals (``__class__``,
+    ``__globals__``...) to run code of their own."""
+    env = SandboxedEnvironment(loader=_ConfinedLoader(folders), autoescape=True,
+                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["json"] = highlight_json
     env.filters["prose"] = inline_text
     return env

@@ -74,3 +74,30 @@ def test_unreadable_outside_and_vanished_prose_are_located(tmp_path):
     (spec / "rooms" / "v3.rst").unlink()
     rebuilt = builder.rebuild([spec / "rooms" / "v3.rst"])
     assert any(d.code == "build.targets" and "rooms/v3.rst" in d.message for d in rebuilt.diagnostics)
+
+
+# -- templates: a corpus's own templates/ is untrusted too ---------------------------
+
+
+def test_a_corpus_template_cannot_run_code(tmp_path):
+    root = _corpus(tmp_path)
+    marker = tmp_path / "ran"
+    (root / "templates").mkdir()
+    (root / "templates" / "page.html").write_text(
+        "<main>{{ body }}</main>\n"
+        f"{{{{ cycler.__init__.__globals__.os.system('touch {marker}') }}}}\n")
+    site = SiteBuilder(Corpus(root), check=False).build()
+    found = [(d.path, d.line, d.code) for d in site.diagnostics if d.code == "build.template"]
+    assert ("templates/page.html", 2, "build.template") in found, site.diagnostics
+    assert not marker.exists()
+
+
+def test_a_corpus_template_linked_out_of_the_corpus_is_not_read(tmp_path):
+    root = _corpus(tmp_path)
+    secret = tmp_path / "secret.html"
+    secret.write_text("hunter2 {{ body }}")
+    (root / "templates").mkdir()
+    (root / "templates" / "page.html").symlink_to(secret)
+    site = SiteBuilder(Corpus(root), check=False).build()
+    assert any(d.code == "build.template" for d in site.diagnostics)
+    assert not any(b"hunter2" in data for data in site.files.values())
