@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -56,7 +57,7 @@ from .histories import (
     history_json,
     replay,
 )
-from .sources import JSON_SUFFIXES, join_pointer, split_pointer
+from .sources import JSON_SUFFIXES, join_pointer, read_bounded, split_pointer
 
 __all__ = [
     "Site",
@@ -745,6 +746,27 @@ def _history_texts(corpus: Corpus, signed: Signed) -> dict[Path, str]:
     }
 
 
+def _current(corpus: Corpus, path: Path) -> str | None:
+    """The text of a history file, or ``None`` when it is missing,
+    unreadable, not UTF-8 or a link out of the corpus: ``--sign`` replaces
+    it in each case, and nothing outside the corpus is read."""
+    if not corpus.sources.inside(path):
+        return None
+    raw = read_bounded(path, corpus.sources.max_size)
+    try:
+        return None if isinstance(raw, tuple) else raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write through a new file renamed over ``path``, so a link there is
+    replaced, never followed out of the corpus."""
+    temporary = path.with_name(f".{path.name}.specgen-{os.getpid()}")
+    temporary.write_text(text, "utf-8")
+    os.replace(temporary, path)
+
+
 def _stray_histories(corpus: Corpus, texts: Mapping[Path, str]) -> list[Path]:
     folder = corpus.history_dir
     return sorted(p for p in folder.glob("*.json") if p not in texts) if folder.is_dir() else []
@@ -762,7 +784,7 @@ def stale_values(corpus: Corpus, signed: Signed) -> Iterator[Diagnostic]:
                                  f"stale value at {at or '/'}: run `specgen examples --sign`", at)
     texts = _history_texts(corpus, signed)
     for path, text in texts.items():
-        current = path.read_text("utf-8") if path.is_file() else None
+        current = _current(corpus, path)
         if current != text:
             what = "is missing" if current is None else "is out of date"
             yield Diagnostic(corpus.display(path), 0, 0, "examples.stale", Severity.ERROR,
@@ -786,8 +808,8 @@ def write_signed(corpus: Corpus, signed: Signed) -> Iterator[Diagnostic]:
     if texts:
         corpus.history_dir.mkdir(parents=True, exist_ok=True)
     for path, text in texts.items():
-        if not path.is_file() or path.read_text("utf-8") != text:
-            path.write_text(text, "utf-8")
+        if _current(corpus, path) != text:
+            _replace(path, text)
     for path in _stray_histories(corpus, texts):
         path.unlink()
 

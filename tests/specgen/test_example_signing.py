@@ -92,3 +92,15 @@ def test_a_signer_without_a_test_key_is_reported(corpus_copy, capsys):
     path.write_text(json.dumps(data, indent=2) + "\n")
     assert cli.main(["--root", str(corpus_copy), "examples", "--check"]) == 1
     assert "unknown.example" in capsys.readouterr().out
+
+
+def test_a_history_linked_out_of_the_corpus_is_neither_read_nor_written_through(corpus_copy, tmp_path):
+    secret = tmp_path / "secret.json"
+    secret.write_text("hunter2\n")
+    path = corpus_copy / "event-schemas/histories/example-room-v10.json"
+    path.unlink()
+    path.symlink_to(secret)
+    assert cli.main(["--root", str(corpus_copy), "examples", "--check"]) == 1
+    assert cli.main(["--root", str(corpus_copy), "examples", "--sign"]) == 0
+    assert secret.read_text() == "hunter2\n"
+    assert not path.is_symlink() and json.loads(path.read_text())["room_version"] == "10"
