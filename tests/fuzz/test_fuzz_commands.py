@@ -47,6 +47,31 @@ OUTSIDE_REFS = ("type: object\nproperties:\n  a:\n    $ref: {secret}\n  b:\n    
 PROSE = "\n\n.. include:: {secret}\n\n.. raw:: html\n\n   <script>alert(1)</script>\n"
 
 
+def _nested_schema(levels: int, leaf: str) -> str:
+    """An object schema whose property ``a`` nests ``levels`` objects deep."""
+    text, indent = "type: object\ndescription: nested\nproperties:\n", "  "
+    for i in range(levels):
+        text += f"{indent}a:\n{indent}  type: object\n{indent}  description: level {i}\n{indent}  properties:\n"
+        indent += "    "
+    return text + f"{indent}b: {leaf}\n"
+
+
+def _within_the_limits(schemas: Path, examples: Path) -> None:
+    """Files as deep as the loader allows, and a chain of references whose
+    inlined form is deeper still: every walk (position index, inlining,
+    tables, signing, JSON dumps) must cope, so these add no error of their own
+    beyond ``ref.too-deep``."""
+    chain = [f"core/chain{i}.yaml" for i in range(4)]
+    (schemas / "m.nested.yaml").write_text(_nested_schema(20, "{$ref: %s}" % chain[0]))
+    for i, name in enumerate(chain):
+        leaf = "{$ref: %s}" % Path(chain[i + 1]).name if i + 1 < len(chain) else "{type: string, description: leaf}"
+        (schemas / name).write_text(_nested_schema(24, leaf))
+    content = "1"
+    for _ in range(97):
+        content = '{"a": ' + content + "}"
+    (examples / "m.nested").write_text('{"type": "m.nested", "content": ' + content + "}\n")
+
+
 def _attack_corpus(root: Path, secret: Path) -> dict[str, tuple[str, str]]:
     """The project's own corpus with every attack added; returns
     ``{display path: (code, which commands must report it)}``."""
@@ -62,8 +87,9 @@ def _attack_corpus(root: Path, secret: Path) -> dict[str, tuple[str, str]]:
     (examples / "m.room.member$huge").write_text(HUGE)
     (examples / "m.room.member$link").symlink_to(secret)
     (root / "api/server-server/deep.yaml").write_text(DEEP_BLOCK)
+    _within_the_limits(schemas, examples)
     prose = sorted((root / "specification").glob("*.rst"))[0]
-    prose.write_text(prose.read_text() + PROSE.format(secret=secret))
+    prose.write_text(prose.read_text() + PROSE.format(secret=secret) + "\n{{m_nested_event}}\n")
     every, data = "lint validate verify examples build", "lint verify examples build"
     return {
         "event-schemas/examples/m.room.member$deep": ("syntax.too-deep", every),
