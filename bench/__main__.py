@@ -16,6 +16,7 @@ BENCHMARKS = {
     "auth": "bench.auth",
     "build": "bench.build",
     "flows": "bench.flows",
+    "legacy": "bench.legacy",
 }
 
 

@@ -32,7 +32,7 @@ import posixpath
 import re
 import secrets
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import html
 from importlib import resources
 from pathlib import Path
@@ -194,11 +194,13 @@ class SiteBuilder:
     """
 
     def __init__(self, corpus: Corpus, *, check: bool = True, live_reload: bool = False,
-                 releases: Mapping[str, str] | None = None) -> None:
+                 releases: Mapping[str, str] | None = None, jobs: int = 1) -> None:
         self.check = check
+        #: Processes to render prose files in (1: this one).
+        self.jobs = jobs
         self.live_reload = live_reload
         self.releases = dict(releases or {})
-        self._rendered: dict[tuple, RenderedFile] = {}
+        self._rendered: dict[_Job, RenderedFile] = {}
         self._pages: dict[str, tuple[tuple, bytes]] = {}
         self._targets: Targets | None = None
         self._reset(corpus)
@@ -229,19 +231,14 @@ class SiteBuilder:
         placed_on, headings, placed_before = self._scan(targets, texts)
         shared = _page_definitions(targets, texts)
         lookup = _TitleIndex(self.catalog, placed_on, headings)
+        jobs = [_Job(target.url, name, depth, texts[name] + shared[target.url].missing_from(texts[name]),
+                     placed_before.get((target.url, name), frozenset()))
+                for target in targets.pages for name, depth in target.files if name in texts]
+        done = self._render_all(jobs, targets, lookup, placed_on)
         for target in targets.pages:
-            rendered: list[RenderedFile] = []
-            for name, depth in target.files:
-                if name not in texts:
-                    continue
-                # Repeated titles are numbered after the ids the page's
-                # earlier files define.
-                reserved = frozenset(a for f in rendered for a, _ in f.anchors) if targets.duplicate_titles \
-                    else frozenset()
-                rendered.append(self._render(name, depth, texts[name] + shared[target.url].missing_from(texts[name]),
-                                             targets, lookup.for_page(target.url), reserved,
-                                             placed_before.get((target.url, name), frozenset())))
-            files = tuple(rendered)
+            files = tuple(done[(target.url, name)] for name, _ in target.files if name in texts)
+            if targets.duplicate_titles:
+                files = number_repeats(files)
             page = Page(target, files)
             pages.append(page)
             diagnostics.extend(d for f in files for d in f.diagnostics)
@@ -379,22 +376,38 @@ class SiteBuilder:
         first = next((style for _, style in heading_lines(text)), "")
         return depth - targets.title_styles.index(first) if first in targets.title_styles else depth
 
-    def _render(self, name: str, depth: int, text: str, targets: Targets, lookup,
-                reserved: frozenset[str], placed_before: frozenset[str]) -> RenderedFile:
-        path = self.corpus.spec_dir / name
-        key = (name, depth, text, reserved, placed_before)
-        cached = self._rendered.get(key)
-        if cached is not None and not any(d.severity >= Severity.WARNING for d in cached.diagnostics):
-            return cached
-        rendered = render_file(text, self.corpus.display(path), expand=self.catalog.expand,
-                               title_styles=targets.title_styles, depth=self._depth(text, depth, targets),
-                               lookup=lookup, allow_raw_html=self.corpus.config.allow_raw_html, reserved=reserved,
-                               number_titles=targets.duplicate_titles, markup_errors=targets.markup_errors,
-                               placed_before=placed_before)
-        self._rendered = {k: v for k, v in self._rendered.items() if k[:2] != (name, depth)}
-        self._rendered[key] = rendered
-        self.rendered_last.append(rendered.display)
-        return rendered
+    def _render_all(self, jobs: Sequence["_Job"], targets: Targets, lookup: "_TitleIndex",
+                    placed: Iterable[str]) -> dict[tuple[str, str], RenderedFile]:
+        """Every job's rendered file, from the cache when its inputs are
+        unchanged (and it reported nothing), else rendered afresh: in
+        ``self.jobs`` forked processes when there is more than one file to
+        render, the catalog's sections built once beforehand and shared."""
+        out: dict[tuple[str, str], RenderedFile] = {}
+        todo = []
+        for job in jobs:
+            cached = self._rendered.get(job)
+            if cached is not None and not any(d.severity >= Severity.WARNING for d in cached.diagnostics):
+                out[(job.url, job.name)] = cached
+            else:
+                todo.append(job)
+        if self.jobs > 1 and len(todo) > 1:
+            for name in placed:
+                self.catalog.expand(name)
+            results = _render_forked(self, todo, targets, lookup, self.jobs)
+        else:
+            results = [self._render_one(job, targets, lookup) for job in todo]
+        for job, rendered in zip(todo, results):
+            out[(job.url, job.name)] = rendered
+            self.rendered_last.append(rendered.display)
+        self._rendered = {job: out[(job.url, job.name)] for job in jobs}
+        return out
+
+    def _render_one(self, job: "_Job", targets: Targets, lookup: "_TitleIndex") -> RenderedFile:
+        return render_file(job.text, self.corpus.display(self.corpus.spec_dir / job.name), expand=self.catalog.expand,
+                           title_styles=targets.title_styles, depth=self._depth(job.text, job.depth, targets),
+                           lookup=lookup.for_page(job.url), allow_raw_html=self.corpus.config.allow_raw_html,
+                           number_titles=targets.duplicate_titles, markup_errors=targets.markup_errors,
+                           placed_before=job.placed_before)
 
     def _unlisted_prose(self, targets: Targets) -> Iterable[Diagnostic]:
         listed = {self.corpus.spec_dir / name for page in targets.pages for name, _ in page.files}
@@ -490,6 +503,82 @@ def _page_definitions(targets: Targets, texts: Mapping[str, str]) -> dict[str, _
     return out
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One prose file to render for one page, with everything that decides
+    its result (so it is also the cache key)."""
+
+    url: str
+    name: str
+    depth: int
+    text: str
+    placed_before: frozenset[str]
+
+
+#: What a forked renderer works with: set in the parent just before the
+#: fork, inherited by the children.
+_FORK_STATE: tuple | None = None
+
+
+def _render_in_child(job: _Job) -> RenderedFile:
+    builder, targets, lookup = _FORK_STATE
+    return builder._render_one(job, targets, lookup)
+
+
+def _render_forked(builder: "SiteBuilder", jobs: Sequence[_Job], targets: Targets, lookup: "_TitleIndex",
+                   processes: int) -> list[RenderedFile]:
+    """``jobs`` rendered in forked children, largest first so the long
+    files start early; results in the order of ``jobs``."""
+    import multiprocessing
+
+    global _FORK_STATE
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].text))
+    _FORK_STATE = (builder, targets, lookup)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(processes, len(jobs))) as pool:
+            results = pool.map(_render_in_child, [jobs[i] for i in order], chunksize=1)
+    finally:
+        _FORK_STATE = None
+    out: list[RenderedFile] = [None] * len(jobs)  # type: ignore[list-item]
+    for i, rendered in zip(order, results):
+        out[i] = rendered
+    return out
+
+
+_ID_OR_HREF = re.compile(r'(\sid="|href="#)([^"]+)"')
+
+
+def number_repeats(files: Sequence[RenderedFile]) -> tuple[RenderedFile, ...]:
+    """A page's files with every id that an earlier file of the page
+    already defines numbered, as docutils numbers repeats within one file
+    (``client-behaviour``, then ``client-behaviour-1``, ...): in the body
+    (its own links to it too), the outline and the anchors."""
+    taken: set[str] = set()
+    out = []
+    for rendered in files:
+        own = {anchor for anchor, _ in rendered.anchors}
+        renames: dict[str, str] = {}
+        used = taken | own
+        for anchor, _ in rendered.anchors:
+            if anchor in taken and anchor not in renames:
+                number = 1
+                while f"{anchor}-{number}" in used:
+                    number += 1
+                renames[anchor] = f"{anchor}-{number}"
+                used.add(renames[anchor])
+        if renames:
+            body = _ID_OR_HREF.sub(lambda m: m.group(1) + renames.get(m.group(2), m.group(2)) + '"', rendered.body)
+            rendered = replace(
+                rendered, body=body,
+                outline=tuple(replace(e, anchor=renames.get(e.anchor, e.anchor)) for e in rendered.outline),
+                anchors=tuple((renames.get(a, a), line) for a, line in rendered.anchors),
+                placements=tuple(replace(p, anchors=tuple(renames.get(a, a) for a in p.anchors))
+                                 for p in rendered.placements))
+        taken |= {anchor for anchor, _ in rendered.anchors}
+        out.append(rendered)
+    return tuple(out)
+
+
 class _TitleIndex:
     """Titles across files, for references a file cannot resolve itself:
     prose headings (from the scan) and generated sections (built on first
@@ -521,9 +610,11 @@ class _TitleIndex:
         return lookup
 
 
-def build_site(corpus: Corpus, *, check: bool = True, releases: Mapping[str, str] | None = None) -> Site:
-    """Stages 1-4: what to write and what was found, writing nothing."""
-    return SiteBuilder(corpus, check=check, releases=releases).build()
+def build_site(corpus: Corpus, *, check: bool = True, releases: Mapping[str, str] | None = None,
+               jobs: int = 1) -> Site:
+    """Stages 1-4: what to write and what was found, writing nothing;
+    prose files rendered in ``jobs`` processes."""
+    return SiteBuilder(corpus, check=check, releases=releases, jobs=jobs).build()
 
 
 #: A placeholder on the line right under a directive (no blank line
@@ -731,6 +822,7 @@ def _release(text: str) -> tuple[str, str]:
 
 def build_command(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int | None:
     """``specgen build``: the exit status comes from the collector."""
-    site = build_site(corpus, check=not args.no_check, releases=dict(args.release))
+    site = build_site(corpus, check=not args.no_check, releases=dict(args.release),
+                      jobs=len(os.sched_getaffinity(0)))
     publish(site, args.out, collector, corpus.root)
     return None

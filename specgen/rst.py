@@ -178,7 +178,7 @@ class ExpandPlaceholder(Transform):
         if name in placed and settings.specgen_number_titles:
             # gendoc.py wrote the section again, docutils numbering its id.
             again = tuple(f"{a}-1" for block in generated for a in block.aliases
-                          if f"{a}-1" not in self.document.ids and f"{a}-1" not in settings.specgen_reserved)
+                          if f"{a}-1" not in self.document.ids)
             paragraph = self._see_above(generated, pending)
             paragraph["ids"] = list(again)
             for anchor in again:
@@ -187,11 +187,10 @@ class ExpandPlaceholder(Transform):
             settings.specgen_placements.append(Placement(name, pending.line or 0, again))
             return
         placed.add(name)
-        reserved = settings.specgen_reserved
         for block in generated:
-            taken = [a for a in (block.anchor, *block.inner_anchors) if a in self.document.ids or a in reserved]
+            taken = [a for a in (block.anchor, *block.inner_anchors) if a in self.document.ids]
             if taken and settings.specgen_number_titles:
-                block = self._renumbered(block, reserved)
+                block = self._renumbered(block)
                 taken = []
             if taken:
                 reporter.error(f"duplicate anchor #{taken[0]} (placeholder {{{{{name}}}}})",
@@ -206,14 +205,13 @@ class ExpandPlaceholder(Transform):
         settings.specgen_placements.append(Placement(name, pending.line or 0, tuple(anchors)))
         pending.replace_self(produced)
 
-    def _renumbered(self, block: Generated, reserved: frozenset[str]) -> Generated:
+    def _renumbered(self, block: Generated) -> Generated:
         """The same block under ``<anchor>-1`` (or the next free number),
         its inner anchors, links and aliases renamed alike: two sources
         generating one section (one endpoint in two API files) on a page."""
         ids = self.document.ids
         number = 1
         while any(a.replace(block.anchor, f"{block.anchor}-{number}", 1) in ids
-                  or a.replace(block.anchor, f"{block.anchor}-{number}", 1) in reserved
                   for a in (block.anchor, *block.inner_anchors)):
             number += 1
         new = f"{block.anchor}-{number}"
@@ -259,11 +257,11 @@ class ExpandPlaceholder(Transform):
 
 
 class NumberTitles(Transform):
-    """Anchors of repeated titles: the first ``client-behaviour``, the next
-    ``client-behaviour-1`` and so on (docutils' own numbering), counted across the page (ids earlier
-    files of the page took arrive as ``settings.specgen_reserved``), so an
-    anchor depends on the titles before it and not on docutils' running
-    ``idN`` counter. When the corpus does not allow repeated titles
+    """Anchors of titles repeated in a file: the first ``client-behaviour``,
+    the next ``client-behaviour-1`` and so on (docutils' own numbering), so
+    an anchor depends on the titles before it and not on docutils' running
+    ``idN`` counter (the build numbers repeats across a page's files the
+    same way). When the corpus does not allow repeated titles
     (``settings.specgen_number_titles`` false), a repeat is an error.
 
     Runs before docutils moves explicit targets onto sections, so a
@@ -273,7 +271,6 @@ class NumberTitles(Transform):
 
     def apply(self) -> None:
         settings = self.document.settings
-        reserved = settings.specgen_reserved
         ids = self.document.ids
         for section in list(self.document.findall(nodes.section)):
             if "generated" in section["classes"] or not section["ids"] or not len(section) \
@@ -281,10 +278,9 @@ class NumberTitles(Transform):
                 continue
             natural = nodes.make_id(section[0].astext())
             current = section["ids"][0]
-            # A title is repeated when an earlier section (or file) holds its
-            # id; an explicit target of that name is moved onto it later.
-            if not natural or (natural not in reserved
-                               and (current == natural or not isinstance(ids.get(natural), nodes.section))):
+            # A title is repeated when an earlier section holds its id; an
+            # explicit target of that name is moved onto it later.
+            if not natural or current == natural or not isinstance(ids.get(natural), nodes.section):
                 continue
             if not settings.specgen_number_titles:
                 self.document.reporter.error(
@@ -293,7 +289,7 @@ class NumberTitles(Transform):
                     base_node=section[0], code="build.duplicate-anchor")
                 continue
             number = 1
-            while ids.get(f"{natural}-{number}", section) is not section or f"{natural}-{number}" in reserved:
+            while ids.get(f"{natural}-{number}", section) is not section:
                 number += 1
             if ids.get(current) is section:
                 del ids[current]
@@ -425,9 +421,8 @@ _WRITE_SETTINGS._update({"toc_backlinks": False, "section_self_link": True, "emb
 
 
 def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequence[str], depth: int,
-                lookup: Lookup = _nowhere, allow_raw_html: bool = False, reserved: frozenset[str] = frozenset(),
-                number_titles: bool = False, markup_errors: Severity = Severity.ERROR,
-                placed_before: frozenset[str] = frozenset()) -> RenderedFile:
+                lookup: Lookup = _nowhere, allow_raw_html: bool = False, number_titles: bool = False,
+                markup_errors: Severity = Severity.ERROR, placed_before: frozenset[str] = frozenset()) -> RenderedFile:
     """Parse one prose file, expand its placeholders and write its HTML body.
 
     Args:
@@ -441,7 +436,6 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
             titles of generated sections placed by other files).
         allow_raw_html: whether ``raw`` may publish HTML (a trusted corpus);
             file insertion stays off whatever this says.
-        reserved: ids the page's earlier files define (see :class:`NumberTitles`).
         number_titles: whether a repeated title is numbered (else an error).
         markup_errors: the severity docutils' own errors are reported with.
         placed_before: placeholders the page's earlier files place; placed
@@ -453,7 +447,6 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     settings.specgen_expand = expand
     settings.specgen_placements = []
     settings.specgen_lookup = lookup
-    settings.specgen_reserved = reserved
     settings.specgen_placed = set(placed_before)
     settings.specgen_number_titles = number_titles
     document = docutils.core.publish_doctree(

@@ -160,3 +160,9 @@ def test_corpus_changelog_templates_and_bad_emoji_are_diagnostics(tmp_path):
              if d.severity >= Severity.ERROR}
     assert ("build.changelog", "changelogs/client_server/pyproject.toml", 0) in found
     assert ("build.sas-emoji", "data-definitions/sas-emoji.json", 4) in found
+
+
+def test_rendering_in_forked_processes_writes_the_same_site():
+    alone = build_site(Corpus(LEGACY), check=False)
+    forked = build_site(Corpus(LEGACY), check=False, jobs=2)
+    assert forked.files == alone.files and forked.diagnostics == alone.diagnostics
