@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import errno
+import functools
 import json
 import os
 import posixpath
@@ -212,6 +213,10 @@ class SiteBuilder:
         self.catalog = Catalog(self.corpus, self.resolver, self.env, self._targets)
         self.inline = {name: value(self.corpus.root) for name, value in INLINE.items()}
         self._rendered.clear()
+        #: Prose text as read -> as parsed (and its relative title problems).
+        self._prepared: dict[str, tuple[str, list[tuple[int, str]]]] = {}
+        #: Page URL -> its rendered files and those files numbered.
+        self._numbered: dict[str, tuple[tuple[RenderedFile, ...], tuple[RenderedFile, ...]]] = {}
 
     def build(self) -> Site:
         #: The prose files this build rendered (the others came from cache).
@@ -238,7 +243,7 @@ class SiteBuilder:
         for target in targets.pages:
             files = tuple(done[(target.url, name)] for name, _ in target.files if name in texts)
             if targets.duplicate_titles:
-                files = number_repeats(files)
+                files = self._number_repeats(target.url, files)
             page = Page(target, files)
             pages.append(page)
             diagnostics.extend(d for f in files for d in f.diagnostics)
@@ -315,14 +320,24 @@ class SiteBuilder:
                     diagnostics.append(Diagnostic(display, line, column, "rst.source", Severity.ERROR,
                                                   f"prose file is not valid UTF-8: {exc.reason}"))
                     continue
-                if targets.relative_styles:
-                    text, found = targets.absolute_titles(text)
-                    diagnostics.extend(_error(display, line, "build.title-level", message) for line, message in found)
-                text = targets.substitute(text)
-                for inline, value in self.inline.items():
-                    text = text.replace("{{%s}}" % inline, value)
-                texts[name] = _DIRECTIVE_CONTENT.sub(r"\1\n    \2", text)
+                prepared = self._prepared.get(text)
+                if prepared is None:
+                    prepared = self._prepared[text] = self._prepare(text)
+                texts[name] = prepared[0]
+                diagnostics.extend(_error(display, line, "build.title-level", message) for line, message in prepared[1])
         return texts
+
+    def _prepare(self, text: str) -> tuple[str, list[tuple[int, str]]]:
+        """A prose text as the parse sees it, and the relative titles that
+        cannot be made absolute."""
+        targets = self._targets
+        problems: list[tuple[int, str]] = []
+        if targets.relative_styles:
+            text, problems = targets.absolute_titles(text)
+        text = targets.substitute(text)
+        for inline, value in self.inline.items():
+            text = text.replace("{{%s}}" % inline, value)
+        return _DIRECTIVE_CONTENT.sub(r"\1\n    \2", text), problems
 
     def _scan(self, targets: Targets, texts: Mapping[str, str]):
         """A quick look at the prose before the parse proper: which page
@@ -340,20 +355,16 @@ class SiteBuilder:
                 if name not in texts:
                     continue
                 placed_before[(target.url, name)] = frozenset(on_page)
+                placeholders, labels, file_titles = _prose_facts(texts[name])
+                for placeholder in placeholders:
+                    placed.setdefault(placeholder, target.url)
+                    on_page.add(placeholder)
                 own: set[str] = set()
-                for line in texts[name].splitlines():
-                    match = PLACEHOLDER.fullmatch(line.rstrip())
-                    if match:
-                        placed.setdefault(match.group(1), target.url)
-                        on_page.add(match.group(1))
-                for line in texts[name].splitlines():
-                    explicit = _EXPLICIT_TARGET.fullmatch(line.rstrip())
-                    if explicit:
-                        label = explicit.group(1) or explicit.group(2)
-                        headings.setdefault(fully_normalize_name(label), (target.url, make_id(label)))
-                        own.add(make_id(label))
+                for label in labels:
+                    headings.setdefault(fully_normalize_name(label), (target.url, make_id(label)))
+                    own.add(make_id(label))
                 titles: set[str] = set()
-                for title, _ in heading_lines(texts[name]):
+                for title in file_titles:
                     natural = make_id(title)
                     anchor, number = natural, 1
                     while anchor in taken or anchor in titles:
@@ -376,17 +387,26 @@ class SiteBuilder:
         first = next((style for _, style in heading_lines(text)), "")
         return depth - targets.title_styles.index(first) if first in targets.title_styles else depth
 
+    def _number_repeats(self, url: str, files: tuple[RenderedFile, ...]) -> tuple[RenderedFile, ...]:
+        """:func:`number_repeats`, remembered while the page's files are the
+        same objects (held here, so none is freed and its id reused)."""
+        cached = self._numbered.get(url)
+        if cached is None or len(cached[0]) != len(files) or any(a is not b for a, b in zip(cached[0], files)):
+            cached = self._numbered[url] = (files, number_repeats(files))
+        return cached[1]
+
     def _render_all(self, jobs: Sequence["_Job"], targets: Targets, lookup: "_TitleIndex",
                     placed: Iterable[str]) -> dict[tuple[str, str], RenderedFile]:
         """Every job's rendered file, from the cache when its inputs are
-        unchanged (and it reported nothing), else rendered afresh: in
+        unchanged and the site answers its lookups as before, else rendered
+        afresh: in
         ``self.jobs`` forked processes when there is more than one file to
         render, the catalog's sections built once beforehand and shared."""
         out: dict[tuple[str, str], RenderedFile] = {}
         todo = []
         for job in jobs:
             cached = self._rendered.get(job)
-            if cached is not None and not any(d.severity >= Severity.WARNING for d in cached.diagnostics):
+            if cached is not None and all(lookup.for_page(job.url)(name) == uri for name, uri in cached.lookups):
                 out[(job.url, job.name)] = cached
             else:
                 todo.append(job)
@@ -439,14 +459,17 @@ class SiteBuilder:
         that place what the edited file is the source of; an edit to a
         shared file (a definition, a core schema, a partial example) re-renders
         every file that places anything, and a template edit re-renders all.
-        Files that reported warnings or errors are always re-rendered, since
-        the cause may have been in another file.
+        A file whose references to other files' titles and targets would now
+        resolve differently is re-rendered too; after a data edit, files
+        that reported warnings or errors are re-rendered too, since the
+        cause may have been in the data.
         """
         changed = {Path(p).resolve() for p in changed}
         data = {p for p in changed if not (p.suffix == ".rst" and self.corpus.spec_dir in p.parents)}
         if data:
             stale = self._stale_after(data)
-            kept = {k: r for k, r in self._rendered.items() if not stale(r)}
+            kept = {k: r for k, r in self._rendered.items()
+                    if not stale(r) and not any(d.severity >= Severity.WARNING for d in r.diagnostics)}
             self._reset(Corpus(self.corpus.root, self.corpus.config))
             self._rendered.update(kept)
         return self.build()
@@ -506,7 +529,8 @@ def _page_definitions(targets: Targets, texts: Mapping[str, str]) -> dict[str, _
 @dataclass(frozen=True)
 class _Job:
     """One prose file to render for one page, with everything that decides
-    its result (so it is also the cache key)."""
+    its result besides the catalog and the site's answers to its lookups
+    (so it is also the cache key)."""
 
     url: str
     name: str
@@ -615,6 +639,24 @@ def build_site(corpus: Corpus, *, check: bool = True, releases: Mapping[str, str
     """Stages 1-4: what to write and what was found, writing nothing;
     prose files rendered in ``jobs`` processes."""
     return SiteBuilder(corpus, check=check, releases=releases, jobs=jobs).build()
+
+
+@functools.lru_cache(maxsize=1024)
+def _prose_facts(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A prose text's placeholders, internal target names and heading
+    titles, by a line scan (remembered: most files are unchanged between
+    rebuilds)."""
+    placeholders, labels = [], []
+    for line in text.splitlines():
+        line = line.rstrip()
+        match = PLACEHOLDER.fullmatch(line)
+        if match:
+            placeholders.append(match.group(1))
+            continue
+        explicit = _EXPLICIT_TARGET.fullmatch(line)
+        if explicit:
+            labels.append(explicit.group(1) or explicit.group(2))
+    return tuple(placeholders), tuple(labels), tuple(title for title, _ in heading_lines(text))
 
 
 #: A placeholder on the line right under a directive (no blank line

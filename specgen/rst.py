@@ -125,6 +125,9 @@ class RenderedFile:
     #: Every ``id`` in the body with the line that defines it.
     anchors: tuple[tuple[str, int], ...]
     diagnostics: tuple[Diagnostic, ...]
+    #: The names this file asked the site about, with the answers: the
+    #: file is current while the site gives the same answers.
+    lookups: tuple[tuple[str, "str | None"], ...] = ()
 
 
 Expand = Callable[[str], "Sequence[Generated] | None"]
@@ -446,7 +449,13 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     settings.raw_enabled = allow_raw_html
     settings.specgen_expand = expand
     settings.specgen_placements = []
-    settings.specgen_lookup = lookup
+    asked: dict[str, str | None] = {}
+
+    def recorded(name: str) -> str | None:
+        asked[name] = lookup(name)
+        return asked[name]
+
+    settings.specgen_lookup = recorded
     settings.specgen_placed = set(placed_before)
     settings.specgen_number_titles = number_titles
     document = docutils.core.publish_doctree(
@@ -460,7 +469,8 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     anchors = tuple((anchor, _line_of(node)) for anchor, node in document.ids.items()
                     if not isinstance(node, (nodes.system_message, nodes.problematic)) and not _invisible(node))
     body = _write_body(document, header_level=min(first_level + 1, 6))
-    return RenderedFile(display, body, outline, headings, tuple(settings.specgen_placements), anchors, tuple(sink))
+    return RenderedFile(display, body, outline, headings, tuple(settings.specgen_placements), anchors, tuple(sink),
+                        tuple(asked.items()))
 
 
 def _invisible(node: nodes.Node) -> bool:
