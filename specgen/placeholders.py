@@ -233,9 +233,10 @@ def _unstable(data: Any) -> tuple[bool, str]:
 
 def _legacy_endpoint_ids(endpoint) -> tuple[str, ...]:
     """The ids gendoc.py gave an endpoint's section (its title was
-    ``Deprecated: METHOD path`` for a deprecated one)."""
+    ``Deprecated: METHOD path`` for a deprecated one), and the id the prose
+    links to a deprecated one by, as if it were not."""
     title = f"{endpoint.method} {endpoint.path}"
-    return (make_id(f"Deprecated: {title}"),) if endpoint.deprecated else (make_id(title),)
+    return (make_id(f"Deprecated: {title}"), make_id(title)) if endpoint.deprecated else (make_id(title),)
 
 
 def _build_api(catalog: "Catalog", path: Path) -> Built:

@@ -199,8 +199,9 @@ class ExpandPlaceholder(Transform):
                 reporter.error(f"duplicate anchor #{taken[0]} (placeholder {{{{{name}}}}})",
                                base_node=pending, code="build.duplicate-anchor")
                 continue
+            ids = self.document.ids
             aliases = tuple(a for a in dict.fromkeys(block.aliases)
-                            if a != block.anchor and a not in self.document.ids and a not in block.inner_anchors)
+                            if a != block.anchor and (a not in ids or _invisible(ids[a])) and a not in block.inner_anchors)
             produced.append(self._node(block, pending, aliases))
             anchors.extend((block.anchor, *aliases, *block.inner_anchors))
             for inner in (*aliases, *block.inner_anchors):

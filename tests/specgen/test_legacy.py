@@ -101,6 +101,8 @@ def test_repeated_titles_are_numbered_across_the_page_and_gendoc_anchors_resolve
     # gendoc's anchors for the endpoint and the events, beside ours.
     assert {"post-_matrix-client-r0-greeting", "post-matrix-client-r0-greeting",
             "m.greeting", "m-greeting", "m-text", "m-wave"} <= set(ids)
+    # A deprecated endpoint: gendoc's id, and the one prose links to it by.
+    assert {"deprecated-get-matrix-client-r0-greeting", "get-matrix-client-r0-greeting"} <= set(ids)
     # Substitutions and targets of another file of the page, and a
     # reference to an event another file places, resolve.
     assert page.count('href="#post-matrix-client-r0-greeting"') >= 3
