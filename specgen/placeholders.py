@@ -268,8 +268,10 @@ def _discover_definitions(catalog: "Catalog") -> Mapping[str, Path]:
 
 
 def _build_definition(catalog: "Catalog", path: Path) -> Built:
+    """A shared definition; gendoc.py titled its section ``<title> schema``."""
     inlined = catalog.resolver.inline(path)
-    return Built((definition_section(data_stem(path), inlined.data),), inlined.diagnostics)
+    section = definition_section(data_stem(path), inlined.data)
+    return Built((section,), inlined.diagnostics, ({"aliases": (make_id(f"{section.title} schema"),)},))
 
 
 # -- common event fields ---------------------------------------------------
@@ -280,9 +282,14 @@ def _discover_common(catalog: "Catalog") -> Mapping[str, Path]:
 
 
 def _build_common(catalog: "Catalog", path: Path) -> Built:
+    """A core event schema's fields; gendoc.py titled them by the schema's
+    own title, ``<title> Fields``."""
     _, anchor, title = COMMON_FIELDS[data_stem(path)]
     inlined = catalog.resolver.inline(path)
-    return Built((definition_section(data_stem(path), inlined.data, anchor=anchor, title=title),), inlined.diagnostics)
+    own = inlined.data.get("title") if isinstance(inlined.data, dict) else None
+    aliases = (make_id(f"{own} Fields"),) if isinstance(own, str) else ()
+    return Built((definition_section(data_stem(path), inlined.data, anchor=anchor, title=title),), inlined.diagnostics,
+                 ({"aliases": aliases},))
 
 
 # -- flow diagrams (recorded by specgen flows --record) ----------------------
