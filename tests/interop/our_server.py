@@ -1,13 +1,14 @@
-"""Our homeserver (refimpl's transport) on 127.0.0.1 over TLS, for Synapse to talk to.
+"""Our servers (refimpl's transport) on 127.0.0.1 over TLS, for Synapse to talk to.
 
 refimpl's loopback harness serves plain HTTP under names it maps itself;
 Synapse speaks only HTTPS and resolves names on its own. So here the same
-application (:func:`refimpl.transport.http_server.homeserver_app`) is
-served with the test CA's certificate, under ``localhost:<port>`` (which
-Synapse resolves to 127.0.0.1 and checks the certificate against), and our
-clients reach servers through a table that hands out ``https`` addresses.
-Requests Synapse makes to us are observed as well, so both directions are
-held to ``api/``.
+applications (:func:`refimpl.transport.http_server.homeserver_app` and
+:func:`~refimpl.transport.http_server.identity_app`) are served with the
+test CA's certificate, under ``localhost:<port>`` (which Synapse resolves
+to 127.0.0.1 and checks the certificate against), and our clients reach
+servers through a table that hands out ``https`` addresses. Requests
+Synapse makes to us are observed as well, so both directions are held to
+``api/``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import os
 import socket
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,12 +25,15 @@ import aiohttp
 from aiohttp import web
 
 from refimpl.errors import MatrixError
+from refimpl.identity_service import IDENTITY_KEY_ID
 from refimpl.keys import SigningKey
 from refimpl.request_auth import parse_authorization
 from refimpl.transport.http_client import Exchange
-from refimpl.transport.http_server import Homeserver, homeserver_app
+from refimpl.transport.http_server import Homeserver, IdentityServer, homeserver_app, identity_app
 from refimpl.transport.loopback import ServerTable, system_clock
 from synapse_server import HOST, LOOPBACK, Tls
+
+Observe = Callable[[Exchange], None]
 
 
 class TlsServerTable(ServerTable):
@@ -52,7 +56,7 @@ def _origin(request: web.Request) -> str | None:
         return None
 
 
-def _inbound_observer(server_name: str, observe: Callable[[Exchange], None]):
+def _inbound_observer(server_name: str, observe: Observe):
     @web.middleware
     async def inbound(request: web.Request, handler):
         raw = await request.read()
@@ -73,19 +77,18 @@ def _inbound_observer(server_name: str, observe: Callable[[Exchange], None]):
     return inbound
 
 
-@asynccontextmanager
-async def our_homeserver(tls: Tls, table: ServerTable, session: aiohttp.ClientSession,
-                         observe: Callable[[Exchange], None], **options: Any) -> AsyncIterator[Homeserver]:
-    """Our homeserver, named ``localhost:<port>``, with a fresh signing key,
-    serving over TLS until the block ends; ``options`` go to
-    :class:`~refimpl.transport.http_server.Homeserver` (``notary=...``)."""
+def _listening() -> tuple[socket.socket, str, int]:
+    """A socket bound to a free loopback port, and the server name it gets."""
     sock = socket.socket()
     sock.bind((LOOPBACK, 0))
     port = sock.getsockname()[1]
-    name = f"{HOST}:{port}"
-    server = Homeserver(name, SigningKey.from_seed(os.urandom(32), "interop"), table, session, system_clock,
-                        observer=observe, **options)
-    app = homeserver_app(server)
+    return sock, f"{HOST}:{port}", port
+
+
+@asynccontextmanager
+async def _serving(app: web.Application, listening: tuple[socket.socket, str, int], tls: Tls,
+                   table: ServerTable, observe: Observe) -> AsyncIterator[None]:
+    sock, name, port = listening
     app.middlewares.insert(0, _inbound_observer(name, observe))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(tls.cert_path, tls.key_path)
@@ -94,6 +97,32 @@ async def our_homeserver(tls: Tls, table: ServerTable, session: aiohttp.ClientSe
     try:
         await web.SockSite(runner, sock, ssl_context=context).start()
         table.register(name, port)
-        yield server
+        yield
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def our_homeserver(tls: Tls, table: ServerTable, session: aiohttp.ClientSession,
+                         observe: Observe, **options: Any) -> AsyncIterator[Homeserver]:
+    """Our homeserver, named ``localhost:<port>``, with a fresh signing key,
+    serving over TLS until the block ends; ``options`` go to
+    :class:`~refimpl.transport.http_server.Homeserver` (``notary=...``)."""
+    listening = _listening()
+    server = Homeserver(listening[1], SigningKey.from_seed(os.urandom(32), "interop"), table, session,
+                        system_clock, observer=observe, **options)
+    async with _serving(homeserver_app(server), listening, tls, table, observe):
+        yield server
+
+
+@asynccontextmanager
+async def our_identity_server(tls: Tls, table: ServerTable, session: aiohttp.ClientSession, observe: Observe,
+                              *, access_tokens: Iterable[str]) -> AsyncIterator[IdentityServer]:
+    """Our identity server, named ``localhost:<port>``, with a fresh
+    long-term key, accepting ``access_tokens``, over TLS until the block ends."""
+    listening = _listening()
+    key = SigningKey.from_seed(os.urandom(32), IDENTITY_KEY_ID.partition(":")[2])
+    server = IdentityServer(listening[1], key, table, session, system_clock, observer=observe,
+                            access_tokens=frozenset(access_tokens))
+    async with _serving(identity_app(server), listening, tls, table, observe):
+        yield server

@@ -246,6 +246,9 @@ def start_synapse(python: str, data_dir: Path, tls: Tls, *, timeout: float = STA
             [python, "-m", "synapse.app.homeserver", "--config-path", str(config_path)],
             stdin=subprocess.DEVNULL, stdout=stdio, stderr=subprocess.STDOUT, cwd=data_dir,
             preexec_fn=_die_with_parent,
+            # Identity servers are reached by Synapse's plain HTTPS client,
+            # which trusts OpenSSL's default store: point it at the test CA.
+            env={**os.environ, "SSL_CERT_FILE": str(tls.ca_path)},
         )
     synapse = Synapse(process, data_dir, port, secret, tls)
     deadline = time.monotonic() + timeout

@@ -1,4 +1,4 @@
-"""Our user invites a Synapse user, who then joins our room.
+"""Invites across the two implementations, each way, in room versions 10, 11 and 12.
 
 Narrative: Bob's server (refimpl, over TLS) holds an invite-only room in
 version 10, 11 or 12 that refimpl built. Bob invites Erin, a Synapse user.
@@ -9,12 +9,20 @@ checks the answer: our event unchanged but for signatures, Synapse's
 signature valid with the keys our key ring fetched. Bob's server adds the
 countersigned invite to the room, and Erin joins it through Synapse, which
 runs make_join and send_join against refimpl and accepts the room's events.
+
+The other way: Alice, on Synapse, creates a private room and invites Bob.
+Synapse sends the invite to Bob's server (v2), whose handler checks it
+(Alice's server's signature with the keys our key ring fetched, the
+content hash, the event ID, the invite's shape) and countersigns it;
+Synapse accepts the countersignature. Bob then joins through make_join and
+send_join, and refimpl judges every event Synapse sends back, the invite
+among them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -22,7 +30,12 @@ from our_server import TlsServerTable, client_session, our_homeserver
 from refimpl.factories import RoomFactory
 from refimpl.invites import CountersignedInvite, handle_invite_response, plan_invite, stripped_state
 from refimpl.joins import HostedRoom
+from refimpl.joins import make_join_event
 from refimpl.keys import key_lookup
+from refimpl.room_versions import room_version
+from refimpl.server_keys import parse_server_keys
+from refimpl.transport.http_client import target
+from room_check import judge_join
 from wire import now_ms
 
 ROOM_VERSIONS = ("10", "11", "12")
@@ -81,3 +94,58 @@ async def _invite(wire, synapse, tls, version):
                                             "room's events")
         accepted = ours.rooms[room.room_id].events[-1]
         assert (accepted.type, accepted.state_key, accepted.content["membership"]) == ("m.room.member", erin, "join")
+
+
+@pytest.mark.parametrize("version", ROOM_VERSIONS)
+def test_synapse_user_invites_our_user(wire, synapse, tls, version):
+    asyncio.run(_invited(wire, synapse, tls, version))
+
+
+async def _invited(wire, synapse, tls, version):
+    alice = await asyncio.to_thread(synapse.register, f"alice_inviting_v{version}")
+    created = await asyncio.to_thread(synapse.call, "POST", "/_matrix/client/v3/createRoom",
+                                      {"preset": "private_chat", "room_version": version}, token=alice)
+    assert created.status == 200, created.body
+    room_id = created.body["room_id"]
+    rules = room_version(version)
+    table = TlsServerTable()
+    table.register(synapse.server_name, synapse.port)
+    async with client_session(tls) as session, our_homeserver(tls, table, session, wire.observe) as ours:
+        bob = f"@bob:{ours.server_name}"
+        invited = await asyncio.to_thread(synapse.call, "POST",
+                                          f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/invite",
+                                          {"user_id": bob}, token=alice)
+        assert invited.status == 200, invited.body
+        (accepted,) = ours.invites
+        assert (accepted.event.state_key, accepted.event.room_id) == (bob, room_id)
+        for record in wire.records:
+            if record.exchange.destination == ours.server_name and "/invite/" in record.exchange.path:
+                wire.judge(record.exchange, "refimpl checked Synapse's invite (signature, hash, event ID, "
+                                            "shape) and countersigned it; Synapse accepted the countersignature")
+
+        made = await ours.client.request(
+            synapse.server_name, "GET",
+            target("/_matrix/federation/v1/make_join/{roomId}/{userId}", roomId=room_id, userId=bob)
+            + "?" + urlencode([("ver", v) for v in ROOM_VERSIONS]), sign=True)
+        assert made.status == 200, made.response_text
+        wire.judge(made, "a join template for the invited user")
+        event_id, join = make_join_event(made.response_body, rules, ours.server_name, ours.signing_key)
+        sent = await ours.client.request(
+            synapse.server_name, "PUT",
+            target("/_matrix/federation/v2/send_join/{roomId}/{eventId}", roomId=room_id, eventId=event_id),
+            body=join, sign=True)
+        assert sent.status == 200, sent.response_text
+        theirs = await ours.keyring.server_keys(synapse.server_name, needed_until=now_ms())
+        keys = {synapse.server_name: theirs,
+                ours.server_name: parse_server_keys(ours.key_document, received_ts=now_ms())}
+        judged, our_join = judge_join(join, sent.response_body, rules, keys)
+        assert not [j for j in judged if not j.ok], judged
+        assert our_join.ok, our_join
+        assert any(j.type == "m.room.member" and j.state_key == bob for j in judged), "the invite is not in the answer"
+        wire.judge(sent, f"{len(judged)} events, our countersigned invite among them, pass refimpl's checks; "
+                         f"the join is allowed by the state sent")
+
+    members = await asyncio.to_thread(synapse.call, "GET",
+                                      f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/joined_members",
+                                      token=alice)
+    assert bob in members.body["joined"], members.body

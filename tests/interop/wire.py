@@ -60,7 +60,7 @@ class Wire:
         findings = tuple(f"{d.location}: {d.message}" for d in self.observer.check(exchange))
         served = exchange.destination != self.synapse.server_name
         record = Record(self.scenario, exchange, findings, explain(exchange, findings),
-                        "answered by refimpl's homeserver" if served else "")
+                        "answered by refimpl" if served else "")
         self.records.append(record)
         RECORDS.append(record)
 
