@@ -15,11 +15,14 @@ exceptions.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
     "Errcode",
     "MatrixError",
+    "Refusals",
+    "refusal",
     "LocalProtocolError",
     "RemoteProtocolError",
     "BadJson",
@@ -192,3 +195,17 @@ class ThreepidInUse(RemoteProtocolError):
 
     errcode = Errcode.M_THREEPID_IN_USE
     http_status = 400
+
+
+#: A handler's refusal table: rule ID -> (error class, what the rule means).
+Refusals = Mapping[str, tuple[type[MatrixError], str]]
+
+
+def refusal(rules: Refusals, rule: str, detail: str = "") -> MatrixError:
+    """The error a handler raises for one rule of its table, naming the rule.
+
+    Raises:
+        KeyError: ``rule`` is not in ``rules`` (a bug in the handler).
+    """
+    error_class, meaning = rules[rule]
+    return error_class(f"{meaning}: {detail}" if detail else meaning, rule=rule)

@@ -52,6 +52,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -65,7 +66,9 @@ from .errors import (
     LocalProtocolError,
     MatrixError,
     MissingParam,
+    Refusals,
     RemoteProtocolError,
+    refusal,
 )
 from .event_ids import room_id_from_create_event
 from .event_signing import check_received_event, sign_event
@@ -124,7 +127,7 @@ APIS: Mapping[InviteApi, _ApiForm] = MappingProxyType(
 )
 
 #: Every way a received invite is refused: rule ID -> (error class, meaning).
-RULES: Mapping[str, tuple[type[MatrixError], str]] = MappingProxyType(
+RULES: Refusals = MappingProxyType(
     {
         "invite.body.not_object": (BadJson, "the body is not a JSON object"),
         "invite.body.missing_field": (MissingParam, "a required body field is absent"),
@@ -151,9 +154,7 @@ RULES: Mapping[str, tuple[type[MatrixError], str]] = MappingProxyType(
 )
 
 
-def _refuse(rule: str, detail: str = "") -> MatrixError:
-    error_class, meaning = RULES[rule]
-    return error_class(f"{meaning}: {detail}" if detail else meaning, rule=rule)
+_refuse = partial(refusal, RULES)
 
 
 class InviteRefused(RemoteProtocolError):

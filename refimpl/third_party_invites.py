@@ -37,12 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
 from .auth_rules import signed_by_any, third_party_invite_keys
 from .canonical_json import OBJECT_TYPES, as_plain
-from .errors import BadJson, Forbidden, InvalidParam, MatrixError, MissingParam
+from .errors import BadJson, Forbidden, InvalidParam, MissingParam, Refusals, refusal
 from .identifiers import parse_room_id, parse_user_id
 from .invites import percent_encode
 from .state import RoomState
@@ -61,7 +62,7 @@ __all__ = [
     "handle_exchange_third_party_invite",
 ]
 
-RULES: Mapping[str, tuple[type[MatrixError], str]] = MappingProxyType(
+RULES: Refusals = MappingProxyType(
     {
         "onbind.not_object": (BadJson, "the onbind body is not an object with an invites array"),
         "onbind.missing_field": (MissingParam, "an onbind field is absent"),
@@ -81,9 +82,7 @@ RULES: Mapping[str, tuple[type[MatrixError], str]] = MappingProxyType(
 )
 
 
-def _refuse(rule: str, detail: str = "") -> MatrixError:
-    error_class, meaning = RULES[rule]
-    return error_class(f"{meaning}: {detail}" if detail else meaning, rule=rule)
+_refuse = partial(refusal, RULES)
 
 
 # -- The signed object and its keys ------------------------------------------------------------
