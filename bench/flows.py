@@ -18,7 +18,6 @@ import os
 import statistics
 import time
 
-import aiohttp
 from aiohttp import web
 
 from refimpl.factories import ALICE, BOB, RoomFactory

@@ -33,7 +33,7 @@ from .errors import Errcode, InvalidParam, LocalProtocolError, MatrixError
 from .events import Event
 from .event_signing import check_received_event
 from .identifiers import parse_user_id
-from .keys import ED25519, VerifyKey
+from .keys import ED25519, KeyLookup, VerifyKey
 from .room_versions import ROOM_VERSIONS, RoomVersion
 from .signing import signed_bytes, verify_signed_bytes
 from .state import RoomState

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .auth_rules import auth_event_keys, authorize, check_on_receipt
-from .errors import BadJson, Forbidden, IncompatibleRoomVersion, InvalidParam, NotFound
+from .errors import BadJson, Forbidden, IncompatibleRoomVersion, InvalidParam
 from .event_ids import event_id as compute_event_id
 from .event_signing import sign_event
 from .events import Event, build_pdu, user_server_name

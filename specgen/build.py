@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 import html
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
 import jinja2

@@ -44,7 +44,7 @@ from typing import Any, Iterator, Mapping
 
 from .corpus import Corpus, data_stem
 from .diagnostics import Diagnostic, Severity
-from .openapi import Endpoint, load_api
+from .openapi import load_api
 from .refs import MAX_DEPTH, Resolver
 from .sources import join_pointer, split_pointer
 

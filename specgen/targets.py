@@ -235,8 +235,8 @@ def _legacy(corpus: Corpus, display: str, data: dict, releases: dict[str, str], 
     for key, char in raw_relative.items():
         if key not in _RELATIVE or not isinstance(char, str) or len(char) != 1 or char in styles:
             problems.append((join_pointer("/relative_title_styles", key),
-                             f"relative title styles are subtitle, sametitle and supertitle, each one "
-                             f"character that is not a title style"))
+                             "relative title styles are subtitle, sametitle and supertitle, each one "
+                             "character that is not a title style"))
             continue
         relative[char] = _RELATIVE[key]
     groups = data.get("groups", {})

@@ -259,7 +259,6 @@ _FORM_RANK = {"oneOf": 1, "anyOf": 1, "enum": 0, "required": 0}
 
 def _short_message(error) -> str:
     message = _one_line(str(getattr(error, "message", error)))
-    instance = getattr(error, "instance", None)
     tail = _tail(message)
     if message[:1] in "[{" and tail > 0:
         message = ("a list" if message[0] == "[" else "an object") + message[tail:]

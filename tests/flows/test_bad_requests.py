@@ -4,7 +4,6 @@ loopback, then fetches the server's keys to show it still answers."""
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
 
 from refimpl.transport.http_server import DEFAULT_MAX_BODY_BYTES

@@ -11,7 +11,6 @@ import sys
 import http.client
 import time
 import urllib.request
-from pathlib import Path
 
 from conftest import CORPORA, REPO
 
