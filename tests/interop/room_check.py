@@ -15,13 +15,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from refimpl.auth_rules import authorize, check_on_receipt
 from refimpl.events import Event
+from refimpl.joins import make_join_event
 from refimpl.keys import KeyLookup, VerifyKey
 from refimpl.room_versions import RoomVersion
-from refimpl.server_keys import ServerKeys
+from refimpl.server_keys import ServerKeys, parse_server_keys
 from refimpl.state import RoomState
+from refimpl.transport.http_client import target
+from wire import now_ms
 
 _CREATE = "m.room.create"
 
@@ -98,3 +102,42 @@ def judge_join(join: Mapping[str, Any], answer: Mapping[str, Any], room_version:
     ours = Judged(event.event_id if event else "?", "m.room.member", join.get("state_key"), str(join.get("sender")),
                   _verdict_text(verdict))
     return judged, ours
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What one join of ours into a Synapse room exchanged, and refimpl's verdicts."""
+
+    made: Any
+    sent: Any
+    judged: list[Judged]
+    ours: Judged
+    keys: Mapping[str, ServerKeys]
+
+
+async def join_synapse_room(ours, synapse, room_id: str, user: str, room_version: RoomVersion, *,
+                            api: str = "v2", versions: Sequence[str] = ("10", "11", "12")) -> Joined:
+    """Our ``user`` joins ``room_id`` on Synapse (make_join, then send_join in
+    ``api``); every event of the answer must pass refimpl's checks and our
+    join must be allowed by the state Synapse sent."""
+    made = await ours.client.request(
+        synapse.server_name, "GET",
+        target("/_matrix/federation/v1/make_join/{roomId}/{userId}", roomId=room_id, userId=user)
+        + "?" + urlencode([("ver", v) for v in versions]), sign=True)
+    assert made.status == 200, made.response_text
+    event_id, join = make_join_event(made.response_body, room_version, ours.server_name, ours.signing_key)
+    sent = await ours.client.request(
+        synapse.server_name, "PUT",
+        target(f"/_matrix/federation/{api}/send_join/{{roomId}}/{{eventId}}", roomId=room_id, eventId=event_id),
+        body=join, sign=True)
+    assert sent.status == 200, sent.response_text
+    # v1 answers [200, {...}], the form kept from before v2.
+    if api == "v1":
+        assert sent.response_body[0] == 200
+    answer = sent.response_body[1] if api == "v1" else sent.response_body
+    keys = {synapse.server_name: await ours.keyring.server_keys(synapse.server_name, needed_until=now_ms()),
+            ours.server_name: parse_server_keys(ours.key_document, received_ts=now_ms())}
+    judged, our_join = judge_join(join, answer, room_version, keys)
+    assert not [j for j in judged if not j.ok], judged
+    assert our_join.ok, our_join
+    return Joined(made, sent, judged, our_join, keys)

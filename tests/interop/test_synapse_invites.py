@@ -22,7 +22,7 @@ among them.
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 
@@ -30,12 +30,9 @@ from our_server import TlsServerTable, client_session, our_homeserver
 from refimpl.factories import RoomFactory
 from refimpl.invites import CountersignedInvite, handle_invite_response, plan_invite, stripped_state
 from refimpl.joins import HostedRoom
-from refimpl.joins import make_join_event
 from refimpl.keys import key_lookup
 from refimpl.room_versions import room_version
-from refimpl.server_keys import parse_server_keys
-from refimpl.transport.http_client import target
-from room_check import judge_join
+from room_check import join_synapse_room
 from wire import now_ms
 
 ROOM_VERSIONS = ("10", "11", "12")
@@ -123,27 +120,12 @@ async def _invited(wire, synapse, tls, version):
                 wire.judge(record.exchange, "refimpl checked Synapse's invite (signature, hash, event ID, "
                                             "shape) and countersigned it; Synapse accepted the countersignature")
 
-        made = await ours.client.request(
-            synapse.server_name, "GET",
-            target("/_matrix/federation/v1/make_join/{roomId}/{userId}", roomId=room_id, userId=bob)
-            + "?" + urlencode([("ver", v) for v in ROOM_VERSIONS]), sign=True)
-        assert made.status == 200, made.response_text
-        wire.judge(made, "a join template for the invited user")
-        event_id, join = make_join_event(made.response_body, rules, ours.server_name, ours.signing_key)
-        sent = await ours.client.request(
-            synapse.server_name, "PUT",
-            target("/_matrix/federation/v2/send_join/{roomId}/{eventId}", roomId=room_id, eventId=event_id),
-            body=join, sign=True)
-        assert sent.status == 200, sent.response_text
-        theirs = await ours.keyring.server_keys(synapse.server_name, needed_until=now_ms())
-        keys = {synapse.server_name: theirs,
-                ours.server_name: parse_server_keys(ours.key_document, received_ts=now_ms())}
-        judged, our_join = judge_join(join, sent.response_body, rules, keys)
-        assert not [j for j in judged if not j.ok], judged
-        assert our_join.ok, our_join
+        joined = await join_synapse_room(ours, synapse, room_id, bob, rules)
+        wire.judge(joined.made, "a join template for the invited user")
+        judged = joined.judged
         assert any(j.type == "m.room.member" and j.state_key == bob for j in judged), "the invite is not in the answer"
-        wire.judge(sent, f"{len(judged)} events, our countersigned invite among them, pass refimpl's checks; "
-                         f"the join is allowed by the state sent")
+        wire.judge(joined.sent, f"{len(judged)} events, our countersigned invite among them, pass refimpl's "
+                                f"checks; the join is allowed by the state sent")
 
     members = await asyncio.to_thread(synapse.call, "GET",
                                       f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/joined_members",

@@ -24,18 +24,15 @@ Synapse then lists Dave and Bob as the room's members.
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 
 from our_server import TlsServerTable, client_session, our_homeserver
 from refimpl.factories import RoomFactory
-from refimpl.joins import HostedRoom, make_join_event
+from refimpl.joins import HostedRoom
 from refimpl.room_versions import room_version
-from refimpl.server_keys import parse_server_keys
-from refimpl.transport.http_client import target
-from room_check import judge_join
-from wire import now_ms
+from room_check import join_synapse_room
 
 ROOM_VERSIONS = ("10", "11", "12")
 
@@ -60,45 +57,23 @@ async def _join(wire, synapse, tls, version):
     table = TlsServerTable()
     table.register(synapse.server_name, synapse.port)
     async with client_session(tls) as session, our_homeserver(tls, table, session, wire.observe) as ours:
-        theirs = None
+        first = True
         for user, api in ((f"@bob:{ours.server_name}", "v2"), (f"@carol:{ours.server_name}", "v1")):
-            made = await ours.client.request(
-                synapse.server_name, "GET",
-                target("/_matrix/federation/v1/make_join/{roomId}/{userId}", roomId=room_id, userId=user)
-                + "?" + urlencode([("ver", v) for v in ROOM_VERSIONS]),
-                sign=True)
-            assert made.status == 200, made.response_text
-            assert made.response_body["room_version"] == version
+            joined = await join_synapse_room(ours, synapse, room_id, user, rules, api=api, versions=ROOM_VERSIONS)
+            if first:
+                theirs = joined.keys[synapse.server_name]
+                wire.judge(wire.records[-1].exchange,
+                           f"Synapse's keys accepted by our key ring: {sorted(theirs.verify_keys)}")
+                first = False
+            assert joined.made.response_body["room_version"] == version
             fetched = [r for r in wire.records if r.exchange.destination == ours.server_name
                        and r.exchange.path == "/_matrix/key/v2/server"]
             assert fetched, "Synapse accepted our X-Matrix request without fetching our keys"
-            wire.judge(made, f"X-Matrix accepted: a join template for {user}")
-
-            event_id, join = make_join_event(made.response_body, rules, ours.server_name, ours.signing_key)
-            sent = await ours.client.request(
-                synapse.server_name, "PUT",
-                target(f"/_matrix/federation/{api}/send_join/{{roomId}}/{{eventId}}", roomId=room_id,
-                       eventId=event_id),
-                body=join, sign=True)
-            assert sent.status == 200, sent.response_text
-            # v1 answers [200, {...}], the form kept from before v2.
-            answer = sent.response_body[1] if api == "v1" else sent.response_body
-            if api == "v1":
-                assert sent.response_body[0] == 200
-
-            if theirs is None:
-                theirs = await ours.keyring.server_keys(synapse.server_name, needed_until=now_ms())
-                wire.judge(wire.records[-1].exchange,
-                           f"Synapse's keys accepted by our key ring: {sorted(theirs.verify_keys)}")
-            keys = {synapse.server_name: theirs,
-                    ours.server_name: parse_server_keys(ours.key_document, received_ts=now_ms())}
-            judged, our_join = judge_join(join, answer, rules, keys)
-            refused = [j for j in judged if not j.ok]
-            assert not refused, refused
-            assert our_join.ok, our_join
-            kinds = sorted({j.type for j in judged})
-            wire.judge(sent, f"{api}: {len(judged)} events ({', '.join(kinds)}) pass signatures, hashes, IDs and "
-                             f"auth rules; the join {our_join.event_id} is allowed by the state sent")
+            wire.judge(joined.made, f"X-Matrix accepted: a join template for {user}")
+            kinds = sorted({j.type for j in joined.judged})
+            wire.judge(joined.sent, f"{api}: {len(joined.judged)} events ({', '.join(kinds)}) pass signatures, "
+                                    f"hashes, IDs and auth rules; the join {joined.ours.event_id} is allowed by "
+                                    f"the state sent")
 
     members = await asyncio.to_thread(synapse.call, "GET", f"/_matrix/client/v3/rooms/{room_id}/joined_members",
                                       token=alice)

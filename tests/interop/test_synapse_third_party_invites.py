@@ -18,17 +18,13 @@ the answer, the third-party invite and the invite it became among them.
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 
 from our_server import TlsServerTable, client_session, our_homeserver, our_identity_server
-from refimpl.joins import make_join_event
 from refimpl.room_versions import room_version
-from refimpl.server_keys import parse_server_keys
-from refimpl.transport.http_client import target
-from room_check import judge_join
-from wire import now_ms
+from room_check import join_synapse_room
 
 ROOM_VERSIONS = ("10", "11", "12")
 TOKEN = "synapse-token"
@@ -73,24 +69,9 @@ async def _third_party(wire, synapse, tls, version):
                 wire.judge(record.exchange, "refimpl checked the third-party invite Synapse issued and "
                                             "countersigned it")
 
-        made = await ours.client.request(
-            synapse.server_name, "GET",
-            target("/_matrix/federation/v1/make_join/{roomId}/{userId}", roomId=room_id, userId=erin)
-            + "?" + urlencode([("ver", v) for v in ROOM_VERSIONS]), sign=True)
-        assert made.status == 200, made.response_text
-        wire.judge(made, "a join template for the invited user")
-        event_id, join = make_join_event(made.response_body, rules, ours.server_name, ours.signing_key)
-        sent = await ours.client.request(
-            synapse.server_name, "PUT",
-            target("/_matrix/federation/v2/send_join/{roomId}/{eventId}", roomId=room_id, eventId=event_id),
-            body=join, sign=True)
-        assert sent.status == 200, sent.response_text
-        theirs = await ours.keyring.server_keys(synapse.server_name, needed_until=now_ms())
-        keys = {synapse.server_name: theirs,
-                ours.server_name: parse_server_keys(ours.key_document, received_ts=now_ms())}
-        judged, our_join = judge_join(join, sent.response_body, rules, keys)
-        assert not [j for j in judged if not j.ok], judged
-        assert our_join.ok, our_join
+        joined = await join_synapse_room(ours, synapse, room_id, erin, rules)
+        wire.judge(joined.made, "a join template for the invited user")
+        judged = joined.judged
         kinds = sorted({j.type for j in judged})
         assert "m.room.third_party_invite" in kinds, kinds
-        wire.judge(sent, f"{len(judged)} events ({', '.join(kinds)}) pass refimpl's checks; the join is allowed")
+        wire.judge(joined.sent, f"{len(judged)} events ({', '.join(kinds)}) pass refimpl's checks; the join is allowed")
