@@ -296,7 +296,9 @@ def _unstable_prefix(data: Any) -> str | None:
 def _typed(value: str | list[str], schema: Any) -> Any:
     """A parameter as the type its schema names: a query parameter's
     values (a list) stay a list for an array, else its first is taken;
-    integers are read from their digits."""
+    integers are read from their digits, booleans from ``true``/``false``
+    (the form style's spelling); anything else stays a string, so the
+    schema reports it."""
     schema = schema if isinstance(schema, dict) else {}
     if isinstance(value, list):
         if schema.get("type") == "array":
@@ -304,7 +306,12 @@ def _typed(value: str | list[str], schema: Any) -> Any:
         value = value[0]
     if schema.get("type") == "integer" and re.fullmatch(r"-?[0-9]+", value):
         return int(value)
+    if schema.get("type") == "boolean" and value in _BOOLEANS:
+        return _BOOLEANS[value]
     return value
+
+
+_BOOLEANS = {"true": True, "false": False}
 
 
 def _declared_errcodes(response) -> set[str]:

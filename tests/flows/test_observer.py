@@ -98,3 +98,11 @@ def test_closed_schema_keeps_combinator_branches_open_and_the_whole_closed():
     assert closed["allOf"][1]["properties"]["b"]["unevaluatedProperties"] is False
     free = {"type": "object", "additionalProperties": {"type": "string"}}
     assert closed_schema(free) == free
+
+
+@pytest.mark.parametrize(("value", "reported"), [("true", False), ("false", False), ("yes", True), ("1", True)])
+def test_a_boolean_query_parameter_is_read_as_the_form_style_spells_it(observer, value, reported):
+    # Synapse sends omit_members=true; only true and false spell a boolean.
+    sent = exchange("PUT", f"/_matrix/federation/v2/send_join/%21r%3Ax/%24e?omit_members={value}", 200, {})
+    messages = [d.message for d in observer.check(sent)]
+    assert any("'omit_members'" in m for m in messages) is reported, messages

@@ -32,12 +32,6 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
         "(and the Matrix spec) make it optional",
     ),
     KnownDifference(
-        "O1", "PUT", r"/_matrix/federation/v2/send_join/[^/]+/[^/]+", 200,
-        r"query parameter 'omit_members': at /: 'true' is not of type 'boolean'",
-        "ours, not Synapse's: specgen.flows.ApiObserver reads query values as strings and converts "
-        "integers only, so Synapse's omit_members=true fails the declared boolean",
-    ),
-    KnownDifference(
         "J1", "PUT", r"/_matrix/federation/v1/send_join/[^/]+/[^/]+", 200,
         r"'members_omitted' was unexpected",
         "Synapse's v1 send_join answer carries members_omitted (false), a field the Matrix spec and "
@@ -72,7 +66,7 @@ KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
 
 def explain(exchange: Exchange, findings: tuple[str, ...]) -> str | None:
     """The labels of the known differences explaining the findings
-    (``"O1+J2"``), or None when some finding has no explanation."""
+    (``"J1+J2"``), or None when some finding has no explanation."""
     labels = []
     for finding in findings:
         label = next((known.label for known in KNOWN_DIFFERENCES
