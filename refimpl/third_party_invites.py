@@ -5,7 +5,8 @@ Theory of operation (``specification/modules/third_party_invites.rst`` and
 
 1. The inviter's server (H1) stores the invite at an identity server and
    puts the answer into an ``m.room.third_party_invite`` event whose state
-   key is the token (:mod:`refimpl.identity_service` is the other end).
+   key is the token (:func:`third_party_invite_content`;
+   :mod:`refimpl.identity_service` is the other end).
 2. When someone binds the address, the identity server calls
    ``/3pid/onbind`` on the invitee's server (H3) with a ``signed`` object
    per invite (:func:`handle_onbind` reads it).
@@ -52,6 +53,7 @@ __all__ = [
     "RULES",
     "ValidityQuery",
     "BoundInvite",
+    "third_party_invite_content",
     "verify_signed",
     "verifying_keys",
     "key_validity_request_url",
@@ -83,6 +85,18 @@ RULES: Refusals = MappingProxyType(
 
 
 _refuse = partial(refusal, RULES)
+
+
+# -- The inviter's server: the m.room.third_party_invite event -----------------------------------
+
+
+def third_party_invite_content(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``m.room.third_party_invite`` content H1 makes of a ``store-invite``
+    answer (whose ``token`` is the state key): every key in ``public_keys``,
+    and the first one again as ``public_key`` for servers that only read that."""
+    keys = as_plain(answer["public_keys"])
+    return {"display_name": answer["display_name"], "key_validity_url": keys[0]["key_validity_url"],
+            "public_key": keys[0]["public_key"], "public_keys": keys}
 
 
 # -- The signed object and its keys ------------------------------------------------------------

@@ -43,12 +43,13 @@ from refimpl.hashing import reference_hash, with_content_hash
 from refimpl.keys import SigningKey
 from refimpl.room_versions import RoomVersion, room_version as lookup_room_version
 from refimpl.signing import sign_json
-from refimpl.test_keys import PUBLISHED_KEYS, seed_for_label
+from refimpl.test_keys import PUBLISHED_KEYS
 from refimpl.unpadded_base64 import encode_base64
 
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
 from .histories import (
+    EPHEMERAL_KEY,
     EXAMPLE_ROOM_EXTRAS,
     EventSpec,
     History,
@@ -74,9 +75,6 @@ __all__ = [
     "is_key_document",
 ]
 
-#: The identity server's ephemeral invite key: a fixed seed derived the way
-#: refimpl.test_keys derives the published ones, so anyone can recompute it.
-EPHEMERAL_KEY = SigningKey.from_seed(seed_for_label("id.example.org ephemeral"), "0")
 #: Retired (``old_verify_keys``) entries show the appendix's published key:
 #: nothing in the examples is signed with a retired key, and it is public.
 RETIRED_KEY = PUBLISHED_KEYS["domain"]

@@ -22,6 +22,7 @@ from refimpl.invites import APIS, InviteApi, stripped_state
 from refimpl.joins import HostedRoom, make_join_event
 from refimpl.room_versions import ROOM_VERSIONS, room_version
 from refimpl.state import RoomState
+from refimpl.third_party_invites import third_party_invite_content
 from refimpl.server_keys import verify_key_query_response
 from refimpl.transport.http_client import target
 from refimpl.transport.http_server import HOMESERVER_ROUTES, Route
@@ -311,10 +312,8 @@ async def store_third_party_invite(fed: Federation, h1, room) -> str:
     )
     expect(stored.status == 200, f"store-invite answered {stored.status}: {stored.response_body}")
     answer = stored.response_body
-    first = answer["public_keys"][0]
-    content = {"display_name": answer["display_name"], "key_validity_url": first["key_validity_url"],
-               "public_key": first["public_key"], "public_keys": answer["public_keys"]}
-    h1.accept(h1.make_event(room.room_id, "m.room.third_party_invite", ALICE, content, state_key=answer["token"]))
+    h1.accept(h1.make_event(room.room_id, "m.room.third_party_invite", ALICE, third_party_invite_content(answer),
+                            state_key=answer["token"]))
     return answer["token"]
 
 

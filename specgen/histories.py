@@ -27,15 +27,25 @@ from refimpl.canonical_json import as_plain
 from refimpl.errors import MatrixError
 from refimpl.event_signing import check_received_event, required_signatures, sign_event
 from refimpl.events import Event, build_pdu
-from refimpl.factories import ALICE, BOB, CAROL, IDENTITY_SERVER, RoomFactory, signed_third_party_object
+from refimpl.factories import ALICE, BOB, CAROL, IDENTITY_SERVER, RoomFactory
+from refimpl.identity_service import IDENTITY_KEY_ID, onbind_payload, pubkey_is_valid, store_invite
 from refimpl.identifiers import parse_user_id
 from refimpl.invites import InviteApi, ReceivedInvite, handle_invite, handle_invite_response, plan_invite
-from refimpl.keys import KeyLookup, VerifyKey
+from refimpl.keys import KeyLookup, SigningKey, VerifyKey
 from refimpl.room_versions import RoomVersion, room_version as lookup_room_version
 from refimpl.state import RoomState
-from refimpl.test_keys import PUBLISHED_KEYS, signing_key_for
+from refimpl.test_keys import PUBLISHED_KEYS, seed_for_label, signing_key_for
+from refimpl.third_party_invites import (
+    handle_exchange_third_party_invite,
+    handle_onbind,
+    key_validity_requests,
+    make_exchange_third_party_invite,
+    read_key_validity_answer,
+    third_party_invite_content,
+)
 
 __all__ = [
+    "EPHEMERAL_KEY",
     "EventSpec",
     "Finding",
     "History",
@@ -232,20 +242,47 @@ V1_INVITE_ROOM = "kQvMzRwTbLpXeJhY"
 _INVITE_TOKEN = "hBqVqrxXpLvyKtRQ"
 
 
+#: The identity server's ephemeral invite key: a fixed seed derived the way
+#: refimpl.test_keys derives the published ones, so anyone can recompute it.
+EPHEMERAL_KEY = SigningKey.from_seed(seed_for_label(f"{IDENTITY_SERVER} ephemeral"), IDENTITY_KEY_ID.partition(":")[2])
+
+_CAROL_ADDRESS = "carol@third.example.net"
+
+
 def _third_party_invite_story(version: str) -> History:
+    """The walk-through of the third-party invites module, each step by
+    refimpl's handler for it: store-invite at the identity server, H1's
+    ``m.room.third_party_invite`` event, the onbind call to H3 once Carol
+    binds the address, H3's exchange request, H1's decision with the
+    identity server's answers to its key validity queries, the invite
+    exchange in which H3 countersigns, and Carol's join."""
     room = RoomFactory.invite_only(version)
-    room.third_party_invite(ALICE, _INVITE_TOKEN)
-    signed = signed_third_party_object(CAROL, _INVITE_TOKEN, ALICE)
-    # The invitee's server builds the invite for Alice's pending invite and
-    # signs it; Alice's server checks the proof and signs it too.
-    content = {"third_party_invite": {"display_name": "c...@t...", "signed": signed}}
-    room.member(ALICE, CAROL, "invite", content=content, also_signed_by=[parse_user_id(CAROL).server_name])
+    identity_key = signing_key_for(IDENTITY_SERVER)
+    stored, answer = store_invite(
+        {"medium": "email", "address": _CAROL_ADDRESS, "room_id": room.room_id, "sender": ALICE},
+        base_url=f"https://{IDENTITY_SERVER}", long_term_key=identity_key, ephemeral_key=EPHEMERAL_KEY,
+        token=_INVITE_TOKEN,
+    )
+    room.send_state(ALICE, "m.room.third_party_invite", third_party_invite_content(answer), state_key=answer["token"])
+    onbind = onbind_payload("email", _CAROL_ADDRESS, CAROL, [stored], server_name=IDENTITY_SERVER,
+                            long_term_key=identity_key)
+    (bound,) = handle_onbind(onbind, our_server_name=parse_user_id(CAROL).server_name)
+    _, skeleton = make_exchange_third_party_invite(bound)
+    vouched = {identity_key.verify_key.public_base64}
+    validity = {
+        query.url: read_key_validity_answer(200, pubkey_is_valid(query.public_key, vouched))
+        for query in key_validity_requests(room.room_id, skeleton, room.state)
+    }
+    fields = handle_exchange_third_party_invite(room.room_id, skeleton, room.state, validity)
+    invite = room.member(fields["sender"], fields["state_key"], "invite", content=fields["content"], commit=False)
+    room.add(_countersigned(room, invite))
     room.join(CAROL)
     return History(
         f"third-party-invite-v{version}",
-        f"Room version {version}: Alice invites an email address; once Carol binds it at "
-        f"{IDENTITY_SERVER}, her server third.example.net builds the invite carrying the identity "
-        "server's signed proof, example.org signs it into the room, and Carol joins.",
+        f"Room version {version}: Alice invites {_CAROL_ADDRESS}, which {IDENTITY_SERVER} stores; once Carol "
+        "binds it, the identity server's signed proof reaches her server third.example.net (onbind), which asks "
+        "example.org to exchange it for an invite; example.org checks the key with the identity server, issues "
+        f"the invite, third.example.net countersigns it through {_INVITE_ENDPOINTS[version]}, and Carol joins.",
         room.room_version,
         tuple(room.events),
     )

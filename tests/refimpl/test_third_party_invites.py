@@ -32,6 +32,7 @@ from refimpl.third_party_invites import (
     key_validity_requests,
     make_exchange_third_party_invite,
     read_key_validity_answer,
+    third_party_invite_content,
     verify_signed,
 )
 from refimpl.test_keys import signing_key_for
@@ -54,10 +55,7 @@ def _setup(version="10"):
         {"medium": "email", "address": ADDRESS, "room_id": room.room_id, "sender": ALICE},
         base_url=f"https://{IDENTITY_SERVER}", long_term_key=LONG_TERM, ephemeral_key=EPHEMERAL, token="tok",
     )
-    keys = answer["public_keys"]
-    content = {"display_name": answer["display_name"], "key_validity_url": keys[0]["key_validity_url"],
-               "public_key": keys[0]["public_key"], "public_keys": keys}
-    room.send_state(ALICE, "m.room.third_party_invite", content, state_key=answer["token"])
+    room.send_state(ALICE, "m.room.third_party_invite", third_party_invite_content(answer), state_key=answer["token"])
     return room, stored
 
 
