@@ -26,6 +26,12 @@ period"):
   document whose ``valid_until_ts`` is earlier than was asked for: it still
   serves old events, and the requester decides (:func:`verify_key_query_response`
   checks both the origin's and the notary's signatures).
+* A requester that knows the key ID it needs (an ``X-Matrix`` header names
+  it) asks with the batch form naming that key and the time it must be
+  valid until (:func:`key_query_body`): a notary then fetches what it
+  lacks, where some (Synapse) answer the all-keys forms from their cache
+  alone. Of the answer it keeps the entry that serves its need
+  (:func:`usable_notarised_keys`); with none, it asks the origin itself.
 * Whether a key may verify an event depends on the room version
   (:func:`key_valid_for_event`): from v5 a current key counts only for
   events whose ``origin_server_ts`` is not after its ``valid_until_ts``, and
@@ -71,6 +77,8 @@ __all__ = [
     "cosign_server_keys",
     "handle_key_query",
     "verify_key_query_response",
+    "key_query_body",
+    "usable_notarised_keys",
 ]
 
 #: How far past its receipt a published ``valid_until_ts`` is believed.
@@ -423,3 +431,24 @@ def verify_key_query_response(
         require_valid_signature(entry, notary_name, notary_keys)
         result.append(keys)
     return tuple(result)
+
+
+def key_query_body(server_name: str, key_id: str, *, minimum_valid_until_ts: int) -> dict[str, Any]:
+    """The ``POST /_matrix/key/v2/query`` body asking for one key of one
+    server, valid until ``minimum_valid_until_ts`` (always sent: the
+    notary cannot guess what the requester needs, and Synapse requires it)."""
+    return {"server_keys": {server_name: {key_id: {"minimum_valid_until_ts": minimum_valid_until_ts}}}}
+
+
+def usable_notarised_keys(
+    entries: Sequence[ServerKeys], *, needed_until: int, key_id: str | None = None
+) -> ServerKeys | None:
+    """Of a notary's verified entries, the one valid longest among those
+    valid until ``needed_until`` and naming ``key_id`` (when given); None
+    when no entry serves, and the requester should ask the origin."""
+    fresh = [
+        keys
+        for keys in entries
+        if keys.valid_until_ts >= needed_until and (key_id is None or key_id in keys.verify_keys)
+    ]
+    return max(fresh, key=lambda keys: keys.valid_until_ts, default=None)

@@ -134,8 +134,9 @@ async def keys_notary_cache(fed: Federation) -> None:
     now, N answers from its cache without reaching H3. Two days later the
     copy has expired: N still cannot reach H3, so it answers with the
     expired copy (it may still verify old events), and H1, which needs
-    keys valid now, refuses it. When H3 is back, N refreshes its copy and
-    H1 accepts the new document.
+    keys valid now, refuses it; H1 then tries H3 itself, which is still
+    down. When H3 is back, N refreshes its copy and H1 accepts the new
+    document.
     """
     await fed.homeserver(NOTARY)
     await fed.homeserver(H3)

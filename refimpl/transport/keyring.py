@@ -6,11 +6,15 @@ document proves and keeps what it learnt:
 
 * directly: ``GET /_matrix/key/v2/server`` on the server itself, accepted
   by :func:`refimpl.server_keys.verify_server_keys`;
-* through a notary: ``GET /_matrix/key/v2/query/{serverName}`` with
+* through a notary: ``POST /_matrix/key/v2/query`` naming the key ID
+  when one is needed (:func:`refimpl.server_keys.key_query_body`), else
+  ``GET /_matrix/key/v2/query/{serverName}``, each with
   ``minimum_valid_until_ts`` set to the time the keys are needed until,
   accepted by :func:`refimpl.server_keys.verify_key_query_response`; the
-  notary's own keys are fetched directly. A notary may answer with a copy
-  that expires too early (its refresh failed); such keys are refused.
+  notary's own keys are fetched directly. When the notary has nothing that
+  serves (nothing cached, or a copy that expires too early because its
+  refresh failed), the ring asks the origin itself; if that fails too, the
+  notary's copy is refused.
 
 A copy is reused while its trusted validity
 (:attr:`~refimpl.server_keys.ServerKeys.trusted_until_ts`, the published
@@ -27,7 +31,13 @@ from ..errors import Forbidden, MatrixError
 from ..event_signing import required_signatures
 from ..keys import KeyLookup, VerifyKey, key_lookup
 from ..room_versions import RoomVersion
-from ..server_keys import ServerKeys, verify_key_query_response, verify_server_keys
+from ..server_keys import (
+    ServerKeys,
+    key_query_body,
+    usable_notarised_keys,
+    verify_key_query_response,
+    verify_server_keys,
+)
 from .http_client import HttpClient, Unreachable, target
 from .loopback import Clock
 
@@ -68,7 +78,9 @@ class KeyRing:
         """``server``'s keys, trusted until at least ``needed_until``.
 
         Raises:
-            Unreachable: neither the server nor the notary answered.
+            Unreachable: the server did not answer (and no notary is used).
+            Forbidden: neither the notary nor the server itself had keys
+                valid until ``needed_until``.
             MatrixError: what came back is not good enough (bad signatures,
                 keys that expire before ``needed_until``, another server's).
         """
@@ -78,22 +90,44 @@ class KeyRing:
         ):
             return cached
         if self.notary is None or server == self.notary:
-            _, keys = await fetch_server_keys(
-                self.client, server, now=self.clock(), minimum_valid_until_ts=needed_until
-            )
+            keys = await self._directly(server, needed_until)
         else:
-            keys = await self._through_notary(server, needed_until)
+            keys = await self._through_notary(server, needed_until, key_id)
         self._cache[server] = keys
         return keys
 
-    async def _through_notary(self, server: str, needed_until: int) -> ServerKeys:
+    async def _directly(self, server: str, needed_until: int) -> ServerKeys:
+        _, keys = await fetch_server_keys(self.client, server, now=self.clock(), minimum_valid_until_ts=needed_until)
+        return keys
+
+    async def _through_notary(self, server: str, needed_until: int, key_id: str | None) -> ServerKeys:
+        try:
+            keys = await self._ask_notary(server, needed_until, key_id)
+        except Unreachable:
+            keys = None
+        if keys is not None:
+            return keys
+        try:
+            return await self._directly(server, needed_until)
+        except Unreachable:
+            raise Forbidden(
+                f"neither notary {self.notary} nor {server} itself has keys of {server} valid until {needed_until}",
+                server_name=server,
+            ) from None
+
+    async def _ask_notary(self, server: str, needed_until: int, key_id: str | None) -> ServerKeys | None:
+        """What the notary vouches for that serves the need, or None."""
         notary_keys = await self.server_keys(self.notary, needed_until=self.clock())
-        request_target = target(
-            "/_matrix/key/v2/query/{serverName}", {"minimum_valid_until_ts": needed_until}, serverName=server
-        )
-        exchange = await self.client.request(self.notary, "GET", request_target)
+        if key_id is None:
+            request_target = target(
+                "/_matrix/key/v2/query/{serverName}", {"minimum_valid_until_ts": needed_until}, serverName=server
+            )
+            exchange = await self.client.request(self.notary, "GET", request_target)
+        else:
+            body = key_query_body(server, key_id, minimum_valid_until_ts=needed_until)
+            exchange = await self.client.request(self.notary, "POST", "/_matrix/key/v2/query", body=body)
         if exchange.status != 200:
-            raise Unreachable(f"notary {self.notary} answered {exchange.status} for the keys of {server}")
+            return None
         entries = verify_key_query_response(
             exchange.response_body,
             notary_name=self.notary,
@@ -101,13 +135,7 @@ class KeyRing:
             now=self.clock(),
             requested=[server],
         )
-        fresh = [keys for keys in entries if keys.valid_until_ts >= needed_until]
-        if not fresh:
-            raise Forbidden(
-                f"notary {self.notary} holds no keys of {server} valid until {needed_until}",
-                server_name=server,
-            )
-        return max(fresh, key=lambda keys: keys.valid_until_ts)
+        return usable_notarised_keys(entries, needed_until=needed_until, key_id=key_id)
 
     async def for_servers(self, servers: Iterable[str], room_version: RoomVersion, sent_at: int) -> KeyLookup:
         """The keys of ``servers`` that may verify an event sent at

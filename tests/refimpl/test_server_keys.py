@@ -18,11 +18,13 @@ from refimpl.server_keys import (
     OldVerifyKey,
     build_server_keys,
     handle_key_query,
+    key_query_body,
     key_query_for_server,
     key_valid_for_event,
     parse_key_query,
     servers_to_refresh,
     trusted_valid_until_ts,
+    usable_notarised_keys,
     verify_key_query_response,
     verify_server_keys,
 )
@@ -166,6 +168,22 @@ def test_key_for_event_uses_capped_validity_and_old_keys():
     assert keys.key_for_event("ed25519:0ld", v10, expired - 1) is not None
     assert keys.key_for_event("ed25519:0ld", v10, expired) is None
     assert keys.key_for_event("ed25519:nope", v10, 0) is None
+
+
+def test_key_query_body_names_the_key_and_its_minimum_and_parses_back():
+    body = key_query_body("remote.example.com", "ed25519:1", minimum_valid_until_ts=1234)
+    assert parse_key_query(body).servers == {"remote.example.com": {"ed25519:1": 1234}}
+
+
+def test_usable_notarised_keys_wants_the_key_valid_long_enough():
+    doc = VECTORS["publish"][1]["expected"]
+    keys = verify_server_keys(doc, server_name="remote.example.com", now=0)
+    until = keys.valid_until_ts
+    assert usable_notarised_keys([keys], needed_until=until, key_id="ed25519:1") is keys
+    assert usable_notarised_keys([keys], needed_until=until) is keys
+    assert usable_notarised_keys([keys], needed_until=until + 1) is None
+    assert usable_notarised_keys([keys], needed_until=0, key_id="ed25519:0ld") is None
+    assert usable_notarised_keys([], needed_until=0) is None
 
 
 _DOC = VECTORS["publish"][1]["expected"]
