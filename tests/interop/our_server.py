@@ -105,11 +105,14 @@ async def _serving(app: web.Application, listening: tuple[socket.socket, str, in
 @asynccontextmanager
 async def our_homeserver(tls: Tls, table: ServerTable, session: aiohttp.ClientSession,
                          observe: Observe, **options: Any) -> AsyncIterator[Homeserver]:
-    """Our homeserver, named ``localhost:<port>``, with a fresh signing key,
+    """Our homeserver, named ``localhost:<port>``, with a fresh signing key and key ID,
     serving over TLS until the block ends; ``options`` go to
     :class:`~refimpl.transport.http_server.Homeserver` (``notary=...``)."""
     listening = _listening()
-    server = Homeserver(listening[1], SigningKey.from_seed(os.urandom(32), "interop"), table, session,
+    # A key ID of its own: Synapse caches keys by server name and key ID, and
+    # a later server may get the same port (so the same name) in one run.
+    key = SigningKey.from_seed(os.urandom(32), f"interop_{os.urandom(4).hex()}")
+    server = Homeserver(listening[1], key, table, session,
                         system_clock, observer=observe, **options)
     async with _serving(homeserver_app(server), listening, tls, table, observe):
         yield server
