@@ -146,6 +146,12 @@ class Synapse:
             raise RuntimeError(f"registering {localpart} failed: {reply.status} {reply.body}")
         return reply.body["access_token"]
 
+    def create_room(self, token: str, **fields: Any) -> str:
+        """Create a room as the user of ``token`` (``createRoom`` body fields); its ID."""
+        reply = self.call("POST", "/_matrix/client/v3/createRoom", fields, token=token)
+        assert reply.status == 200, reply.body
+        return reply.body["room_id"]
+
     def log_tail(self, lines: int = 40) -> str:
         path = self.data_dir / "synapse.log"
         if not path.exists():

@@ -100,10 +100,7 @@ def test_synapse_user_invites_our_user(wire, synapse, tls, version):
 
 async def _invited(wire, synapse, tls, version):
     alice = await asyncio.to_thread(synapse.register, f"alice_inviting_v{version}")
-    created = await asyncio.to_thread(synapse.call, "POST", "/_matrix/client/v3/createRoom",
-                                      {"preset": "private_chat", "room_version": version}, token=alice)
-    assert created.status == 200, created.body
-    room_id = created.body["room_id"]
+    room_id = await asyncio.to_thread(synapse.create_room, alice, preset="private_chat", room_version=version)
     rules = room_version(version)
     table = TlsServerTable()
     table.register(synapse.server_name, synapse.port)

@@ -44,11 +44,8 @@ def test_our_user_joins_a_public_synapse_room(wire, synapse, tls, version):
 
 async def _join(wire, synapse, tls, version):
     alice = await asyncio.to_thread(synapse.register, f"alice_v{version}")
-    created = await asyncio.to_thread(synapse.call, "POST", "/_matrix/client/v3/createRoom",
-                                      {"preset": "public_chat", "room_version": version, "name": "interop",
-                                       "topic": f"room version {version}"}, token=alice)
-    assert created.status == 200, created.body
-    room_id = created.body["room_id"]
+    room_id = await asyncio.to_thread(synapse.create_room, alice, preset="public_chat", room_version=version,
+                                      name="interop", topic=f"room version {version}")
     said = await asyncio.to_thread(synapse.call, "PUT", f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}"
                                    f"/send/m.room.message/1", {"msgtype": "m.text", "body": "hello"}, token=alice)
     assert said.status == 200, said.body

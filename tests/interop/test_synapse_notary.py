@@ -17,7 +17,6 @@ import asyncio
 from urllib.parse import quote
 
 from our_server import TlsServerTable, client_session, our_homeserver
-from wire import now_ms
 
 
 def test_synapse_notarises_our_keys(wire, synapse, tls):

@@ -24,9 +24,7 @@ def test_synapse_refuses_bad_join_requests(wire, synapse, tls):
 
 async def _refusals(wire, synapse, tls):
     alice = await asyncio.to_thread(synapse.register, "alice_refusals")
-    created = await asyncio.to_thread(synapse.call, "POST", "/_matrix/client/v3/createRoom",
-                                      {"preset": "public_chat", "room_version": "11"}, token=alice)
-    room_id = created.body["room_id"]
+    room_id = await asyncio.to_thread(synapse.create_room, alice, preset="public_chat", room_version="11")
     table = TlsServerTable()
     table.register(synapse.server_name, synapse.port)
     async with client_session(tls) as session, our_homeserver(tls, table, session, wire.observe) as ours:

@@ -37,10 +37,7 @@ def test_third_party_invite_through_our_identity_server(wire, synapse, tls, vers
 
 async def _third_party(wire, synapse, tls, version):
     alice = await asyncio.to_thread(synapse.register, f"alice_3pid_v{version}")
-    created = await asyncio.to_thread(synapse.call, "POST", "/_matrix/client/v3/createRoom",
-                                      {"preset": "private_chat", "room_version": version}, token=alice)
-    assert created.status == 200, created.body
-    room_id = created.body["room_id"]
+    room_id = await asyncio.to_thread(synapse.create_room, alice, preset="private_chat", room_version=version)
     address = f"erin.v{version}@example.org"
     rules = room_version(version)
     table = TlsServerTable()
