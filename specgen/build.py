@@ -33,6 +33,7 @@ import posixpath
 import re
 import secrets
 import shutil
+import sys
 from dataclasses import dataclass, field, replace
 import html
 from importlib import resources
@@ -853,6 +854,9 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--release", action="append", default=[], type=_release, metavar="API=LABEL",
                         help="a legacy tree's release label for one API, e.g. client_server=r0.6.1 "
                              "(repeatable; an API not named builds as 'unstable')")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on the sources' findings even where the layout builds non-strictly "
+                             "(matrix-doc's legacy tree reports them as warnings)")
 
 
 def _release(text: str) -> tuple[str, str]:
@@ -863,8 +867,16 @@ def _release(text: str) -> tuple[str, str]:
 
 
 def build_command(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int | None:
-    """``specgen build``: the exit status comes from the collector."""
+    """``specgen build``: the exit status comes from the collector. A
+    non-strict build lowers the sources' findings to warnings; only a run
+    that cannot write its output still fails."""
+    if not (args.strict or corpus.config.strict_build):
+        collector.cap(Severity.WARNING, exempt={"build.output"})
     site = build_site(corpus, check=not args.no_check, releases=dict(args.release),
                       jobs=len(os.sched_getaffinity(0)))
     publish(site, args.out, collector, corpus.root)
+    if collector.lowered:
+        print(f"specgen build: {collector.lowered} finding(s) that fail a strict build were reported as "
+              f"warnings: the {corpus.layout.name} layout builds non-strictly (--strict fails on them)",
+              file=sys.stderr)
     return None

@@ -16,6 +16,7 @@ and a config file given by path (``--config``) overrides both::
     read_roots = ["../shared-schemas"]   # read-only folders outside the root
     max_file_size = 5242880              # bytes per file (the default)
     allow_raw_html = false               # true only for a trusted corpus
+    strict_build = true                  # findings fail `specgen build` (the layout's default)
 
 Nothing outside the root (and ``read_roots``) is read, whatever a
 reference, a symlink or a folder setting says.
@@ -69,6 +70,8 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     #: Whether ``.. raw:: html`` is allowed in the prose (a trusted corpus).
     allow_raw_html: bool = False
+    #: Whether a finding fails ``specgen build`` (the layout's default).
+    strict_build: bool = True
 
     def dir(self, name: str) -> Path:
         return self.dirs[name]
@@ -114,6 +117,9 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
     allow_raw_html = table.get("allow_raw_html", False)
     if not isinstance(allow_raw_html, bool):
         raise ConfigError(f"{origin}: allow_raw_html must be true or false")
+    strict_build = table.get("strict_build", layout.strict_build)
+    if not isinstance(strict_build, bool):
+        raise ConfigError(f"{origin}: strict_build must be true or false")
     severity_table = table.get("severity", {})
     if not isinstance(severity_table, dict):
         raise ConfigError(f"{origin}: severity must be a table of code = level")
@@ -126,7 +132,7 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
         raise ConfigError(f"{origin}: ignore must be a list of codes")
     return Config(root=root, dirs=dirs, severity=severity, ignore=frozenset(ignore), layout=layout,
                   layout_source=layout_source, read_roots=readable[1:], max_file_size=max_file_size,
-                  allow_raw_html=allow_raw_html)
+                  allow_raw_html=allow_raw_html, strict_build=strict_build)
 
 
 def _config_table(root: Path, config_file: Path | None) -> tuple[dict[str, Any], Path]:

@@ -84,6 +84,10 @@ class Collector:
         self.fail_on = fail_on
         self.ignore = frozenset(ignore)
         self.overrides = dict(overrides or {})
+        self.ceiling: Severity | None = None
+        self._exempt: frozenset[str] = frozenset()
+        #: How many diagnostics the ceiling lowered.
+        self.lowered = 0
         self._items: list[Diagnostic] = []
         self._seen: set[tuple] = set()
 
@@ -93,12 +97,21 @@ class Collector:
         override = self.overrides.get(diagnostic.code)
         if override is not None:
             diagnostic = diagnostic.with_severity(override)
+        if self.ceiling is not None and diagnostic.severity > self.ceiling and diagnostic.code not in self._exempt:
+            diagnostic = diagnostic.with_severity(self.ceiling)
+            self.lowered += 1
         key = (diagnostic.path, diagnostic.line, diagnostic.column, diagnostic.code,
                diagnostic.pointer, diagnostic.message)
         if key in self._seen:
             return
         self._seen.add(key)
         self._items.append(diagnostic)
+
+    def cap(self, ceiling: Severity, exempt: Iterable[str] = ()) -> None:
+        """Report every later finding at ``ceiling`` at most, except the codes
+        in ``exempt``: a run whose findings advise rather than fail (a
+        frozen tree's build, see ``Layout.strict_build``)."""
+        self.ceiling, self._exempt = ceiling, frozenset(exempt)
 
     def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
         for diagnostic in diagnostics:

@@ -69,6 +69,12 @@ class Layout:
     #: published test keys, so ``specgen check`` proves them with refimpl
     #: (others' examples hold illustrative values).
     verifiable: bool = False
+    #: Whether a finding fails ``specgen build``. A frozen tree whose own
+    #: build never checked its sources (matrix-doc's gendoc.py) builds with
+    #: its findings reported as warnings: every page is still written and
+    #: nothing unsafe is published (raw HTML stays out); ``--strict`` or
+    #: ``strict_build = true`` in a config fails on them again.
+    strict_build: bool = True
     #: Names of tooling files in the API folder that are never sources.
     ignored_files: frozenset[str] = frozenset({"package.json", "package-lock.json"})
 
