@@ -47,6 +47,7 @@ from pygments.formatters import HtmlFormatter
 
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
+from .page_contents import number_and_list
 from .placeholders import DEFAULT_TEMPLATES, INLINE, Catalog, render_template, template_environment
 from .refs import Resolver
 from .rst import PLACEHOLDER, OutlineEntry, RenderedFile, check_title_levels, render_file
@@ -218,6 +219,7 @@ class SiteBuilder:
         self._prepared: dict[str, tuple[str, list[tuple[int, str]]]] = {}
         #: Page URL -> its rendered files and those files numbered.
         self._numbered: dict[str, tuple[tuple[RenderedFile, ...], tuple[RenderedFile, ...]]] = {}
+        self._listed: dict[str, tuple[tuple[RenderedFile, ...], tuple[RenderedFile, ...]]] = {}
 
     def build(self) -> Site:
         #: The prose files this build rendered (the others came from cache).
@@ -245,6 +247,7 @@ class SiteBuilder:
             files = tuple(done[(target.url, name)] for name, _ in target.files if name in texts)
             if targets.duplicate_titles:
                 files = self._number_repeats(target.url, files)
+            files = self._number_and_list(target.url, files)
             page = Page(target, files)
             pages.append(page)
             diagnostics.extend(d for f in files for d in f.diagnostics)
@@ -387,6 +390,14 @@ class SiteBuilder:
             return depth
         first = next((style for _, style in heading_lines(text)), "")
         return depth - targets.title_styles.index(first) if first in targets.title_styles else depth
+
+    def _number_and_list(self, url: str, files: tuple[RenderedFile, ...]) -> tuple[RenderedFile, ...]:
+        """:func:`~specgen.page_contents.number_and_list`, remembered while
+        the page's files are the same objects."""
+        cached = self._listed.get(url)
+        if cached is None or cached[0] != files:
+            cached = self._listed[url] = (files, number_and_list(files))
+        return cached[1]
 
     def _number_repeats(self, url: str, files: tuple[RenderedFile, ...]) -> tuple[RenderedFile, ...]:
         """:func:`number_repeats`, remembered while the page's files are the

@@ -114,15 +114,17 @@ def test_depths_and_relative_titles_follow_the_legacy_rules(unstable):
     page = text(out / "client_server" / "unstable.html")
     # greetings.rst at depth 2 starts with '=', farewells.rst with '-':
     # both first headings sit at depth 2; '<' is one below the '~' before it.
-    assert re.search(r"<h3>Greetings<", page) and re.search(r"<h3>Farewells<", page)
-    assert re.search(r"<h6>Verification emoji<", page)
+    heading = r"<h{}>(?:<a class=\"toc-backref\"[^>]*>)?(?:<span class=\"sectnum\">[\d.]+ </span>)?{}<"
+    assert re.search(heading.format(3, "Greetings"), page) and re.search(heading.format(3, "Farewells"), page)
+    assert re.search(heading.format(6, "Verification emoji"), page)
     assert "<td>🦁</td><td><code>U+1F981</code></td>" in page
 
 
 def test_msgtype_events_are_titled_by_msgtype_and_show_their_examples(unstable):
     out, _ = unstable
     page = text(out / "client_server" / "unstable.html")
-    assert re.search(r'<section class="generated event" id="m.room.message\$m.text">\s*<h\d>m.text<', page)
+    assert re.search(r'<section class="generated event" id="m.room.message\$m.text">\s*<h\d>'
+                     r'<a class="toc-backref"[^>]*><span class="sectnum">[\d.]+ </span>m.text<', page)
     assert page.index(">m.text<") < page.index(">m.wave<")
     assert "a wave" in page
 
