@@ -235,6 +235,13 @@ class Corpus:
         self.schema_definitions: list[Path] = [
             p for p in _files(self.schema_dir, recursive=True, allow_bare=bare) if p.parent != self.schema_dir
         ]
+        #: The layout's folders of stand-alone schemas (inside the root only);
+        #: their files are shared schema definitions too.
+        self.definition_dirs: tuple[Path, ...] = tuple(
+            d for d in ((self.root / name).resolve() for name in self.layout.definition_dirs)
+            if d == self.root or self.root in d.parents)
+        for folder in self.definition_dirs:
+            self.schema_definitions.extend(_files(folder, recursive=True))
         top_examples = _files(self.example_dir, recursive=False, allow_bare=True)
         #: Partial examples that other examples ``$ref``: those in sub-folders,
         #: and those beside the examples that have no schema of their name
@@ -269,12 +276,15 @@ class Corpus:
         """What was found where, one line each (``specgen -v``)."""
         config = self.config
         examples = sum(len(group) for group in self.examples.values())
+        shared = sum(1 for p in self.schema_definitions if self.schema_dir in p.parents)
         rows = [
             f"layout: {self.layout.name} ({self.layout.description}; {config.layout_source})",
             f"root: {self.root}",
-            f"event schemas: {len(self.schemas)} (+{len(self.schema_definitions)} shared) in {self.display(self.schema_dir)}",
+            f"event schemas: {len(self.schemas)} (+{shared} shared) in {self.display(self.schema_dir)}",
             f"event examples: {examples} (+{len(self.example_partials)} partials) in {self.display(self.example_dir)}",
             f"API files: {len(self.api_files)} (+{len(self.api_definitions)} shared) in {self.display(self.api_dir)}",
+            *(f"stand-alone schemas: {sum(1 for p in self.schema_definitions if d in p.parents)} in {self.display(d)}"
+              for d in self.definition_dirs),
             f"prose: {len(self.prose)} {self.layout.prose} files in {self.display(self.spec_dir)}",
         ]
         if self.histories:
@@ -310,7 +320,7 @@ class Corpus:
         return self.schemas[name] if name is not None else None
 
     def definitions_in_prose(self) -> set[Path]:
-        """The shared API definitions the prose places, in the syntaxes
+        """The shared definitions the prose places, in the syntaxes
         its layout uses (:data:`specgen.layouts.PLACEHOLDER`,
         :data:`specgen.layouts.HUGO_SHORTCODE`); a definition placed there
         is used even if no ``$ref`` names it."""
@@ -324,6 +334,10 @@ class Corpus:
                 for folders in ((), below):
                     by_name["_".join(["definition", suffix, *map(underscored, folders), underscored(data_stem(p))])] = p
             by_path[(Path(self.api_dir.name, *parts[:-1]) / data_stem(p)).as_posix()] = p
+        for folder in self.definition_dirs:
+            for p in self.schema_definitions:
+                if folder in p.parents and self.api_dir.parent in p.parents:
+                    by_path[(p.parent.relative_to(self.api_dir.parent) / data_stem(p)).as_posix()] = p
         patterns = {PLACEHOLDER: (_PLACEHOLDER, by_name), HUGO_SHORTCODE: (_SHORTCODE, by_path)}
         used: set[Path] = set()
         for p in self.prose:

@@ -447,7 +447,8 @@ class _Comparison:
             out = {}
             for folder, files in ((c.api_dir, c.api_definitions), (c.schema_dir, c.schema_definitions)):
                 for p in files:
-                    name = (p.parent.relative_to(folder) / data_stem(p)).as_posix()
+                    base = folder if folder in p.parents else c.root
+                    name = (p.parent.relative_to(base) / data_stem(p)).as_posix()
                     out[name] = _Located(name, Site(p, ""), f"definition {name}")
             return out
 

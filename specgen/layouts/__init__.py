@@ -69,6 +69,11 @@ class Layout:
     #: published test keys, so ``specgen check`` proves them with refimpl
     #: (others' examples hold illustrative values).
     verifiable: bool = False
+    #: Folders (relative to the root) of stand-alone schemas that the
+    #: prose places by path and API files reach by ``$ref``: matrix-spec's
+    #: ``data/schemas`` (``{{% definition path="schemas/..." %}}``). They
+    #: are shared schema definitions like those below the schema folder.
+    definition_dirs: tuple[str, ...] = ()
     #: Whether a finding fails ``specgen build``. A frozen tree whose own
     #: build never checked its sources (matrix-doc's gendoc.py) builds with
     #: its findings reported as warnings: every page is still written and

@@ -1,7 +1,8 @@
 """matrix-spec's Hugo tree: OpenAPI 3.1 under ``data/api/``, event schemas
 and examples (``.yaml``/``.json``) under ``data/event-schemas/``, Markdown
 prose under ``content/`` placing definitions by the ``definition`` shortcode.
-Example files may be ``allOf`` lists of partial examples (the PDU examples)."""
+Example files may be ``allOf`` lists of partial examples (the PDU examples).
+Stand-alone schemas (the OAuth metadata) live in ``data/schemas``."""
 
 from . import HUGO_SHORTCODE, Layout
 
@@ -20,4 +21,5 @@ LAYOUT = Layout(
     prose="*.md",
     example_all_of=True,
     definition_syntaxes=(HUGO_SHORTCODE,),
+    definition_dirs=("data/schemas",),
 )

@@ -121,7 +121,7 @@ def test_variants_partials_and_tooling_files_are_told_apart():
 
 
 @pytest.mark.parametrize("name, placed", [
-    ("matrix-spec", {"placed.yaml"}),
+    ("matrix-spec", {"placed.yaml", "reader-metadata.yaml"}),
     ("matrix-doc", {"note.yaml", "short.yaml", "broken.yaml"}),
 ])
 def test_definitions_placed_by_prose_in_each_syntax(name, placed):
@@ -161,7 +161,23 @@ def test_check_validates_every_example_once_and_says_how_many():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "examples validated: 1 event examples, 3 API examples" in result.stderr
     spec = run_cli("--root", str(LAYOUT_CORPORA / "matrix-spec"), "-v", "check")
-    assert "examples validated: 2 event examples, 1 API examples, 1 examples written in schemas" in spec.stderr
+    assert "examples validated: 2 event examples, 1 API examples, 2 examples written in schemas" in spec.stderr
+
+
+def test_stand_alone_schemas_are_found_and_checked(tmp_path):
+    """matrix-spec's data/schemas: placed by the prose, linted, their
+    examples validated; one placed nowhere is unused."""
+    spec = _copy(tmp_path, "matrix-spec")
+    listed = run_cli("--root", str(spec), "-v", "check")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "stand-alone schemas: 1 in data/schemas" in listed.stderr
+    schema = spec / "data/schemas/reader-metadata.yaml"
+    schema.write_text(schema.read_text().replace('reader_name: "Margin Notes"', "reader_name: 7"))
+    (spec / "data/schemas/forgotten.yaml").write_text("title: Forgotten\ntype: object\n"
+                                                      "description: Placed by no page.\n")
+    found = run_cli("--root", str(spec), "check").stdout
+    assert "data/schemas/reader-metadata.yaml:16:" in found and "error[example.invalid]" in found
+    assert "data/schemas/forgotten.yaml:1:1: warning[definition.unused]" in found
 
 
 def test_check_reports_what_lint_and_validate_report(tmp_path):
