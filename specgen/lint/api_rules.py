@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
+import json
 import re
+import string
 from functools import lru_cache, partial
+from pathlib import Path
 from typing import Iterator
 
 from ..openapi import ApiDocument
@@ -113,9 +117,194 @@ def _formats_named(schema) -> Iterator[str]:
     return (node["format"] for node in iter_mappings(schema) if isinstance(node.get("format"), str))
 
 
+#: The operations of a path item that openapi-spec-validator checks.
+_OPERATIONS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+#: Keys whose meaning reaches beyond the node that holds them: the library
+#: resolves them by itself, so a document holding one goes to it.
+_REFERENCING = frozenset({"$ref", "$id", "$anchor", "$dynamicRef", "$dynamicAnchor", "$recursiveRef",
+                          "$recursiveAnchor"})
+_OAS31_DIALECT = "https://spec.openapis.org/oas/3.1/dialect/base"
+
+
+def _surely_clean(data, kind: str) -> bool:
+    """Whether openapi-spec-validator is sure to find nothing in the
+    inlined OpenAPI 3.1 document ``data``, proven without importing it
+    (the import alone costs more than a cold run's structure checks).
+
+    Every check the library makes is made here over the plain data, each
+    as strictly or more: the document schema and each schema's metaschema
+    by their compiled verdicts, the rest (a required property that no
+    ``allOf`` member defines, ``default`` values, duplicate parameters,
+    operation IDs and tag names, path templates it could not parse) as the
+    library words them. Only its path-parameter findings are not mirrored,
+    since :func:`_structural_problems` drops them. ``False`` means "ask
+    the library", whose findings are then the only ones reported; the
+    differential test (tests/specgen/test_api_prewalk.py) holds the two
+    together.
+    """
+    if kind != "openapi3.1" or not isinstance(data, dict):
+        return False
+    try:
+        if any(not _REFERENCING.isdisjoint(node) for node in iter_mappings(data)):
+            return False
+        if data.get("jsonSchemaDialect", _OAS31_DIALECT) != _OAS31_DIALECT:
+            return False
+        if not is_clean(_document_validator("3.1"), data):
+            return False
+        entries = _schema_entries(data)
+        if entries is None:
+            return False
+        seen: set[int] = set()
+        return all(_schema_surely_clean(schema, seen) for schema in entries)
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
+        return False
+
+
+def _schema_entries(data: dict) -> list | None:
+    """The schemas the library checks one by one (parameters', responses'
+    media types', ``components/schemas``), or ``None`` when the document
+    holds something the library would report on its own."""
+    names = [tag["name"] for tag in data.get("tags") or ()]
+    if len(set(names)) != len(names):
+        return None
+    entries: list = []
+    operation_ids: set = set()
+    for url, item in (data.get("paths") or {}).items():
+        list(string.Formatter().parse(url))  # the library parses every template: ValueError goes to it
+        if not isinstance(item, dict) or not _parameter_schemas(item, entries):
+            return None
+        for name, operation in item.items():
+            if name not in _OPERATIONS:
+                continue
+            if not isinstance(operation, dict) or not _parameter_schemas(operation, entries):
+                return None
+            operation_id = operation.get("operationId")
+            if operation_id is not None:
+                if operation_id in operation_ids:
+                    return None
+                operation_ids.add(operation_id)
+            for response in (operation.get("responses") or {}).values():
+                for media_type in (response.get("content") or {}).values():
+                    if not isinstance(media_type, dict):
+                        return None
+                    if "schema" in media_type:
+                        entries.append(media_type["schema"])
+    entries.extend(((data.get("components") or {}).get("schemas") or {}).values())
+    return entries
+
+
+def _parameter_schemas(holder: dict, entries: list) -> bool:
+    """Add the schemas of ``holder``'s parameters to ``entries``; ``False``
+    when a parameter repeats (by name and location) or is malformed."""
+    seen: set = set()
+    for parameter in holder.get("parameters") or ():
+        if not isinstance(parameter, dict) or "name" not in parameter or "in" not in parameter:
+            return False
+        key = (parameter["name"], parameter["in"])
+        if key in seen:
+            return False
+        seen.add(key)
+        if "schema" in parameter:
+            entries.append(parameter["schema"])
+    return True
+
+
+def _schema_surely_clean(schema, seen: set[int]) -> bool:
+    """One schema the library checks on its own: its metaschema, the
+    ``required`` names of an ``allOf`` owner, and the ``default`` of it and
+    of every sub-schema the library walks to. ``seen`` holds the
+    sub-schemas whose defaults are already proven."""
+    if not isinstance(schema, dict):
+        return False
+    dialect = schema.get("$schema", _OAS31_DIALECT)
+    if not isinstance(dialect, str) or not is_clean(_dialect_validator(dialect, _oas31_formats()), schema):
+        return False
+    if "allOf" in schema:
+        defined = set(schema.get("properties") or ())
+        for member in schema["allOf"]:
+            defined |= _collected_properties(member)
+        if set(schema.get("required") or ()) - defined:
+            return False
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            return False
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if "default" in node and (node["default"] is not None or node.get("nullable", False) is not True):
+            if not _default_valid(node):
+                return False
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            if keyword in node:
+                stack.extend(node[keyword])
+        stack.extend(node[keyword] for keyword in ("not", "items") if keyword in node)
+        if "properties" in node:
+            stack.extend(node["properties"].values())
+    return True
+
+
+def _collected_properties(schema) -> set[str]:
+    """The property names the library gathers below an ``allOf`` member."""
+    names: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            raise TypeError("not a schema object")
+        names.update(node.get("properties") or ())
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            if keyword in node:
+                stack.extend(node[keyword])
+        stack.extend(node[keyword] for keyword in ("items", "not") if keyword in node)
+    return names
+
+
+def _default_valid(schema: dict) -> bool:
+    """The library's own check of a ``default`` value, by its own
+    validator class (a default is small; no compiled verdict needed)."""
+    from openapi_schema_validator import OAS31Validator
+
+    return OAS31Validator(schema, format_checker=_oas31_formats()).is_valid(schema["default"])
+
+
+def _oas31_formats():
+    """The format checker the library asserts formats of 3.1 schemas with."""
+    from openapi_schema_validator import oas31_format_checker
+
+    return oas31_format_checker
+
+
+@lru_cache(maxsize=None)
+def _document_validator(version: str):
+    """The compiled OpenAPI document schema of ``version``."""
+    schema = _document_schema(version)
+    return compile_validator(schema) if schema is not None else None
+
+
+def _document_schema(version: str):
+    """The document schema openapi-spec-validator holds for ``version``,
+    read from its files rather than through its import."""
+    spec = importlib.util.find_spec("openapi_spec_validator")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    try:
+        return json.loads((folder / f"resources/schemas/v{version}/schema.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
     """``(pointer into the inlined document, reason)`` for each finding of
-    openapi-spec-validator, the reason first and on one line."""
+    openapi-spec-validator, the reason first and on one line; nothing,
+    without asking it, for a document :func:`_surely_clean` proves clean."""
+    return [] if _surely_clean(data, kind) else _library_problems(data, kind)
+
+
+def _library_problems(data, kind: str) -> list[tuple[str, str]]:
+    """The findings of openapi-spec-validator itself (see :func:`_structural_problems`)."""
     import referencing.exceptions
     from openapi_spec_validator.validation.exceptions import UnresolvableParameterError
 

@@ -222,6 +222,128 @@ def test_openapi_check_reports_exactly_what_the_python_path_reports():
     assert failing
 
 
+# -- the clean pre-walk in front of openapi-spec-validator ----------------------
+
+
+def _prewalk_agrees(document) -> bool:
+    """Whether the pre-walk called ``document`` clean; when it did, the
+    library must find nothing in it that specgen reports."""
+    clean = api_rules._surely_clean(document, "openapi3.1")
+    if clean:
+        assert api_rules._library_problems(document, "openapi3.1") == [], document
+    return clean
+
+
+def test_the_prewalk_finds_real_clean_documents_clean_and_only_those():
+    documents = [*_api_documents(), *(d for d in _layout_api_documents())]
+    verdicts = [_prewalk_agrees(d) for d in documents]
+    assert sum(verdicts) > 40
+    failing = [d for d in documents if api_rules._library_problems(d, "openapi3.1")]
+    assert failing and not any(api_rules._surely_clean(d, "openapi3.1") for d in failing)
+
+
+def _layout_api_documents() -> list[dict]:
+    corpus = Corpus(REPO / "tests" / "corpora" / "layouts" / "matrix-spec")
+    resolver = Resolver(corpus)
+    return [resolver.inline(path).data for path in corpus.api_files]
+
+
+#: Keys the library looks at beyond the document schema, and nodes to set them on.
+_PREWALK_KEYS = st.sampled_from(["default", "required", "allOf", "anyOf", "items", "not", "properties",
+                                 "nullable", "operationId", "parameters", "tags", "name", "in", "schema",
+                                 "$schema", "type", "format", "pattern", "jsonSchemaDialect"])
+
+
+@settings(SETTINGS, max_examples=60)
+@given(st.data())
+def test_the_prewalk_never_calls_clean_what_the_library_reports(data):
+    document = json.loads(json.dumps(data.draw(st.sampled_from(_small_api_documents()))))
+    if data.draw(st.booleans()):
+        document = _mutate(data, document)
+    else:
+        nodes = [n for n in _nodes(document) if isinstance(n, dict)]
+        node = data.draw(st.sampled_from(nodes))
+        node[data.draw(_PREWALK_KEYS)] = data.draw(st.one_of(_JSON, _schema_like(1)))
+    _prewalk_agrees(document)
+
+
+def _nodes(value):
+    yield value
+    if isinstance(value, dict):
+        for child in value.values():
+            yield from _nodes(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _nodes(child)
+
+
+def _clean_document() -> dict:
+    return {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "tags": [{"name": "a"}],
+            "paths": {"/rooms/{roomId}": {"get": {
+                "operationId": "getRoom",
+                "parameters": [{"name": "roomId", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                    "type": "object", "allOf": [{"properties": {"a": {"type": "string"}}}],
+                    "properties": {"limit": {"type": "integer", "format": "int32", "default": 10}},
+                    "required": ["a", "limit"]}}}}}}}},
+            "components": {"schemas": {"Event": {"type": "object", "properties": {
+                "depth": {"type": "integer", "default": 1}}}}}}
+
+
+def _broken(change) -> dict:
+    document = _clean_document()
+    change(document)
+    return document
+
+
+_OPERATION = ("paths", "/rooms/{roomId}", "get")
+
+
+def _at(document, *path):
+    for token in path:
+        document = document[token]
+    return document
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: _at(d, *_OPERATION, "parameters").append(dict(_at(d, *_OPERATION, "parameters", 0))),
+    lambda d: _at(d, "paths").update({"/other": {"get": {**_at(d, *_OPERATION)}}}),
+    lambda d: _at(d, "tags").append({"name": "a"}),
+    lambda d: _at(d, "paths").update({"/broken/{x": {"get": {"responses": {"200": {"description": "ok"}}}}}),
+    lambda d: _at(d, *_OPERATION, "responses", "200", "content", "application/json", "schema",
+                  "required").append("undefined"),
+    lambda d: _at(d, "components", "schemas", "Event", "properties", "depth").update(default="one"),
+    lambda d: _at(d, *_OPERATION, "responses", "200", "content", "application/json", "schema", "properties",
+                  "limit").update(default=2**40),
+    lambda d: _at(d, "components", "schemas").update(Bad={"type": "strin"}),
+    lambda d: _at(d, "components", "schemas").update(Bad={"$schema": 5}),
+], ids=["duplicate parameter", "duplicate operationId", "duplicate tag", "unparsable path template",
+        "required through allOf", "default of the wrong type", "default outside int32", "bad metaschema",
+        "unknown dialect"])
+def test_each_check_the_library_makes_is_mirrored(change):
+    assert api_rules._surely_clean(_clean_document(), "openapi3.1")
+    assert api_rules._library_problems(_clean_document(), "openapi3.1") == []
+    document = _broken(change)
+    assert not api_rules._surely_clean(document, "openapi3.1")
+    assert api_rules._library_problems(document, "openapi3.1")
+
+
+def test_the_prewalk_reads_the_library_document_schema():
+    from openapi_spec_validator.schemas import schema_v31
+
+    schema = api_rules._document_schema("3.1")
+    assert schema == dict(schema_v31)
+
+
+def test_the_prewalk_leaves_other_versions_and_references_to_the_library():
+    assert not api_rules._surely_clean({**_clean_document(), "openapi": "3.0.3"}, "openapi3.0")
+    assert not api_rules._surely_clean({"swagger": "2.0", "info": {"title": "t", "version": "1"},
+                                        "paths": {}}, "swagger2")
+    document = _clean_document()
+    document["components"]["schemas"]["Ref"] = {"$ref": "#/components/schemas/Event"}
+    assert not api_rules._surely_clean(document, "openapi3.1")
+
+
 # -- examples against their schemas --------------------------------------------
 
 
