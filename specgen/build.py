@@ -27,6 +27,7 @@ import argparse
 import ctypes
 import errno
 import functools
+import gc
 import json
 import os
 import posixpath
@@ -34,11 +35,13 @@ import re
 import secrets
 import shutil
 import sys
+import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 import html
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -88,6 +91,42 @@ def check_sources(corpus: Corpus, resolver: Resolver) -> list[Diagnostic]:
     from .examples import validate
 
     return [*lint.check(corpus, resolver), *validate(corpus, resolver), *corpus.sources.failures()]
+
+
+def _checks_beside(corpus: Corpus, resolver: Resolver) -> Callable[[], list[Diagnostic]]:
+    """:func:`check_sources` started in a forked process, so the checks run
+    beside the render on another core; returns the call that waits for
+    their diagnostics (an exception in the checks is raised there)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_check_in_child, args=(send, corpus, resolver), daemon=True)
+    process.start()
+    send.close()
+
+    def result() -> list[Diagnostic]:
+        try:
+            outcome = receive.recv()
+        except EOFError:
+            outcome = RuntimeError(f"the checks' process ended without an answer (exit status {process.exitcode})")
+        finally:
+            receive.close()
+            process.join()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    return result
+
+
+def _check_in_child(send, corpus: Corpus, resolver: Resolver) -> None:
+    try:
+        outcome = check_sources(corpus, resolver)
+    except Exception:
+        outcome = RuntimeError("the checks failed in their process:\n" + traceback.format_exc())
+    send.send(outcome)
+    send.close()
 
 
 # -- 3/4. pages --------------------------------------------------------------
@@ -214,6 +253,7 @@ class SiteBuilder:
         self.env = template_environment(self.corpus)
         self.catalog = Catalog(self.corpus, self.resolver, self.env, self._targets)
         self.inline = {name: value(self.corpus.root) for name, value in INLINE.items()}
+        self._bundled: tuple[dict[str, bytes], list[Diagnostic]] | None = None
         self._rendered.clear()
         #: Prose text as read -> as parsed (and its relative title problems).
         self._prepared: dict[str, tuple[str, list[tuple[int, str]]]] = {}
@@ -222,6 +262,10 @@ class SiteBuilder:
         self._listed: dict[str, tuple[tuple[RenderedFile, ...], tuple[RenderedFile, ...]]] = {}
 
     def build(self) -> Site:
+        with _few_collections():
+            return self._build()
+
+    def _build(self) -> Site:
         #: The prose files this build rendered (the others came from cache).
         self.rendered_last: list[str] = []
         diagnostics: list[Diagnostic] = []
@@ -232,7 +276,9 @@ class SiteBuilder:
         if targets != self._targets:
             self._targets = targets
             self._reset(self.corpus)
-        if self.check:
+        checks_at = len(diagnostics)
+        checks = _checks_beside(self.corpus, self.resolver) if self.check and self.jobs > 1 else None
+        if self.check and checks is None:
             diagnostics.extend(check_sources(self.corpus, self.resolver))
         pages = []
         texts = self._read_prose(targets, diagnostics)
@@ -242,7 +288,7 @@ class SiteBuilder:
         jobs = [_Job(target.url, name, depth, texts[name] + shared[target.url].missing_from(texts[name]),
                      placed_before.get((target.url, name), frozenset()))
                 for target in targets.pages for name, depth in target.files if name in texts]
-        done = self._render_all(jobs, targets, lookup, placed_on)
+        done = self._render_all(jobs, targets, lookup, placed_on, meanwhile=self._bundled_openapi)
         for target in targets.pages:
             files = tuple(done[(target.url, name)] for name, _ in target.files if name in texts)
             if targets.duplicate_titles:
@@ -264,9 +310,11 @@ class SiteBuilder:
         files["search-index.js"] = ("window.SPECGEN_SEARCH = "
                                     + json.dumps(search_entries(pages, unstable), ensure_ascii=False)
                                     + ";\n").encode("utf-8")
-        bundled, found = bundled_openapi(self.corpus, self.resolver)
+        bundled, found = self._bundled_openapi()
         files.update(bundled)
         diagnostics.extend(found)
+        if checks is not None:
+            diagnostics[checks_at:checks_at] = checks()
         sources = {p.target.url: tuple(f.display for f in p.files) for p in pages}
         return Site(files, tuple(diagnostics), sources)
 
@@ -407,13 +455,23 @@ class SiteBuilder:
             cached = self._numbered[url] = (files, number_repeats(files))
         return cached[1]
 
+    def _bundled_openapi(self) -> tuple[dict[str, bytes], list[Diagnostic]]:
+        """:func:`bundled_openapi`, remembered until the corpus is read afresh."""
+        if self._bundled is None:
+            self._bundled = bundled_openapi(self.corpus, self.resolver)
+        return self._bundled
+
     def _render_all(self, jobs: Sequence["_Job"], targets: Targets, lookup: "_TitleIndex",
-                    placed: Iterable[str]) -> dict[tuple[str, str], RenderedFile]:
+                    placed: Iterable[str], meanwhile: Callable[[], object] = lambda: None
+                    ) -> dict[tuple[str, str], RenderedFile]:
         """Every job's rendered file, from the cache when its inputs are
         unchanged and the site answers its lookups as before, else rendered
         afresh: in
         ``self.jobs`` forked processes when there is more than one file to
-        render, the catalog's sections built once beforehand and shared."""
+        render, the catalog's sections built once beforehand and shared.
+        ``meanwhile`` runs while the children render (or after the render
+        in this process): work of this process's that needs no rendered
+        file."""
         out: dict[tuple[str, str], RenderedFile] = {}
         todo = []
         for job in jobs:
@@ -425,9 +483,10 @@ class SiteBuilder:
         if self.jobs > 1 and len(todo) > 1:
             for name in placed:
                 self.catalog.expand(name)
-            results = _render_forked(self, todo, targets, lookup, self.jobs)
+            results = _render_forked(self, todo, targets, lookup, self.jobs, meanwhile)
         else:
             results = [self._render_one(job, targets, lookup) for job in todo]
+            meanwhile()
         for job, rendered in zip(todo, results):
             out[(job.url, job.name)] = rendered
             self.rendered_last.append(rendered.display)
@@ -551,34 +610,60 @@ class _Job:
     placed_before: frozenset[str]
 
 
+@contextmanager
+def _few_collections():
+    """Cyclic garbage collection kept off what outlives a build. docutils'
+    trees are cycles (each node links its parent), so a build triggers the
+    collector often, and every full pass used to walk all the objects the
+    corpus and earlier builds hold: a fifth of a build's time. Those are
+    frozen (out of the collector's sight) while the build runs, and thawed
+    after it, so what a rebuild frees is still collected."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 #: What a forked renderer works with: set in the parent just before the
 #: fork, inherited by the children.
 _FORK_STATE: tuple | None = None
 
 
-def _render_in_child(job: _Job) -> RenderedFile:
+def _render_in_child(job: _Job) -> tuple[RenderedFile, dict[str, tuple]]:
     builder, targets, lookup = _FORK_STATE
-    return builder._render_one(job, targets, lookup)
+    before = set(builder.catalog.built())
+    rendered = builder._render_one(job, targets, lookup)
+    return rendered, {n: entry for n, entry in builder.catalog.built().items() if n not in before}
 
 
 def _render_forked(builder: "SiteBuilder", jobs: Sequence[_Job], targets: Targets, lookup: "_TitleIndex",
-                   processes: int) -> list[RenderedFile]:
+                   processes: int, meanwhile: Callable[[], object] = lambda: None) -> list[RenderedFile]:
     """``jobs`` rendered in forked children, largest first so the long
-    files start early; results in the order of ``jobs``."""
+    files start early, ``meanwhile`` run here while they work; results in
+    the order of ``jobs``. What the children built on the way (sections
+    placed where the scan does not look, such as a directive's content) is
+    taken into the builder's catalog in the order of ``jobs``, so it is not
+    built again."""
     import multiprocessing
 
     global _FORK_STATE
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].text))
     _FORK_STATE = (builder, targets, lookup)
+    gc.freeze()  # what the children inherit stays out of their collections
     try:
         with multiprocessing.get_context("fork").Pool(min(processes, len(jobs))) as pool:
-            results = pool.map(_render_in_child, [jobs[i] for i in order], chunksize=1)
+            pending = pool.map_async(_render_in_child, [jobs[i] for i in order], chunksize=1)
+            meanwhile()
+            results = pending.get()
     finally:
         _FORK_STATE = None
-    out: list[RenderedFile] = [None] * len(jobs)  # type: ignore[list-item]
-    for i, rendered in zip(order, results):
-        out[i] = rendered
-    return out
+    out: list = [None] * len(jobs)
+    for i, result in zip(order, results):
+        out[i] = result
+    for _, built in out:
+        builder.catalog.adopt(built)
+    return [rendered for rendered, _ in out]
 
 
 _ID_OR_HREF = re.compile(r'(\sid="|href="#)([^"]+)"')

@@ -638,7 +638,9 @@ class Catalog:
         for kind, entry in PLACEHOLDERS.items():
             for name, source in entry.discover(self).items():
                 self.names.setdefault(name, (kind, source))
-        self._built: dict[str, tuple[tuple[Generated, ...], tuple[Diagnostic, ...], frozenset[str]]] = {}
+        #: name -> (blocks, findings, unstable anchors, template failures met)
+        self._built: dict[str, tuple[tuple[Generated, ...], tuple[Diagnostic, ...], frozenset[str],
+                                     tuple[Diagnostic, ...]]] = {}
         self._template_failures: list[Diagnostic] = []
 
     def expand(self, name: str) -> Sequence[Generated] | None:
@@ -652,11 +654,12 @@ class Catalog:
             built = entry.build(self, source)
             extras = (*built.extras, *({} for _ in built.models[len(built.extras):]))
             substitute = self.targets.substitute
-            blocks = []
+            blocks, failures = [], []
             for m, extra in zip(built.models, extras):
                 variables = {k: v for k, v in extra.items() if k not in ("title", "aliases")}
                 rendered = render_template(self.env, entry.template, self.corpus, section=m, **variables)
                 if isinstance(rendered, Diagnostic):
+                    failures.append(rendered)
                     self.template_failure(rendered)
                     continue
                 blocks.append(Generated(anchor=m.anchor,
@@ -664,8 +667,23 @@ class Catalog:
                                         kind=_SHOWN_AS.get(kind, kind), html=substitute(rendered),
                                         inner_anchors=m.inner_anchors, aliases=extra.get("aliases", ())))
             unstable = frozenset(m.anchor for m, extra in zip(built.models, extras) if extra.get("unstable"))
-            self._built[name] = (tuple(blocks), built.diagnostics, unstable)
+            self._built[name] = (tuple(blocks), built.diagnostics, unstable, tuple(failures))
         return self._built[name][0]
+
+    def built(self) -> dict[str, tuple]:
+        """What this catalog has built, by name in the order it was built:
+        what a catalog in another process adopts (:meth:`adopt`)."""
+        return dict(self._built)
+
+    def adopt(self, built: Mapping[str, tuple]) -> None:
+        """Take what another process's copy of this catalog built (its
+        :meth:`built`) as if built here, in that order: the names this one
+        has not built yet, with their findings and template failures."""
+        for name, entry in built.items():
+            if name not in self._built:
+                self._built[name] = entry
+                for failure in entry[3]:
+                    self.template_failure(failure)
 
     def unstable_anchors(self, names: Iterable[str]) -> frozenset[str]:
         """The anchors of the unstable endpoints among ``names``' blocks."""
@@ -682,7 +700,7 @@ class Catalog:
             self._template_failures.append(diagnostic)
 
     def diagnostics(self) -> Iterable[Diagnostic]:
-        for _, found, _ in self._built.values():
+        for _, found, _, _ in self._built.values():
             yield from found
         yield from self._template_failures
 

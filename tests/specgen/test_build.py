@@ -3,6 +3,7 @@ anchors, injected faults, and all-or-nothing writes."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import shutil
@@ -291,3 +292,26 @@ def test_the_cli_reports_a_broken_template_without_a_traceback(tmp_path):
     assert done.returncode == 1, done.stderr
     assert "templates/page.html:1:1: error[build.template]" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_checks_beside_the_render_report_as_in_one_process():
+    """With more than one process the checks run in a forked child beside
+    the render; the site and the diagnostics, in their order, are those of
+    a build in one process, and the collector is left as it was."""
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    alone = build_site(Corpus(GOOD), check=True)
+    beside = build_site(Corpus(GOOD), check=True, jobs=2)
+    assert {d.code for d in alone.diagnostics} >= {"property.no-description"}
+    assert beside.files == alone.files
+    assert [repr(d) for d in beside.diagnostics] == [repr(d) for d in alone.diagnostics]
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
+
+
+def test_a_failure_in_the_checks_process_reaches_the_build(tmp_path):
+    """A bug the checks hit in their process is raised by the build (the
+    command reports it as an internal error), not lost."""
+    root = shutil.copytree(GOOD, tmp_path / "c")
+    corpus = Corpus(root)
+    corpus.sources.failures = None  # check_sources calls it: a TypeError in the child
+    with pytest.raises(RuntimeError, match="the checks failed in their process"):
+        build_site(corpus, check=True, jobs=2)
