@@ -517,12 +517,20 @@ def _is_onbind(request: Request) -> dict[str, Any]:
 
 
 def _onbind_receive(request: Request) -> dict[str, Any]:
+    """H3's side: the identity server keys it fetches, then (given their
+    answers as ``identity_keys``; a key not given could not be fetched)
+    the exchange requests it sends."""
     destination, body = _server_name(request, "destination"), _field(request, "body", object)
+    fetched = _verify_keys(request, "identity_keys") if request.get("identity_keys") is not None else {}
 
     def run() -> dict[str, Any]:
         bound = third_party_invites.handle_onbind(body, our_server_name=destination)
+        queries = third_party_invites.identity_key_requests(bound)
+        third_party_invites.check_bound_invites(bound, {
+            q: key.public_base64 if (key := fetched.get(q.server_name, {}).get(q.key_id)) else None for q in queries})
         exchanges = [third_party_invites.make_exchange_third_party_invite(invite) for invite in bound]
-        return {"exchanges": [{"method": "PUT", "path": path, "body": skeleton} for path, skeleton in exchanges]}
+        return {"key_requests": [{"server_name": q.server_name, "path": q.request_target} for q in queries],
+                "exchanges": [{"method": "PUT", "path": path, "body": skeleton} for path, skeleton in exchanges]}
 
     return _flow(run)
 
@@ -596,7 +604,8 @@ OPERATIONS: Mapping[str, Operation] = MappingProxyType(
             "room_version, room_id, body, events, state[, validity] -> accepted, queries, event | errcode, rule",
         ),
         "onbind-receive": Operation(
-            _onbind_receive, "body, destination -> accepted, exchanges (the exchange_third_party_invite requests)"
+            _onbind_receive, "body, destination[, identity_keys] -> accepted, key_requests (the identity server "
+            "keys fetched), exchanges (the exchange_third_party_invite requests) | errcode, rule"
         ),
         "is-store-invite": Operation(
             _is_store_invite, "body, base_url, key, ephemeral_key, token[, bound] -> accepted, answer | errcode, rule"

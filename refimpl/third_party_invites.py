@@ -9,7 +9,11 @@ Theory of operation (``specification/modules/third_party_invites.rst`` and
    :mod:`refimpl.identity_service` is the other end).
 2. When someone binds the address, the identity server calls
    ``/3pid/onbind`` on the invitee's server (H3) with a ``signed`` object
-   per invite (:func:`handle_onbind` reads it).
+   per invite (:func:`handle_onbind` reads it). ``onbind`` carries no
+   request signature, so H3 first proves each ``signed`` with the key its
+   signer publishes: :func:`identity_key_requests` says which keys to
+   fetch, :func:`read_identity_key_answer` reads each answer and
+   :func:`check_bound_invites` judges.
 3. H3 builds the skeleton of an ``invite`` member event holding ``signed``
    and asks a server in the room to issue it
    (:func:`make_exchange_third_party_invite`): it is H3 that turns the
@@ -59,6 +63,10 @@ __all__ = [
     "key_validity_request_url",
     "read_key_validity_answer",
     "handle_onbind",
+    "IdentityKeyQuery",
+    "identity_key_requests",
+    "read_identity_key_answer",
+    "check_bound_invites",
     "make_exchange_third_party_invite",
     "key_validity_requests",
     "handle_exchange_third_party_invite",
@@ -71,6 +79,9 @@ RULES: Refusals = MappingProxyType(
         "onbind.bad_field": (BadJson, "an onbind field has the wrong type"),
         "onbind.not_our_user": (InvalidParam, "the bound user is not on this server"),
         "onbind.mxid_mismatch": (InvalidParam, "an invite's signed mxid is not the bound user"),
+        "onbind.too_many_keys": (InvalidParam, "the invites name more identity server keys than a server fetches"),
+        "onbind.bad_signature": (Forbidden, "no signature in an invite's signed verifies with the key its "
+                                            "identity server publishes"),
         "exchange.malformed": (BadJson, "the exchange body is not a skeleton invite member event"),
         "exchange.room_id_mismatch": (InvalidParam, "the body's room ID is not the path's"),
         "exchange.no_signed": (BadJson, "content.third_party_invite.signed is missing or not an object"),
@@ -175,11 +186,8 @@ def _onbind_field(body: Mapping[str, Any], name: str, kind: type, where: str = "
 
 
 def handle_onbind(body: Any, *, our_server_name: str) -> tuple[BoundInvite, ...]:
-    """Read ``PUT /3pid/onbind`` (H3's side): the invites to turn into invite events.
-
-    The identity server's signatures are not checked here: the server in the
-    room checks them against the keys of its third-party invite event, and so
-    do the auth rules everywhere.
+    """Read ``PUT /3pid/onbind`` (H3's side): the invites to turn into invite
+    events, once :func:`check_bound_invites` has proved their signatures.
 
     Raises:
         RemoteProtocolError: with the ``rule`` of :data:`RULES` broken.
@@ -205,6 +213,78 @@ def handle_onbind(body: Any, *, our_server_name: str) -> tuple[BoundInvite, ...]
             raise _refuse("onbind.mxid_mismatch", f"{where}signed.mxid")
         invites.append(BoundInvite(room_id, sender, mxid, MappingProxyType(as_plain(signed))))
     return tuple(invites)
+
+
+#: The most identity server keys one onbind call makes H3 fetch: a genuine
+#: call names one identity server, so more is a request to make H3 fetch
+#: from many servers at a stranger's bidding.
+MAX_IDENTITY_KEYS = 8
+
+
+@dataclass(frozen=True)
+class IdentityKeyQuery:
+    """One ``GET /_matrix/identity/v2/pubkey/{keyId}`` H3 sends to the
+    server that signed a ``signed`` object."""
+
+    server_name: str
+    key_id: str
+
+    @property
+    def request_target(self) -> str:
+        return f"/_matrix/identity/v2/pubkey/{percent_encode(self.key_id)}"
+
+
+def _signatures(signed: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The ed25519 signatures of ``signed`` as ``(server, key ID, signature)``."""
+    signatures = signed.get("signatures")
+    found = []
+    for server, by_key in signatures.items() if isinstance(signatures, OBJECT_TYPES) else ():
+        for key_id, signature in by_key.items() if isinstance(by_key, OBJECT_TYPES) else ():
+            if key_id.startswith("ed25519:") and type(signature) is str:
+                found.append((server, key_id, signature))
+    return found
+
+
+def identity_key_requests(invites: tuple[BoundInvite, ...]) -> tuple[IdentityKeyQuery, ...]:
+    """The keys H3 fetches to check ``invites``: one per identity server
+    and key ID that signed, in the order met.
+
+    Raises:
+        RemoteProtocolError: ``onbind.too_many_keys`` past :data:`MAX_IDENTITY_KEYS`.
+    """
+    queries = tuple(dict.fromkeys(IdentityKeyQuery(server, key_id)
+                                  for invite in invites for server, key_id, _ in _signatures(invite.signed)))
+    if len(queries) > MAX_IDENTITY_KEYS:
+        raise _refuse("onbind.too_many_keys", f"{len(queries)} keys, at most {MAX_IDENTITY_KEYS}")
+    return queries
+
+
+def read_identity_key_answer(status: int, body: Any) -> str | None:
+    """The ``public_key`` of an answer to ``GET .../pubkey/{keyId}``, or
+    ``None`` unless it is a 200 with a string key."""
+    if status == 200 and isinstance(body, OBJECT_TYPES) and type(body.get("public_key")) is str:
+        return body["public_key"]
+    return None
+
+
+def check_bound_invites(invites: tuple[BoundInvite, ...], keys: Mapping[IdentityKeyQuery, str | None]) -> None:
+    """Every invite's ``signed`` must carry a signature that verifies with
+    the key its signer publishes (``keys``: the answers to
+    :func:`identity_key_requests`, ``None`` for a key that could not be
+    fetched). That only proves an identity server vouched for the binding;
+    whether it is the one the room's invite named is the room's server's
+    check (:func:`handle_exchange_third_party_invite`).
+
+    Raises:
+        RemoteProtocolError: ``onbind.bad_signature``, naming the invite.
+    """
+    for i, invite in enumerate(invites):
+        if not any(
+            (key := keys.get(IdentityKeyQuery(server, key_id))) is not None
+            and signed_by_any({**invite.signed, "signatures": {server: {key_id: signature}}}, (key,))
+            for server, key_id, signature in _signatures(invite.signed)
+        ):
+            raise _refuse("onbind.bad_signature", f"invites[{i}].signed")
 
 
 def make_exchange_third_party_invite(invite: BoundInvite) -> tuple[str, dict[str, Any]]:

@@ -36,8 +36,10 @@ from refimpl.room_versions import RoomVersion, room_version as lookup_room_versi
 from refimpl.state import RoomState
 from refimpl.test_keys import PUBLISHED_KEYS, seed_for_label, signing_key_for
 from refimpl.third_party_invites import (
+    check_bound_invites,
     handle_exchange_third_party_invite,
     handle_onbind,
+    identity_key_requests,
     key_validity_requests,
     make_exchange_third_party_invite,
     read_key_validity_answer,
@@ -267,6 +269,8 @@ def _third_party_invite_story(version: str) -> History:
     onbind = onbind_payload("email", _CAROL_ADDRESS, CAROL, [stored], server_name=IDENTITY_SERVER,
                             long_term_key=identity_key)
     (bound,) = handle_onbind(onbind, our_server_name=parse_user_id(CAROL).server_name)
+    check_bound_invites((bound,), {query: identity_key.verify_key.public_base64
+                                   for query in identity_key_requests((bound,))})
     _, skeleton = make_exchange_third_party_invite(bound)
     vouched = {identity_key.verify_key.public_base64}
     validity = {

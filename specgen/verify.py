@@ -52,8 +52,10 @@ from refimpl.signing import verify_json
 from refimpl.state import RoomState
 from refimpl.test_keys import PUBLISHED_KEYS, signing_key_for
 from refimpl.third_party_invites import (
+    check_bound_invites,
     handle_exchange_third_party_invite,
     handle_onbind,
+    identity_key_requests,
     key_validity_requests,
     read_key_validity_answer,
     verify_signed,
@@ -507,6 +509,8 @@ def _check_onbind(example: _Example, known: _Known) -> Iterator[Diagnostic]:
     body = example.value
     try:
         bound = handle_onbind(body, our_server_name=_server(body.get("mxid") if isinstance(body, Mapping) else None) or "")
+        check_bound_invites(bound, {query: _published_key(query.server_name, query.key_id)
+                                    for query in identity_key_requests(bound)})
     except MatrixError as exc:
         yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
                                      f"the invitee's server refuses this onbind call: {_refusal_text(exc)}")
@@ -516,6 +520,11 @@ def _check_onbind(example: _Example, known: _Known) -> Iterator[Diagnostic]:
         if third_party is None or not verify_signed(invite.signed, third_party.content):
             yield example.doc.diagnostic(join_pointer(example.pointer, "invites", index, "signed"), "verify.flow", Severity.ERROR,
                                          "no third-party invite of the examples has this token and a key that verifies the proof")
+
+
+def _published_key(server_name: str, key_id: str) -> str | None:
+    key = PUBLISHED_KEYS.get(server_name)
+    return key.verify_key.public_base64 if key is not None and key.key_id == key_id else None
 
 
 def _check_store_invite(example: _Example, requests: list[Any]) -> Iterator[Diagnostic]:

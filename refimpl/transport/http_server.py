@@ -54,10 +54,13 @@ from ..invites import (
 )
 from ..joins import HostedRoom, handle_make_join, handle_send_join, next_event
 from ..third_party_invites import (
+    check_bound_invites,
     handle_exchange_third_party_invite,
     handle_onbind,
+    identity_key_requests,
     key_validity_requests,
     make_exchange_third_party_invite,
+    read_identity_key_answer,
     read_key_validity_answer,
 )
 from ..auth_rules import authorize
@@ -404,9 +407,20 @@ def _invite(api: InviteApi) -> Handler:
 
 
 async def _onbind(server: Homeserver, incoming: Incoming) -> tuple[int, Any]:
-    """H3's side: each bound invite goes to a server in its room (the
+    """H3's side: fetch the keys of the identity servers that signed, prove
+    every invite with them, then send each to a server in its room (the
     inviter's), which issues the invite; answered once all were asked."""
-    for invite in handle_onbind(incoming.body, our_server_name=server.server_name):
+    invites = handle_onbind(incoming.body, our_server_name=server.server_name)
+    keys = {}
+    for query in identity_key_requests(invites):
+        try:
+            answer = await server.client.request(query.server_name, "GET", query.request_target)
+        except Unreachable:
+            keys[query] = None
+            continue
+        keys[query] = read_identity_key_answer(answer.status, answer.response_body)
+    check_bound_invites(invites, keys)
+    for invite in invites:
         request_target, skeleton = make_exchange_third_party_invite(invite)
         await server.client.request(
             parse_user_id(invite.sender).server_name, "PUT", request_target, body=skeleton, sign=True

@@ -21,7 +21,8 @@ def test_invite_scenario(corpus, observer, name):
 def test_third_party_invite_walk_through(corpus, observer):
     result = assert_scenario_passes(corpus, observer, "third-party-invite")
     paths = [o.exchange.path for o in result.exchanges]
-    steps = ["/_matrix/identity/v2/store-invite", "/_matrix/identity/v2/pubkey/isvalid",
+    steps = ["/_matrix/identity/v2/store-invite", "/_matrix/identity/v2/pubkey/ed25519",
+             "/_matrix/identity/v2/pubkey/isvalid",
              "/_matrix/federation/v1/exchange_third_party_invite/", "/_matrix/federation/v1/3pid/onbind",
              "/_matrix/federation/v1/make_join/", "/_matrix/federation/v2/send_join/"]
     found = [next(i for i, p in enumerate(paths) if p.startswith(step)) for step in steps]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from refimpl.factories import CAROL, RoomFactory
 from refimpl.identity_service import onbind_payload
+from refimpl.keys import SigningKey
 from refimpl.signing import sign_json
 from refimpl.third_party_invites import handle_onbind, make_exchange_third_party_invite
 from specgen.flow_scenarios import EMAIL, H1, H1_TOKEN, H3, IDENTITY, store_third_party_invite, host_room
@@ -72,6 +73,51 @@ def test_a_token_no_third_party_invite_names_is_refused():
 
     answer, carol, _ = run(exchange(other_token))
     assert (answer.status, answer.errcode) == (400, "M_INVALID_PARAM")
+    assert carol is None
+
+
+async def onbind(change=unchanged):
+    """The identity server's onbind call reaches H3 as ``change`` makes it.
+    Returns (H3's answer, H1's room state of Carol, H3 still answering)."""
+    async with Federation() as fed:
+        h1 = await fed.homeserver(H1)
+        await fed.homeserver(H3)
+        identity = await fed.identity_server(IDENTITY, access_tokens=frozenset({H1_TOKEN}))
+        room = host_room(h1, RoomFactory.invite_only("11"))
+        await store_third_party_invite(fed, h1, room)
+        payload = onbind_payload("email", EMAIL, CAROL, list(identity.invites.values()),
+                                 server_name=IDENTITY, long_term_key=identity.signing_key)
+        payload = await change(fed, identity, payload)
+        answer = await fed.client().request(H3, "PUT", "/_matrix/federation/v1/3pid/onbind", body=payload)
+        after = await fed.client().request(H3, "GET", "/_matrix/key/v2/server")
+        return answer, h1.room(room.room_id).state.lookup("m.room.member", CAROL), after.status
+
+
+def test_h3_exchanges_a_binding_its_identity_server_signed():
+    answer, carol, after = run(onbind())
+    assert (answer.status, after) == (200, 200)
+    assert carol.content["membership"] == "invite"
+
+
+def test_h3_refuses_a_binding_the_named_identity_server_did_not_sign():
+    async def forge(fed, identity, payload):
+        entry = payload["invites"][0]
+        signed = {k: v for k, v in entry["signed"].items() if k != "signatures"}
+        forger = SigningKey.from_seed(bytes(32), identity.signing_key.version)
+        return {**payload, "invites": [{**entry, "signed": sign_json(signed, IDENTITY, forger)}]}
+
+    answer, carol, after = run(onbind(forge))
+    assert (answer.status, answer.errcode, after) == (403, "M_FORBIDDEN", 200)
+    assert carol is None, "H3 must not ask the room's server to exchange an unproven binding"
+
+
+def test_h3_refuses_a_binding_when_the_identity_server_key_cannot_be_fetched():
+    async def stop(fed, identity, payload):
+        await fed.stop(IDENTITY)
+        return payload
+
+    answer, carol, after = run(onbind(stop))
+    assert (answer.status, answer.errcode, after) == (403, "M_FORBIDDEN", 200)
     assert carol is None
 
 

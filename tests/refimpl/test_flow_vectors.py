@@ -198,18 +198,26 @@ def _third_party_cases():
                 {"medium": "email", "address": ADDRESS, "mxid": CAROL, "stored": stored_json, "server_name": IDENTITY_SERVER, "key": _key(IDENTITY_SERVER)})
     onbind = onbind_payload("email", ADDRESS, CAROL, [stored], server_name=IDENTITY_SERVER, long_term_key=lt)
     signed = onbind["invites"][0]["signed"]
-    yield _case("third_party_invites", "onbind received: one exchange request per invite", "onbind-receive",
-                {"body": onbind, "destination": "third.example.net"})
+    identity_keys = _keys(IDENTITY_SERVER)
+    yield _case("third_party_invites", "onbind received: the identity server's key fetched, one exchange request per invite",
+                "onbind-receive", {"body": onbind, "destination": "third.example.net", "identity_keys": identity_keys})
     entry = onbind["invites"][0]
-    for rule, body, destination in [
-        ("onbind.not_object", [onbind], "third.example.net"),
-        ("onbind.missing_field", {k: v for k, v in onbind.items() if k != "invites"}, "third.example.net"),
-        ("onbind.bad_field", {**onbind, "invites": [5]}, "third.example.net"),
-        ("onbind.not_our_user", onbind, "example.org"),
-        ("onbind.mxid_mismatch", {**onbind, "invites": [{**entry, "signed": {**signed, "mxid": BOB}}]}, "third.example.net"),
+    forged = {**signed, "signatures": {IDENTITY_SERVER: {"ed25519:0": signed["signatures"][IDENTITY_SERVER]["ed25519:0"]},
+                                       **{f"is{i}.example.org": {"ed25519:0": "AAAA"} for i in range(8)}}}
+    for rule, body, destination, keys in [
+        ("onbind.not_object", [onbind], "third.example.net", identity_keys),
+        ("onbind.missing_field", {k: v for k, v in onbind.items() if k != "invites"}, "third.example.net", identity_keys),
+        ("onbind.bad_field", {**onbind, "invites": [5]}, "third.example.net", identity_keys),
+        ("onbind.not_our_user", onbind, "example.org", identity_keys),
+        ("onbind.mxid_mismatch", {**onbind, "invites": [{**entry, "signed": {**signed, "mxid": BOB}}]}, "third.example.net", identity_keys),
+        ("onbind.bad_signature", onbind, "third.example.net",
+         {IDENTITY_SERVER: {PUBLISHED_KEYS[IDENTITY_SERVER].key_id: PUBLISHED_KEYS["example.org"].verify_key.public_base64}}),
+        ("onbind.too_many_keys", {**onbind, "invites": [{**entry, "signed": forged}]}, "third.example.net", identity_keys),
     ]:
         yield _refusal("third_party_invites", third_party_invites.RULES, rule, "onbind refused", "onbind-receive",
-                       {"body": body, "destination": destination})
+                       {"body": body, "destination": destination, "identity_keys": keys})
+    yield _case("third_party_invites", "onbind refused: the identity server's key could not be fetched (M_FORBIDDEN)",
+                "onbind-receive", {"body": onbind, "destination": "third.example.net"})
     yield _case("third_party_invites", "signed verifies with the invite's long-term key", "third-party-signed-verify", {"signed": signed, "invite": content})
     yield _case("third_party_invites", "signed altered after signing: no key verifies it", "third-party-signed-verify", {"signed": {**signed, "mxid": BOB}, "invite": content})
     url = content["key_validity_url"]

@@ -11,6 +11,8 @@ good, then issues the invite, which the auth rules accept.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from refimpl.auth_rules import Allowed, authorize
 from refimpl.errors import MatrixError
@@ -26,11 +28,15 @@ from refimpl.identity_service import (
 from refimpl.keys import SigningKey
 from refimpl.third_party_invites import (
     RULES,
+    IdentityKeyQuery,
+    check_bound_invites,
     handle_exchange_third_party_invite,
     handle_onbind,
+    identity_key_requests,
     key_validity_request_url,
     key_validity_requests,
     make_exchange_third_party_invite,
+    read_identity_key_answer,
     read_key_validity_answer,
     third_party_invite_content,
     verify_signed,
@@ -208,3 +214,60 @@ def test_rules_registry_is_exercised():
 
     text = pathlib.Path(__file__).read_text()
     assert [r for r in RULES if f'"{r}"' not in text] == []
+
+
+# -- H3 proves each binding with the key its identity server publishes ---------------------------
+
+
+def _bound(signed_changes=None, sign_with=LONG_TERM, signer=IDENTITY_SERVER):
+    stored = StoredInvite("tok", "email", ADDRESS, "!r:example.org", ALICE, "k")
+    body = onbind_payload("email", ADDRESS, CAROL, [stored], server_name=signer, long_term_key=sign_with)
+    if signed_changes:
+        entry = body["invites"][0]
+        body = {**body, "invites": [{**entry, "signed": {**entry["signed"], **signed_changes}}]}
+    return handle_onbind(body, our_server_name="third.example.net")
+
+
+PUBLISHED = {IdentityKeyQuery(IDENTITY_SERVER, LONG_TERM.key_id): LONG_TERM.verify_key.public_base64}
+
+
+def test_h3_asks_for_the_key_that_signed_and_accepts_what_it_verifies():
+    bound = _bound()
+    assert identity_key_requests(bound) == (IdentityKeyQuery(IDENTITY_SERVER, LONG_TERM.key_id),)
+    assert identity_key_requests(bound)[0].request_target == "/_matrix/identity/v2/pubkey/ed25519%3A" + LONG_TERM.version
+    assert check_bound_invites(bound, PUBLISHED) is None
+
+
+@pytest.mark.parametrize("keys", [
+    {},                                                                      # the key could not be fetched
+    {IdentityKeyQuery(IDENTITY_SERVER, LONG_TERM.key_id): None},
+    {IdentityKeyQuery(IDENTITY_SERVER, LONG_TERM.key_id): EPHEMERAL.verify_key.public_base64},  # another key
+    {IdentityKeyQuery("example.org", LONG_TERM.key_id): LONG_TERM.verify_key.public_base64},   # another server's
+])
+def test_h3_refuses_a_binding_no_published_key_proves(keys):
+    assert _rule(lambda: check_bound_invites(_bound(), keys)) == ("onbind.bad_signature", "M_FORBIDDEN")
+
+
+def test_h3_fetches_a_bounded_number_of_keys():
+    (invite,) = _bound()
+    many = {f"is{i}.example.org": {"ed25519:0": "AAAA"} for i in range(9)}
+    crowded = type(invite)(invite.room_id, invite.sender, invite.mxid, {**invite.signed, "signatures": many})
+    assert _rule(lambda: identity_key_requests((crowded,))) == ("onbind.too_many_keys", "M_INVALID_PARAM")
+
+
+@pytest.mark.parametrize("status, body, key", [
+    (200, {"public_key": "abc"}, "abc"), (404, {"public_key": "abc"}, None), (200, {"public_key": 5}, None),
+    (200, ["abc"], None), (200, {}, None),
+])
+def test_identity_key_answers(status, body, key):
+    assert read_identity_key_answer(status, body) == key
+
+
+@settings(max_examples=60, deadline=None)
+@given(field=st.sampled_from(["mxid", "token", "sender", "extra"]), value=st.text(max_size=20))
+def test_a_binding_altered_after_signing_is_refused(field, value):
+    (invite,) = _bound()
+    if invite.signed.get(field) == value:
+        return
+    changed = type(invite)(invite.room_id, invite.sender, invite.mxid, {**invite.signed, field: value})
+    assert _rule(lambda: check_bound_invites((changed,), PUBLISHED)) == ("onbind.bad_signature", "M_FORBIDDEN")
