@@ -509,13 +509,19 @@ def _check_onbind(example: _Example, known: _Known) -> Iterator[Diagnostic]:
     body = example.value
     try:
         bound = handle_onbind(body, our_server_name=_server(body.get("mxid") if isinstance(body, Mapping) else None) or "")
-        check_bound_invites(bound, {query: _published_key(query.server_name, query.key_id)
-                                    for query in identity_key_requests(bound)})
+        keys = {query: _published_key(query.server_name, query.key_id) for query in identity_key_requests(bound)}
     except MatrixError as exc:
         yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
                                      f"the invitee's server refuses this onbind call: {_refusal_text(exc)}")
         return
     for index, invite in enumerate(bound):
+        try:
+            check_bound_invites((invite,), keys)
+        except MatrixError as exc:
+            yield example.doc.diagnostic(join_pointer(example.pointer, "invites", index, "signed"), "verify.flow",
+                                         Severity.ERROR, "the invitee's server refuses this proof (it checks it with "
+                                         f"the identity server's published key): {_refusal_text(exc)}")
+            continue
         third_party = _room_state(known, invite.room_id).lookup("m.room.third_party_invite", str(invite.signed.get("token")))
         if third_party is None or not verify_signed(invite.signed, third_party.content):
             yield example.doc.diagnostic(join_pointer(example.pointer, "invites", index, "signed"), "verify.flow", Severity.ERROR,
