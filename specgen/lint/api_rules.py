@@ -216,8 +216,7 @@ def _schema_surely_clean(schema, seen: set[int]) -> bool:
     sub-schemas whose defaults are already proven."""
     if not isinstance(schema, dict):
         return False
-    dialect = schema.get("$schema", _OAS31_DIALECT)
-    if not isinstance(dialect, str) or not is_clean(_dialect_validator(dialect, _oas31_formats()), schema):
+    if not is_clean(_metaschema_validator(schema.get("$schema", _OAS31_DIALECT)), schema):
         return False
     if "allOf" in schema:
         defined = set(schema.get("properties") or ())
@@ -262,18 +261,81 @@ def _collected_properties(schema) -> set[str]:
 
 
 def _default_valid(schema: dict) -> bool:
-    """The library's own check of a ``default`` value, by its own
-    validator class (a default is small; no compiled verdict needed)."""
-    from openapi_schema_validator import OAS31Validator
+    """The library's check of a ``default`` value: by its OpenAPI 3.1
+    validator, which is JSON Schema 2020-12 with formats asserted and a
+    few annotation keywords more (the value is small: Python judges it)."""
+    import jsonschema
 
-    return OAS31Validator(schema, format_checker=_oas31_formats()).is_valid(schema["default"])
+    formats = _oas31_formats()
+    return formats is not None and jsonschema.Draft202012Validator(schema, format_checker=formats).is_valid(
+        schema["default"])
 
 
+@lru_cache(maxsize=None)
 def _oas31_formats():
-    """The format checker the library asserts formats of 3.1 schemas with."""
-    from openapi_schema_validator import oas31_format_checker
+    """The format checks openapi-schema-validator makes in 3.1 schemas,
+    without its import: jsonschema's checks, which its checker starts from,
+    with the integer sizes of the OpenAPI format registry (``float``,
+    ``double`` and ``password`` accept every JSON value, as unknown formats
+    do). With the optional ``regress`` package installed, the library reads
+    ``pattern`` and ``regex`` as ECMA-262: ``None`` then, and the library
+    judges."""
+    if importlib.util.find_spec("regress") is not None:
+        return None
+    import jsonschema
 
-    return oas31_format_checker
+    checker = jsonschema.FormatChecker()
+    checker.checks("int32")(partial(_fits_signed, bits=32))
+    checker.checks("int64")(partial(_fits_signed, bits=64))
+    return checker
+
+
+def _fits_signed(value, bits: int) -> bool:
+    """An integer (not a boolean) of ``bits`` bits, two's complement;
+    anything else is not this format's concern."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return True
+    return -(1 << (bits - 1)) <= value < 1 << (bits - 1)
+
+
+@lru_cache(maxsize=None)
+def _metaschema_validator(dialect: str):
+    """The compiled check of a schema in a 3.1 document against its
+    dialect's metaschema (the OpenAPI base dialect or JSON Schema
+    2020-12), from the metaschema files the library holds, read without
+    importing it; ``None`` for any other dialect."""
+    resources = _metaschema_resources()
+    formats = _oas31_formats()
+    if dialect not in resources or formats is None:
+        return None
+    named = {node["format"] for _, contents in resources.items() for node in iter_mappings(contents)
+             if isinstance(node.get("format"), str)}
+    registry = make_registry(resources.items())
+    checks = {name: partial(formats.conforms, format=name) for name in sorted(named)}
+    return compile_validator(resources[dialect], registry, checks) if registry is not None else None
+
+
+@lru_cache(maxsize=None)
+def _metaschema_resources() -> dict:
+    """URI -> contents of the JSON Schema 2020-12 metaschemas and the
+    OpenAPI 3.1 ones (openapi-schema-validator's files, read as it reads
+    them)."""
+    import jsonschema_specifications
+
+    resources = {uri: jsonschema_specifications.REGISTRY.contents(uri) for uri in jsonschema_specifications.REGISTRY
+                 if uri.startswith(_DIALECT_PREFIXES[0])}
+    spec = importlib.util.find_spec("openapi_schema_validator")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    folder = Path(next(iter(spec.submodule_search_locations))) / "schemas" / "oas3.1"
+    try:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file() and not file.name.startswith("."):
+                contents = json.loads(file.read_text("utf-8"))
+                resources[contents["$id"]] = contents
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return resources
 
 
 @lru_cache(maxsize=None)

@@ -182,11 +182,10 @@ def object_title(node: Any, ctx: SchemaContext) -> Iterator[Finding]:
 def _event_content(ctx: SchemaContext) -> bool:
     """``properties/content`` at the top of an event schema (or of one of
     its top-level ``allOf`` members)."""
-    if ctx.path not in ctx.run.corpus.schemas.values():
-        return False
     tokens = split_pointer(ctx.pointer)
-    return tokens in (["properties", "content"],) or (
+    at_content = tokens == ["properties", "content"] or (
         len(tokens) == 4 and tokens[0] == "allOf" and tokens[2:] == ["properties", "content"])
+    return at_content and ctx.path in ctx.run.corpus.schemas.values()
 
 
 _TYPE_CHECKS = {

@@ -335,6 +335,39 @@ def test_the_prewalk_reads_the_library_document_schema():
     assert schema == dict(schema_v31)
 
 
+def test_the_prewalk_reads_the_library_metaschemas():
+    from openapi_schema_validator._dialects import OPENAPI_SPECIFICATIONS
+
+    library = {uri: OPENAPI_SPECIFICATIONS.contents(uri) for uri in OPENAPI_SPECIFICATIONS
+               if uri.startswith(api_rules._DIALECT_PREFIXES)}
+    assert api_rules._metaschema_resources() == library
+
+
+_FORMAT_VALUES = st.one_of(_SCALARS, st.integers(), st.text(max_size=6), st.sampled_from([
+    2**31 - 1, 2**31, -2**31, -2**31 - 1, 2**63 - 1, 2**63, -2**63, -2**63 - 1, True, 1.5, float("inf"),
+    "(?<n>x)", "\\p{L}", "[", "http://a b", "a:b", "//x", "QUJD", "x@y"]))
+
+
+@SETTINGS
+@given(st.sampled_from(["int32", "int64", "float", "double", "password", "regex", "iri", "uri", "uri-reference",
+                        "email", "date-time", "byte", "binary", "mx-user-id"]), _FORMAT_VALUES)
+def test_the_prewalk_asserts_formats_as_the_library_does(name, value):
+    from openapi_schema_validator import oas31_format_checker
+
+    assert api_rules._oas31_formats().conforms(value, name) == oas31_format_checker.conforms(value, name)
+
+
+@SETTINGS
+@given(_schema_like(), st.sampled_from(["https://spec.openapis.org/oas/3.1/dialect/base",
+                                        "https://json-schema.org/draft/2020-12/schema"]))
+def test_the_prewalk_metaschema_verdicts_agree_with_the_library(schema, dialect):
+    _, _, formats = _oas31_schema_checker()
+    python = jsonschema.validators.validator_for({"$schema": dialect}, default=None)
+    fast = api_rules._metaschema_validator(dialect)
+    assert fast is not None
+    assert is_clean(fast, schema) == _python_schema_check(python, formats, schema), schema
+
+
 def test_the_prewalk_leaves_other_versions_and_references_to_the_library():
     assert not api_rules._surely_clean({**_clean_document(), "openapi": "3.0.3"}, "openapi3.0")
     assert not api_rules._surely_clean({"swagger": "2.0", "info": {"title": "t", "version": "1"},
