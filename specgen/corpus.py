@@ -17,6 +17,7 @@ and a config file given by path (``--config``) overrides both::
     max_file_size = 5242880              # bytes per file (the default)
     allow_raw_html = false               # true only for a trusted corpus
     strict_build = true                  # findings fail `specgen build` (the layout's default)
+    declared_histories = false           # true in this project's own spec: its walk-through stories
 
 Nothing outside the root (and ``read_roots``) is read, whatever a
 reference, a symlink or a folder setting says.
@@ -72,6 +73,10 @@ class Config:
     allow_raw_html: bool = False
     #: Whether a finding fails ``specgen build`` (the layout's default).
     strict_build: bool = True
+    #: Whether ``examples --sign`` writes (and ``--check`` expects) the
+    #: example room histories :mod:`specgen.histories` declares: the
+    #: walk-through stories of this project's own spec, not of any corpus.
+    declared_histories: bool = False
 
     def dir(self, name: str) -> Path:
         return self.dirs[name]
@@ -120,6 +125,9 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
     strict_build = table.get("strict_build", layout.strict_build)
     if not isinstance(strict_build, bool):
         raise ConfigError(f"{origin}: strict_build must be true or false")
+    declared_histories = table.get("declared_histories", False)
+    if not isinstance(declared_histories, bool):
+        raise ConfigError(f"{origin}: declared_histories must be true or false")
     severity_table = table.get("severity", {})
     if not isinstance(severity_table, dict):
         raise ConfigError(f"{origin}: severity must be a table of code = level")
@@ -132,7 +140,8 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
         raise ConfigError(f"{origin}: ignore must be a list of codes")
     return Config(root=root, dirs=dirs, severity=severity, ignore=frozenset(ignore), layout=layout,
                   layout_source=layout_source, read_roots=readable[1:], max_file_size=max_file_size,
-                  allow_raw_html=allow_raw_html, strict_build=strict_build)
+                  allow_raw_html=allow_raw_html, strict_build=strict_build,
+                  declared_histories=declared_histories)
 
 
 def _config_table(root: Path, config_file: Path | None) -> tuple[dict[str, Any], Path]:

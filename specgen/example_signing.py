@@ -592,7 +592,7 @@ def sign_corpus(corpus: Corpus) -> Signed:
     refreshed = [
         _refresh(site.value, lambda p, m, s=site: ctx.report(s, p, "examples.sign", m)) for site in sites
     ]
-    declared = declared_histories()
+    declared = declared_histories() if corpus.config.declared_histories else ()
     rooms = _Rooms()
     for history in declared:
         for event in history.events:

@@ -50,6 +50,7 @@ def corpus_copy(tmp_path) -> Path:
     """A private copy of the repository's corpus data, safe to tamper with."""
     for name in ("api", "event-schemas"):
         shutil.copytree(REPO / name, tmp_path / name)
+    shutil.copy(REPO / "specgen.toml", tmp_path / "specgen.toml")
     return tmp_path
 
 

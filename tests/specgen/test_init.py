@@ -35,6 +35,21 @@ def test_a_new_corpus_builds_a_page_with_its_event_and_endpoint(started, tmp_pat
     assert 'id="m.room.create"' in page and "/_matrix/federation/v1/version" in page
 
 
+def test_a_new_corpus_holds_its_own_history_and_none_of_this_projects_stories(started, tmp_path):
+    """The walk-through stories of this project's spec are written only
+    where a corpus asks for them (``declared_histories = true``)."""
+    assert sorted(p.name for p in (started / "event-schemas/histories").iterdir()) == ["example-room-v12.json"]
+    import shutil
+
+    asking = shutil.copytree(started, tmp_path / "asking")
+    config = asking / "specgen.toml"
+    config.write_text("declared_histories = true\n" + config.read_text("utf-8"), "utf-8")
+    assert main(["--root", str(asking), "examples", "--check"]) == 1
+    assert main(["--root", str(asking), "examples", "--sign"]) == 0
+    written = {p.name for p in (asking / "event-schemas/histories").iterdir()}
+    assert {"third-party-invite-v12.json", "remote-invite-v1.json"} <= written
+
+
 def test_the_example_ids_are_the_ones_refimpl_computed(started):
     example = json.loads((started / "event-schemas/examples/m.room.create").read_text())
     history = json.loads((started / "event-schemas/histories/example-room-v12.json").read_text())
