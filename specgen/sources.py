@@ -26,7 +26,10 @@ than :data:`MAX_DEPTH` at the line where it crosses the limit and alias
 expansion beyond :data:`MAX_ALIAS_NODES` nodes (a kilobyte "billion
 laughs" file would otherwise expand to billions); a mapping that repeats a
 key is ``syntax.duplicate-key`` in YAML and JSON alike, since the text a
-reviewer reads must be the data that is validated and signed.
+reviewer reads must be the data that is validated and signed. Plain YAML
+(no tags, anchors or merge keys: nearly every spec file) is built straight
+from the event stream within the same bounds, without composing nodes
+(:meth:`_Loader.plain_data`); anything else takes the composed path.
 """
 
 from __future__ import annotations
@@ -170,6 +173,78 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                 parent[0].value.append((parent[2], node))
                 parent[2] = None
 
+    def plain_data(self) -> Any:
+        """The document's data built straight from the event stream, for
+        the plain YAML that nearly every spec file is: no tags, anchors,
+        aliases or merge keys, scalar keys, each key once, within
+        :data:`MAX_DEPTH`. Scalars are resolved and constructed by the
+        same resolver and constructors as :meth:`construct_mapping`'s path,
+        so the data is identical; :data:`MISSING` for anything else (or an
+        error), which the composed path then builds or reports.
+
+        About twice as fast as composing nodes first, and it keeps no node
+        tree alive: positions are composed again only for a file with a
+        finding."""
+        get_event, resolve, constructors = self.get_event, self.resolve, self.yaml_constructors
+        tags: dict[str, str] = {}
+        get_event()  # stream start
+        if self.check_event(yaml.StreamEndEvent):
+            get_event()
+            return None
+        get_event()  # document start
+        stack: list[list] = []  # [container, pending key or _NO_KEY, key texts seen]
+        while True:
+            event = get_event()
+            kind = event.__class__
+            if kind is yaml.ScalarEvent:
+                if event.anchor is not None or event.tag not in (None, "!"):
+                    return MISSING
+                value = event.value
+                if event.implicit[0]:
+                    tag = tags.get(value)
+                    if tag is None:
+                        tag = tags[value] = resolve(yaml.ScalarNode, value, event.implicit)
+                else:
+                    tag = _STR_TAG
+                if tag != _STR_TAG:
+                    if tag not in _PLAIN_TAGS:
+                        return MISSING
+                    value = constructors[tag](self, yaml.ScalarNode(tag, value))
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.anchor is not None or event.tag not in (None, "!") or len(stack) >= MAX_DEPTH:
+                    return MISSING
+                stack.append([{}, _NO_KEY, set()] if kind is yaml.MappingStartEvent else [[], None, None])
+                continue
+            elif kind is yaml.MappingEndEvent:
+                value = stack.pop()[0]
+                if any(not isinstance(k, str) for k in value):
+                    value = {_key_text(k): v for k, v in value.items()}
+            elif kind is yaml.SequenceEndEvent:
+                value = stack.pop()[0]
+            else:  # an alias
+                return MISSING
+            if not stack:
+                break
+            parent = stack[-1]
+            container = parent[0]
+            if parent[2] is None:
+                container.append(value)
+            elif parent[1] is _NO_KEY:
+                if kind is not yaml.ScalarEvent:
+                    return MISSING
+                text = value if value.__class__ is str else _key_text(value)
+                if text in parent[2]:
+                    return MISSING
+                parent[2].add(text)
+                parent[1] = value
+            else:
+                container[parent[1]] = value
+                parent[1] = _NO_KEY
+        get_event()  # document end
+        if not self.check_event(yaml.StreamEndEvent):
+            return MISSING
+        return value
+
     def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML hook
         seen: set[str] = set()
         for key_node, _ in node.value:
@@ -185,6 +260,13 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         if any(not isinstance(k, str) for k in mapping):
             return {_key_text(k): v for k, v in mapping.items()}
         return mapping
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+#: Scalar tags whose values :meth:`_Loader.plain_data` constructs.
+_PLAIN_TAGS = frozenset({_STR_TAG, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+                         "tag:yaml.org,2002:null"})
+_NO_KEY = object()
 
 
 def _key_text(key: Any) -> str:
@@ -500,6 +582,18 @@ def _located(display: str, text: str, code: str, fallback: str) -> Diagnostic:
     return _syntax_diagnostic(display, fallback, 1, 1, code)
 
 
+def _plain_data(text: str) -> Any:
+    """:meth:`_Loader.plain_data` of ``text``, :data:`MISSING` on any error."""
+    try:
+        loader = _Loader(text)
+        try:
+            return loader.plain_data()
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, KeyError, AttributeError):
+        return MISSING
+
+
 def _compose(text: str) -> yaml.Node | yaml.YAMLError | None:
     """The bounded composition of ``text``, or the error that stopped it."""
     try:
@@ -515,7 +609,11 @@ def _compose(text: str) -> yaml.Node | yaml.YAMLError | None:
 
 
 def _parse_yaml(display: str, text: str) -> tuple[Any, Any] | Diagnostic:
-    """``(composed node, data)``: the node is kept for the position index."""
+    """``(composed node, data)``: the node is kept for the position index
+    (``None`` when the data came from :meth:`_Loader.plain_data`)."""
+    data = _plain_data(text)
+    if data is not MISSING:
+        return None, data
     try:
         loader = _Loader(text)
         try:
