@@ -101,8 +101,12 @@ class MatrixError(Exception):
         return f"{type(self).__name__}({self.message!r}{extra})"
 
     def to_body(self) -> dict[str, Any]:
-        """The protocol's error body (used by adapters and the oracle)."""
-        return {"errcode": self.errcode.value, "error": self.message}
+        """The protocol's error body (used by adapters and the oracle), with
+        the fields the protocol adds for some codes."""
+        body: dict[str, Any] = {"errcode": self.errcode.value, "error": self.message}
+        if self.errcode is Errcode.M_INCOMPATIBLE_ROOM_VERSION and "room_version" in self.fields:
+            body["room_version"] = self.fields["room_version"]
+        return body
 
 
 class LocalProtocolError(MatrixError):
@@ -201,11 +205,13 @@ class ThreepidInUse(RemoteProtocolError):
 Refusals = Mapping[str, tuple[type[MatrixError], str]]
 
 
-def refusal(rules: Refusals, rule: str, detail: str = "") -> MatrixError:
-    """The error a handler raises for one rule of its table, naming the rule.
+def refusal(rules: Refusals, rule: str, detail: str = "", **fields: Any) -> MatrixError:
+    """The error a handler raises for one rule of its table, naming the rule
+    (``fields`` go into the error body where the protocol defines them, such
+    as ``room_version`` of ``M_INCOMPATIBLE_ROOM_VERSION``).
 
     Raises:
         KeyError: ``rule`` is not in ``rules`` (a bug in the handler).
     """
     error_class, meaning = rules[rule]
-    return error_class(f"{meaning}: {detail}" if detail else meaning, rule=rule)
+    return error_class(f"{meaning}: {detail}" if detail else meaning, rule=rule, **fields)

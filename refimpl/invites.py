@@ -224,7 +224,8 @@ def _room_state_list(value: Any, name: str) -> tuple[Mapping[str, Any], ...]:
 
 def _supported(identifier: Any, supported: frozenset[str]) -> RoomVersion:
     if type(identifier) is not str or identifier not in supported or identifier not in ROOM_VERSIONS:
-        raise _refuse("invite.room_version.unsupported", f"room version {identifier!r}")
+        raise _refuse("invite.room_version.unsupported", f"room version {identifier!r}",
+                      **({"room_version": identifier} if type(identifier) is str else {}))
     return ROOM_VERSIONS[identifier]
 
 

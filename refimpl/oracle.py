@@ -357,6 +357,7 @@ def _refusal(exc: RemoteProtocolError) -> dict[str, Any]:
         "http_status": exc.http_status,
         "rule": exc.fields.get("rule"),
         "message": exc.message,
+        **{k: v for k, v in exc.to_body().items() if k not in ("errcode", "error")},
     }
 
 

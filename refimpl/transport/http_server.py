@@ -161,10 +161,7 @@ async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitab
     try:
         return await handler(request)
     except MatrixError as exc:
-        body = exc.to_body()
-        if exc.errcode is Errcode.M_INCOMPATIBLE_ROOM_VERSION and "room_version" in exc.fields:
-            body["room_version"] = exc.fields["room_version"]
-        return web.json_response(body, status=exc.http_status)
+        return web.json_response(exc.to_body(), status=exc.http_status)
     except web.HTTPNotFound:
         return _error(404, Errcode.M_UNRECOGNIZED, f"no endpoint {request.path}")
     except web.HTTPMethodNotAllowed:

@@ -84,8 +84,6 @@ def test_bad_invite(case):
     assert after == 200
 
 
-@pytest.mark.xfail(strict=True, reason="refimpl.invites refuses an unsupported room version without the "
-                   "room_version field room_version_error.yaml gives the body (left to issue 11's handler)")
 def test_incompatible_room_version_names_it():
     answer, _ = run(send(v2(room_version="99")))
     assert answer.response_body["room_version"] == "99"
