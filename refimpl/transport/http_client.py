@@ -110,9 +110,11 @@ class HttpClient:
 
     async def get_url(self, url: str) -> Exchange:
         """GET an absolute URL another server handed out (a ``key_validity_url``):
-        its host is a server name, resolved through the table like any other."""
+        its host and port are a server name, resolved through the table like
+        any other (``id.example.org:8090`` is not ``id.example.org``)."""
         parts = urlsplit(url)
-        return await self.request(parts.hostname or "", "GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+        server_name = parts.netloc.rpartition("@")[2]
+        return await self.request(server_name, "GET", parts.path + (f"?{parts.query}" if parts.query else ""))
 
     async def request(
         self, destination: str, method: str, request_target: str, *, body: Any = None, sign: bool = False,
