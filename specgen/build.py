@@ -257,8 +257,13 @@ class SiteBuilder:
         self._rendered.clear()
         #: Prose text as read -> as parsed (and its relative title problems).
         self._prepared: dict[str, tuple[str, list[tuple[int, str]]]] = {}
-        #: Page URL -> its rendered files and those files numbered.
-        self._numbered: dict[str, tuple[tuple[RenderedFile, ...], tuple[RenderedFile, ...]]] = {}
+        #: Page URL -> per file: as rendered, the anchors before it, numbered.
+        self._numbered: dict[str, list[tuple[RenderedFile, frozenset[str], RenderedFile]]] = {}
+        #: Page URL -> (its definitions, per file: its text and the text as
+        #: the page renders it).
+        self._texts_of_page: dict[str, tuple["_Definitions", dict[str, tuple[str, str]]]] = {}
+        #: Page URL -> (its files' texts, what :func:`_scan_page` found in them).
+        self._scanned: dict[str, tuple[tuple, tuple]] = {}
         self._listed: dict[str, tuple[tuple[RenderedFile, ...], tuple[RenderedFile, ...]]] = {}
 
     def build(self) -> Site:
@@ -283,9 +288,9 @@ class SiteBuilder:
         pages = []
         texts = self._read_prose(targets, diagnostics)
         placed_on, headings, placed_before = self._scan(targets, texts)
-        shared = _page_definitions(targets, texts)
         lookup = _TitleIndex(self.catalog, placed_on, headings)
-        jobs = [_Job(target.url, name, depth, texts[name] + shared[target.url].missing_from(texts[name]),
+        page_texts = self._page_texts(targets, texts)
+        jobs = [_Job(target.url, name, depth, page_texts[target.url][name],
                      placed_before.get((target.url, name), frozenset()))
                 for target in targets.pages for name, depth in target.files if name in texts]
         done = self._render_all(jobs, targets, lookup, placed_on, meanwhile=self._bundled_openapi)
@@ -401,29 +406,16 @@ class SiteBuilder:
         headings: dict[str, tuple[str, str]] = {}
         placed_before: dict[tuple[str, str], frozenset[str]] = {}
         for target in targets.pages:
-            taken: set[str] = set()
-            on_page: set[str] = set()
-            for name, _ in target.files:
-                if name not in texts:
-                    continue
-                placed_before[(target.url, name)] = frozenset(on_page)
-                placeholders, labels, file_titles = _prose_facts(texts[name])
-                for placeholder in placeholders:
-                    placed.setdefault(placeholder, target.url)
-                    on_page.add(placeholder)
-                own: set[str] = set()
-                for label in labels:
-                    headings.setdefault(fully_normalize_name(label), (target.url, make_id(label)))
-                    own.add(make_id(label))
-                titles: set[str] = set()
-                for title in file_titles:
-                    natural = make_id(title)
-                    anchor, number = natural, 1
-                    while anchor in taken or anchor in titles:
-                        anchor, number = f"{natural}-{number}", number + 1
-                    titles.add(anchor)
-                    headings.setdefault(fully_normalize_name(title), (target.url, anchor))
-                taken |= own | titles
+            key = tuple(texts.get(name) for name, _ in target.files)
+            cached = self._scanned.get(target.url)
+            if cached is None or cached[0] != key:
+                cached = self._scanned[target.url] = (key, _scan_page(target, texts))
+            on_page, titles, before = cached[1]
+            for placeholder in on_page:
+                placed.setdefault(placeholder, target.url)
+            for title, anchor in titles:
+                headings.setdefault(title, (target.url, anchor))
+            placed_before.update(before)
         return placed, headings, placed_before
 
     def _depths(self, page: Page, targets: Targets, texts: Mapping[str, str]) -> list[int]:
@@ -447,13 +439,46 @@ class SiteBuilder:
             cached = self._listed[url] = (files, number_and_list(files))
         return cached[1]
 
+    def _page_texts(self, targets: Targets, texts: Mapping[str, str]) -> dict[str, dict[str, str]]:
+        """Page URL -> each of its files' text as the page renders it: with
+        the definitions the page's other files make, for a legacy page
+        (:func:`_page_definitions`). A file's is remembered while its text
+        and the page's definitions are the same."""
+        out = {}
+        for target in targets.pages:
+            shared = _page_definitions(target, texts, targets.first_heading_at_depth)
+            before, done = self._texts_of_page.get(target.url, (None, {}))
+            known = done if before == shared else {}
+            page: dict[str, tuple[str, str]] = {}
+            for name, _ in target.files:
+                if name in texts:
+                    text = texts[name]
+                    found = known.get(name)
+                    page[name] = found if found is not None and found[0] == text else (
+                        text, text + shared.missing_from(text))
+            self._texts_of_page[target.url] = (shared, page)
+            out[target.url] = {name: full for name, (_, full) in page.items()}
+        return out
+
     def _number_repeats(self, url: str, files: tuple[RenderedFile, ...]) -> tuple[RenderedFile, ...]:
-        """:func:`number_repeats`, remembered while the page's files are the
-        same objects (held here, so none is freed and its id reused)."""
-        cached = self._numbered.get(url)
-        if cached is None or len(cached[0]) != len(files) or any(a is not b for a, b in zip(cached[0], files)):
-            cached = self._numbered[url] = (files, number_repeats(files))
-        return cached[1]
+        """The page's files numbered where they repeat an earlier file's ids
+        (:func:`_numbered`); a file's numbering is remembered while it is the
+        same object (held here, so none is freed and its id reused) after
+        the same anchors."""
+        cached = self._numbered.get(url, ())
+        taken: set[str] = set()
+        memo, out = [], []
+        for i, rendered in enumerate(files):
+            before = frozenset(taken)
+            if i < len(cached) and cached[i][0] is rendered and cached[i][1] == before:
+                numbered = cached[i][2]
+            else:
+                numbered = _numbered(rendered, taken)
+            memo.append((rendered, before, numbered))
+            taken |= {anchor for anchor, _ in numbered.anchors}
+            out.append(numbered)
+        self._numbered[url] = memo
+        return tuple(out)
 
     def _bundled_openapi(self) -> tuple[dict[str, bytes], list[Diagnostic]]:
         """:func:`bundled_openapi`, remembered until the corpus is read afresh."""
@@ -546,6 +571,8 @@ class SiteBuilder:
         return self.build()
 
 _SUBSTITUTION_DEF = re.compile(r"\.\. \|([^|]+)\| ")
+#: The names of the substitutions a text defines.
+_SUBSTITUTION_NAMES = re.compile(r"^\.\. \|([^|]+)\| ", re.M)
 _URI_TARGET = re.compile(r"\.\. _(?:`([^`]+)`|([^`\s][^:]*)): +\S.*")
 
 
@@ -562,8 +589,9 @@ class _Definitions:
         page (one text for gendoc.py): appended after the file's last line,
         so its own lines keep their numbers."""
         out = []
+        own = set(_SUBSTITUTION_NAMES.findall(text))
         for name, block in self.substitutions.items():
-            if f"|{name}|" in text and not re.search(rf"^\.\. \|{re.escape(name)}\| ", text, re.M):
+            if f"|{name}|" in text and name not in own:
                 out.append(block)
                 target = self.targets.get(fully_normalize_name(name))
                 if target and target not in text:
@@ -571,30 +599,41 @@ class _Definitions:
         return "\n\n" + "\n\n".join(out) + "\n" if out else ""
 
 
-def _page_definitions(targets: Targets, texts: Mapping[str, str]) -> dict[str, _Definitions]:
-    """Per page, when its files were one text for gendoc.py (legacy
+def _page_definitions(page: PageTarget, texts: Mapping[str, str], legacy: bool) -> _Definitions:
+    """When the page's files were one text for gendoc.py (``legacy``
     targets): the definitions any file of it makes, for the others."""
-    out = {}
-    for page in targets.pages:
-        substitutions: dict[str, str] = {}
-        links: dict[str, str] = {}
-        if targets.first_heading_at_depth:
-            for name, _ in page.files:
-                lines = texts.get(name, "").splitlines()
-                for i, line in enumerate(lines):
-                    found = _SUBSTITUTION_DEF.match(line) or _URI_TARGET.fullmatch(line.rstrip())
-                    if not found:
-                        continue
-                    end = i + 1
-                    while end < len(lines) and lines[end].startswith((" ", "\t")) and lines[end].strip():
-                        end += 1
-                    block = "\n".join(lines[i:end])
-                    if found.re is _SUBSTITUTION_DEF:
-                        substitutions.setdefault(found.group(1), block)
-                    else:
-                        links.setdefault(fully_normalize_name(found.group(1) or found.group(2)), block)
-        out[page.url] = _Definitions(substitutions, links)
-    return out
+    substitutions: dict[str, str] = {}
+    links: dict[str, str] = {}
+    if legacy:
+        for name, _ in page.files:
+            made, targets = _definitions_in(texts.get(name, ""))
+            for key, block in made:
+                substitutions.setdefault(key, block)
+            for key, block in targets:
+                links.setdefault(key, block)
+    return _Definitions(substitutions, links)
+
+
+@functools.lru_cache(maxsize=1024)
+def _definitions_in(text: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The substitution definitions and URI targets of one text, each with
+    its block, in order (remembered: most files are unchanged between
+    rebuilds)."""
+    substitutions, links = [], []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        found = _SUBSTITUTION_DEF.match(line) or _URI_TARGET.fullmatch(line.rstrip())
+        if not found:
+            continue
+        end = i + 1
+        while end < len(lines) and lines[end].startswith((" ", "\t")) and lines[end].strip():
+            end += 1
+        block = "\n".join(lines[i:end])
+        if found.re is _SUBSTITUTION_DEF:
+            substitutions.append((found.group(1), block))
+        else:
+            links.append((fully_normalize_name(found.group(1) or found.group(2)), block))
+    return tuple(substitutions), tuple(links)
 
 
 @dataclass(frozen=True)
@@ -669,35 +708,31 @@ def _render_forked(builder: "SiteBuilder", jobs: Sequence[_Job], targets: Target
 _ID_OR_HREF = re.compile(r'(\sid="|href="#)([^"]+)"')
 
 
-def number_repeats(files: Sequence[RenderedFile]) -> tuple[RenderedFile, ...]:
-    """A page's files with every id that an earlier file of the page
-    already defines numbered, as docutils numbers repeats within one file
-    (``client-behaviour``, then ``client-behaviour-1``, ...): in the body
-    (its own links to it too), the outline and the anchors."""
-    taken: set[str] = set()
-    out = []
-    for rendered in files:
-        own = {anchor for anchor, _ in rendered.anchors}
-        renames: dict[str, str] = {}
-        used = taken | own
-        for anchor, _ in rendered.anchors:
-            if anchor in taken and anchor not in renames:
-                number = 1
-                while f"{anchor}-{number}" in used:
-                    number += 1
-                renames[anchor] = f"{anchor}-{number}"
-                used.add(renames[anchor])
-        if renames:
-            body = _ID_OR_HREF.sub(lambda m: m.group(1) + renames.get(m.group(2), m.group(2)) + '"', rendered.body)
-            rendered = replace(
-                rendered, body=body,
-                outline=tuple(replace(e, anchor=renames.get(e.anchor, e.anchor)) for e in rendered.outline),
-                anchors=tuple((renames.get(a, a), line) for a, line in rendered.anchors),
-                placements=tuple(replace(p, anchors=tuple(renames.get(a, a) for a in p.anchors))
-                                 for p in rendered.placements))
-        taken |= {anchor for anchor, _ in rendered.anchors}
-        out.append(rendered)
-    return tuple(out)
+def _numbered(rendered: RenderedFile, taken: set[str]) -> RenderedFile:
+    """A file of a page with every id that the page's earlier files
+    (holding ``taken``) already define numbered, as docutils numbers
+    repeats within one file (``client-behaviour``, then
+    ``client-behaviour-1``, ...): in the body (its own links to it too),
+    the outline and the anchors."""
+    own = {anchor for anchor, _ in rendered.anchors}
+    renames: dict[str, str] = {}
+    used = taken | own
+    for anchor, _ in rendered.anchors:
+        if anchor in taken and anchor not in renames:
+            number = 1
+            while f"{anchor}-{number}" in used:
+                number += 1
+            renames[anchor] = f"{anchor}-{number}"
+            used.add(renames[anchor])
+    if not renames:
+        return rendered
+    body = _ID_OR_HREF.sub(lambda m: m.group(1) + renames.get(m.group(2), m.group(2)) + '"', rendered.body)
+    return replace(
+        rendered, body=body,
+        outline=tuple(replace(e, anchor=renames.get(e.anchor, e.anchor)) for e in rendered.outline),
+        anchors=tuple((renames.get(a, a), line) for a, line in rendered.anchors),
+        placements=tuple(replace(p, anchors=tuple(renames.get(a, a) for a in p.anchors))
+                         for p in rendered.placements))
 
 
 class _TitleIndex:
@@ -736,6 +771,36 @@ def build_site(corpus: Corpus, *, check: bool = True, releases: Mapping[str, str
     """Stages 1-4: what to write and what was found, writing nothing;
     prose files rendered in ``jobs`` processes."""
     return SiteBuilder(corpus, check=check, releases=releases, jobs=jobs).build()
+
+
+def _scan_page(target: PageTarget, texts: Mapping[str, str]):
+    """One page's part of :meth:`SiteBuilder._scan`: the placeholders it
+    places, its titles and targets (normalised name, anchor) in order, and
+    per file the placeholders the page's earlier files place."""
+    taken: set[str] = set()
+    on_page: dict[str, None] = {}
+    titles_found: list[tuple[str, str]] = []
+    placed_before: dict[tuple[str, str], frozenset[str]] = {}
+    for name, _ in target.files:
+        if name not in texts:
+            continue
+        placed_before[(target.url, name)] = frozenset(on_page)
+        placeholders, labels, file_titles = _prose_facts(texts[name])
+        on_page.update(dict.fromkeys(placeholders))
+        own: set[str] = set()
+        for label in labels:
+            titles_found.append((fully_normalize_name(label), make_id(label)))
+            own.add(make_id(label))
+        titles: set[str] = set()
+        for title in file_titles:
+            natural = make_id(title)
+            anchor, number = natural, 1
+            while anchor in taken or anchor in titles:
+                anchor, number = f"{natural}-{number}", number + 1
+            titles.add(anchor)
+            titles_found.append((fully_normalize_name(title), anchor))
+        taken |= own | titles
+    return tuple(on_page), tuple(titles_found), placed_before
 
 
 @functools.lru_cache(maxsize=1024)

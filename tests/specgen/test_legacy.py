@@ -175,3 +175,33 @@ def test_rendering_in_forked_processes_writes_the_same_site():
     # The changelog sits in a topic directive, where the scan does not look:
     # the child that rendered it built it, and this process took it over.
     assert "client_server_changelog" in builder.catalog.built()
+
+
+def test_rebuilds_after_prose_edits_write_what_a_fresh_build_writes(tmp_path):
+    """What a rebuild remembers of each page (its files' texts with the
+    definitions other files make, the scan, the numbering of repeated
+    titles) follows the edits: each rebuild writes what a fresh build of
+    the edited tree writes."""
+    root = shutil.copytree(LEGACY, tmp_path / "tree")
+    spec = root / "specification"
+    builder = SiteBuilder(Corpus(root), check=False)
+    builder.build()
+    edits = [
+        # a substitution another file of the page uses
+        ("client_server_api.rst", "replace:: ``/greeting``", "replace:: ``/greet``"),
+        # a title repeated once more before the next file's repeat of it
+        ("modules/greetings.rst", "Message types\n~~~~~~~~~~~~~", "Client behaviour\n~~~~~~~~~~~~~~~~"),
+        # the first file's own repeat goes
+        ("client_server_api.rst", "Client behaviour\n~~~~~~~~~~~~~~~~", "Client greetings\n~~~~~~~~~~~~~~~~"),
+    ]
+    for name, old, new in edits:
+        path = spec / name
+        text = path.read_text("utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), "utf-8")
+        rebuilt = builder.rebuild([path])
+        fresh = build_site(Corpus(root), check=False)
+        assert rebuilt.files == fresh.files, name
+        assert [repr(d) for d in rebuilt.diagnostics] == [repr(d) for d in fresh.diagnostics]
+    page = rebuilt.files["client_server/unstable.html"].decode("utf-8")
+    assert '<span class="docutils literal">/greet</span></a> to answer' in page
