@@ -608,13 +608,30 @@ class _ConfinedLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+class _Sandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, its verdict on an attribute remembered by the
+    object's type and the attribute's name, the only things it depends on:
+    templates ask it for every field of every table row."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._verdicts: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        key = (type(obj), attr)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = super().is_safe_attribute(obj, attr, value)
+        return verdict
+
+
 @functools.lru_cache(maxsize=8)
 def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     """A sandboxed environment: a corpus's templates may format what they
     are given, but never reach Python's internals (``__class__``,
     ``__globals__``...) to run code of their own."""
-    env = SandboxedEnvironment(loader=_ConfinedLoader(folders), autoescape=True,
-                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = _Sandbox(loader=_ConfinedLoader(folders), autoescape=True,
+                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["json"] = highlight_json
     env.filters["prose"] = inline_text
     return env

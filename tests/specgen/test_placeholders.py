@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from jinja2.exceptions import SecurityError
 
 from specgen.corpus import Corpus
-from specgen.placeholders import PLACEHOLDERS, Catalog, unstable_path
+from specgen.placeholders import PLACEHOLDERS, Catalog, template_environment, unstable_path
 from specgen.rst import Generated, render_file
 
 GOOD = Path(__file__).resolve().parents[1] / "corpora" / "build" / "good"
@@ -179,3 +180,16 @@ def test_any_prose_renders_or_reports_never_raises(pieces, depth):
     rendered = render_file("\n".join(pieces), "spec/p.rst", expand=expand, title_styles=STYLES, depth=depth)
     assert all(d.path == "spec/p.rst" and d.line >= 0 for d in rendered.diagnostics)
     assert len({a for a, _ in rendered.anchors}) == len(rendered.anchors)
+
+
+def test_the_sandbox_remembers_each_verdict_by_type_and_name():
+    """The sandbox's verdicts are remembered; the same name on another
+    type is judged afresh (``mro`` of a class is refused, of a string not),
+    and a template still cannot reach a class's internals."""
+    env = template_environment(Corpus(GOOD))
+    assert env.is_safe_attribute("text", "mro", None)
+    assert not env.is_safe_attribute(str, "mro", str.mro)
+    assert env.is_safe_attribute("text", "mro", None)
+    assert not env.is_safe_attribute(str, "mro", str.mro)
+    with pytest.raises(SecurityError):
+        env.from_string("{{ x.upper }}{{ x.__class__.mro() }}").render(x="text")
