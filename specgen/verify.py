@@ -545,11 +545,16 @@ def _check_store_invite(example: _Example, requests: list[Any]) -> Iterator[Diag
                                               ephemeral_key=EPHEMERAL_KEY, token=str(answer.get("token")))
         except MatrixError:
             continue
-        computed.append({k: computed_answer[k] for k in ("token", "public_keys")})
-    if {k: answer.get(k) for k in ("token", "public_keys")} not in computed:
+        computed.append({k: computed_answer[k] for k in _STORE_ANSWER_FIELDS})
+    if {k: answer.get(k) for k in _STORE_ANSWER_FIELDS} not in computed:
         yield example.doc.diagnostic(example.pointer, "verify.flow", Severity.ERROR,
-                                     "not the token and keys the identity server answers to a request example "
-                                     "(its published long-term key, then the ephemeral test key)")
+                                     "not the token, keys and display name the identity server answers to a request "
+                                     "example (its published long-term key, then the ephemeral test key; the "
+                                     "address obscured as it obscures it)")
+
+
+#: The fields of a store-invite answer that follow from the request and the keys.
+_STORE_ANSWER_FIELDS = ("token", "public_keys", "display_name")
 
 
 def verify_corpus(corpus: Corpus) -> Iterator[Diagnostic]:

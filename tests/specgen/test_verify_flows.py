@@ -61,3 +61,10 @@ def test_an_incompatible_room_version_example_must_name_the_requests_version(cor
     _replace(path, '                    room_version: "11"\n', '                    room_version: "10"\n')
     (finding,) = _flow_findings(corpus_copy)
     assert finding.pointer.endswith("/responses/400/content/application~1json/examples/incompatible/value")
+
+
+def test_a_store_invite_answer_must_obscure_the_address_as_the_identity_server_does(corpus_copy):
+    _replace(corpus_copy / "api/identity/store_invite.yaml",
+             "                    display_name: car...@thi...", "                    display_name: carol@t...")
+    (finding,) = _flow_findings(corpus_copy)
+    assert "display name" in finding.message and finding.path.endswith("store_invite.yaml")
