@@ -660,11 +660,16 @@ class Sources:
         self._docs: dict[Path, Document | Diagnostic] = {}
         self._given: dict[Path, Document | Diagnostic] = {}
         self._canonical: dict[Path, Path] = {}
+        self._inside: dict[Path, bool] = {}
 
     def inside(self, path: Path) -> bool:
-        """Whether ``path``, symlinks resolved, is in a root specgen may read."""
-        real = self.canonical(path)
-        return any(real == r or r in real.parents for r in self.read_roots)
+        """Whether ``path``, symlinks resolved, is in a root specgen may read
+        (asked once per path: the resolver asks at every inlining)."""
+        found = self._inside.get(path)
+        if found is None:
+            real = self.canonical(path)
+            found = self._inside[path] = any(real == r or r in real.parents for r in self.read_roots)
+        return found
 
     def outside_message(self, path: Path) -> str:
         """Why ``path`` is not read, without naming where the corpus is."""
