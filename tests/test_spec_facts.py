@@ -325,3 +325,32 @@ def test_unstable_invite_check_catches_a_wrong_prefix_or_a_missing_warning():
     assert unstable_invite_problems({"server-server-api.rst": (text, document)}, INVITE_V3) == [
         "server-server-api.rst: the section placing the v3 invite has no warning"
     ]
+
+
+# -- power-level defaults -------------------------------------------------------------------------
+
+_DEFAULTS_SENTENCE = re.compile(r"takes its default: (.*?)\.", re.S)
+
+
+def stated_level_defaults(text: str) -> dict[str, int]:
+    """The ``field`` N pairs of room version 1's sentence on defaults."""
+    found = _DEFAULTS_SENTENCE.search(" ".join(text.split()))
+    return {name: int(value) for name, value in re.findall(r"``(\w+)`` (\d+)", found.group(1))} if found else {}
+
+
+def level_default_differences(stated: dict[str, int]) -> list[str]:
+    from refimpl import auth_rules
+
+    code = {"users_default": auth_rules._USERS_DEFAULT, "events_default": auth_rules._EVENTS_DEFAULT,
+            "state_default": auth_rules._STATE_DEFAULT, **auth_rules._NAMED_LEVEL_DEFAULTS}
+    return [f"{name}: the prose says {stated.get(name)}, refimpl uses {value}"
+            for name, value in code.items() if stated.get(name) != value]
+
+
+def test_room_version_1_states_the_power_level_defaults_refimpl_uses():
+    assert level_default_differences(stated_level_defaults((SPEC / "rooms" / "v1.rst").read_text("utf-8"))) == []
+
+
+def test_power_level_default_check_catches_a_wrong_value():
+    text = (SPEC / "rooms" / "v1.rst").read_text("utf-8").replace("``state_default`` 50", "``state_default`` 0")
+    assert level_default_differences(stated_level_defaults(text)) == ["state_default: the prose says 0, refimpl uses 50"]
