@@ -8,7 +8,9 @@ hashes and signs it (:func:`make_join_event`), and submits it
 is the event the path names, about the origin's own user, signed by the
 origin and allowed by the room's authorization rules; it answers with the
 room's state before the join and the auth chain of that state and of the
-join.
+join. The joining server then judges that answer
+(:func:`judge_send_join_answer`): every event on receipt and by the rules,
+and its own join against the state the answer gives.
 
 The resident side works on a :class:`HostedRoom`, an immutable linear
 history with its state; accepting a join returns a new one. Signature
@@ -31,8 +33,9 @@ from .event_ids import event_id as compute_event_id
 from .event_signing import sign_event
 from .events import Event, build_pdu, user_server_name
 from .identifiers import parse_user_id
-from .keys import KeyLookup, SigningKey
+from .keys import KeyLookup, SigningKey, VerifyKey
 from .room_versions import RoomVersion
+from .server_keys import ServerKeys
 from .state import RoomState
 
 __all__ = [
@@ -41,6 +44,10 @@ __all__ = [
     "handle_make_join",
     "make_join_event",
     "handle_send_join",
+    "JudgedEvent",
+    "keys_at",
+    "judge_room_events",
+    "judge_send_join_answer",
     "DEFAULT_JOIN_VERSIONS",
 ]
 
@@ -203,3 +210,85 @@ def handle_send_join(
         "auth_chain": [dict(e.pdu) for e in room.auth_chain([*state, event])],
     }
     return room.with_event(event), answer
+
+
+# -- The joining server: judging the send_join answer -------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgedEvent:
+    """One event of a room as another server sent it, and the verdict on it."""
+
+    event_id: str
+    type: str
+    state_key: str | None
+    sender: str
+    #: ``"allowed"``, or ``"rejected by <rule>: <why>"``.
+    verdict: str
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "allowed"
+
+
+def _verdict_text(verdict: Any) -> str:
+    return "allowed" if verdict else f"rejected by {verdict.rule}: {verdict.message}"
+
+
+def keys_at(keys: Mapping[str, ServerKeys], pdu: Mapping[str, Any], room_version: RoomVersion) -> KeyLookup:
+    """The keys that may verify ``pdu``: each server's key as valid at the
+    event's ``origin_server_ts`` (from room version 5 on, validity counts)."""
+    sent_at = pdu.get("origin_server_ts")
+
+    def lookup(server: str, key_id: str) -> VerifyKey | None:
+        found = keys.get(server)
+        return None if found is None or not isinstance(sent_at, int) else found.key_for_event(
+            key_id, room_version, sent_at)
+
+    return lookup
+
+
+def judge_room_events(pdus: Sequence[Mapping[str, Any]], room_version: RoomVersion,
+                      keys: Mapping[str, ServerKeys]) -> list[JudgedEvent]:
+    """Each of ``pdus`` checked on receipt (format, signatures, content
+    hash; its event ID computed here, so a cited auth event must be one
+    hashed to that ID) and by the rules against the state its own auth
+    events form, in the order given."""
+    received: list[Event] = []
+    judged: list[JudgedEvent] = []
+    for pdu in pdus:
+        event, verdict = check_on_receipt(pdu, room_version, keys_at(keys, pdu, room_version))
+        if event is None:
+            judged.append(JudgedEvent("?", str(pdu.get("type")), pdu.get("state_key"), str(pdu.get("sender")),
+                                      _verdict_text(verdict)))
+        else:
+            received.append(event)
+    by_id = {event.event_id: event for event in received}
+    create = next((e for e in received if e.type == "m.room.create" and e.state_key == ""), None)
+    for event in received:
+        if create is None:
+            text = "rejected: the answer holds no create event"
+        else:
+            cited = [by_id[i] for i in event.auth_event_ids if i in by_id]
+            text = _verdict_text(authorize(event, RoomState((create, *cited)), room_version, fetch_event=by_id.get))
+        judged.append(JudgedEvent(event.event_id, event.type, event.state_key, event.sender, text))
+    return judged
+
+
+def judge_send_join_answer(join: Mapping[str, Any], answer: Mapping[str, Any], room_version: RoomVersion,
+                           keys: Mapping[str, ServerKeys]) -> tuple[list[JudgedEvent], JudgedEvent]:
+    """The joining server's judgement of a ``send_join`` answer: its events
+    (state and auth chain, each once) judged, and its own ``join``
+    authorized against the state the answer says the room had."""
+    seen: dict[str, Mapping[str, Any]] = {}
+    for pdu in [*answer.get("auth_chain", ()), *answer.get("state", ())]:
+        seen.setdefault(Event.from_pdu(pdu, room_version).event_id, pdu)
+    judged = judge_room_events(list(seen.values()), room_version, keys)
+    events = {e.event_id: e for e in (Event.from_pdu(p, room_version) for p in seen.values())}
+    state = RoomState(Event.from_pdu(p, room_version) for p in answer.get("state", ()))
+    event, verdict = check_on_receipt(join, room_version, keys_at(keys, join, room_version))
+    if event is not None:
+        verdict = authorize(event, state, room_version, fetch_event=events.get)
+    ours = JudgedEvent(event.event_id if event else "?", _MEMBER, join.get("state_key"), str(join.get("sender")),
+                       _verdict_text(verdict))
+    return judged, ours

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from refimpl.auth_rules import authorize, authorize_history
 from refimpl.errors import Forbidden
-from refimpl.events import Event
 from refimpl.factories import ALICE, BOB, CAROL, RoomFactory
 from refimpl.invites import APIS, InviteApi, stripped_state
-from refimpl.joins import HostedRoom, make_join_event
+from refimpl.joins import HostedRoom, judge_send_join_answer, make_join_event
 from refimpl.room_versions import ROOM_VERSIONS, room_version
-from refimpl.state import RoomState
 from refimpl.third_party_invites import third_party_invite_content
-from refimpl.server_keys import verify_key_query_response
+from refimpl.server_keys import parse_server_keys, verify_key_query_response
 from refimpl.transport.http_client import target
 from refimpl.transport.http_server import HOMESERVER_ROUTES, Route
 
@@ -210,9 +208,20 @@ async def join_public_room(fed: Federation) -> None:
     expect(joined.status == 200, f"send_join answered {joined.status}: {joined.response_body}")
     expect(h1.room(room.room_id).state.lookup("m.room.member", BOB).content["membership"] == "join",
            "H1 does not hold Bob's join")
-    state = RoomState(Event.from_pdu(p, version) for p in joined.response_body["state"])
-    expect(bool(authorize(Event.from_pdu(pdu, version), state, version)),
-           "the state H1 answered does not allow Bob's join at H2")
+    await judge_join_answer(h2, H1, pdu, joined.response_body, version)
+
+
+async def judge_join_answer(joiner, resident: str, join: dict, answer: dict, version) -> None:
+    """The joining server judges the ``send_join`` answer as refimpl does
+    (:func:`refimpl.joins.judge_send_join_answer`), with the keys of the
+    resident server (fetched) and its own."""
+    now = joiner.clock()
+    keys = {resident: await joiner.keyring.server_keys(resident, needed_until=now),
+            joiner.server_name: parse_server_keys(joiner.key_document, received_ts=now)}
+    judged, ours = judge_send_join_answer(join, answer, version, keys)
+    refused = [j for j in judged if not j.ok]
+    expect(not refused, f"{joiner.server_name} refuses events of {resident}'s send_join answer: {refused}")
+    expect(ours.ok, f"{joiner.server_name} finds its join refused by the state {resident} answered: {ours.verdict}")
 
 
 def routes_without(*apis: InviteApi) -> tuple[Route, ...]:
@@ -360,8 +369,7 @@ async def third_party_invite(fed: Federation) -> None:
     history = h1.room(room.room_id).events
     refused = [(event_id, v) for event_id, v in authorize_history(history, version) if not v]
     expect(not refused, f"the room's history fails the auth rules at H1: {refused}")
-    state = RoomState(Event.from_pdu(p, version) for p in joined.response_body["state"])
-    expect(bool(authorize(Event.from_pdu(pdu, version), state, version)), "H3 finds Carol's join refused")
+    await judge_join_answer(h3, H1, pdu, joined.response_body, version)
 
 
 SCENARIOS: dict[str, Scenario] = {

@@ -7,8 +7,10 @@ import pytest
 
 from refimpl.errors import BadJson, Forbidden, IncompatibleRoomVersion, InvalidParam
 from refimpl.factories import CAROL, RoomFactory
-from refimpl.joins import HostedRoom, handle_make_join, handle_send_join, make_join_event
+from refimpl.room_versions import ROOM_VERSIONS
+from refimpl.joins import HostedRoom, handle_make_join, handle_send_join, judge_send_join_answer, make_join_event
 from refimpl.keys import key_lookup
+from refimpl.server_keys import build_server_keys, parse_server_keys
 from refimpl.test_keys import signing_key_for
 
 H2 = "remote.example.com"
@@ -85,3 +87,49 @@ def test_send_join_from_another_origin_is_forbidden():
     event_id, pdu = join(room)
     with pytest.raises(Forbidden):
         handle_send_join(room, event_id, pdu, origin=H2, verify_keys=KEYS)
+
+
+# -- the joining server judges the answer -------------------------------------------------------
+
+SERVER_KEYS = {server: parse_server_keys(build_server_keys(server, [signing_key_for(server)],
+                                                           valid_until_ts=NOW + 86_400_000), received_ts=NOW)
+               for server in ("example.org", H2, H3)}
+
+
+def answered(version="11"):
+    room = hosted(RoomFactory.public_chat(version))
+    event_id, pdu = join(room)
+    _, answer = handle_send_join(room, event_id, pdu, origin=H3, verify_keys=KEYS)
+    return pdu, answer
+
+
+@pytest.mark.parametrize("version", ["10", "11"])
+def test_the_joining_server_accepts_an_honest_answer(version):
+    pdu, answer = answered(version)
+    judged, ours = judge_send_join_answer(pdu, answer, ROOM_VERSIONS[version], SERVER_KEYS)
+    assert judged and all(j.ok for j in judged), judged
+    assert ours.ok, ours
+
+
+def test_a_state_event_altered_in_transit_is_rejected():
+    pdu, answer = answered()
+    state = [dict(e) for e in answer["state"]]
+    rules = next(e for e in state if e["type"] == "m.room.join_rules")
+    rules["content"] = {"join_rule": "invite"}
+    judged, _ = judge_send_join_answer(pdu, {**answer, "state": state}, ROOM_VERSIONS["11"], SERVER_KEYS)
+    refused = [j for j in judged if not j.ok]
+    assert [j.type for j in refused] == ["m.room.join_rules"] and "receipt" in refused[0].verdict
+
+
+def test_without_the_residents_keys_nothing_is_accepted():
+    pdu, answer = answered()
+    judged, ours = judge_send_join_answer(pdu, answer, ROOM_VERSIONS["11"], {H3: SERVER_KEYS[H3]})
+    assert not any(j.ok for j in judged)
+    assert ours.ok, "our own join is signed by us alone"
+
+
+def test_a_join_the_answered_state_does_not_allow_is_refused():
+    pdu, answer = answered()
+    state = [e for e in answer["state"] if e["type"] != "m.room.join_rules"]
+    _, ours = judge_send_join_answer(pdu, {**answer, "state": state}, ROOM_VERSIONS["11"], SERVER_KEYS)
+    assert not ours.ok
