@@ -20,9 +20,10 @@ async def unchanged(fed, identity, payload):
     return payload
 
 
-async def exchange(change=unchanged):
-    """H1 holds a stored third-party invite; H3 asks H1 to exchange the
-    binding ``change`` gives. Returns (answer, H1's room state of Carol, keys status)."""
+async def deliver(change, send, asked: str):
+    """H1 holds a stored third-party invite; the identity server's onbind
+    payload, as ``change`` makes it, goes out through ``send``. Returns
+    (the answer, H1's room state of Carol, whether ``asked`` still answers)."""
     async with Federation() as fed:
         h1 = await fed.homeserver(H1)
         h3 = await fed.homeserver(H3)
@@ -32,11 +33,29 @@ async def exchange(change=unchanged):
         payload = onbind_payload("email", EMAIL, CAROL, list(identity.invites.values()),
                                  server_name=IDENTITY, long_term_key=identity.signing_key)
         payload = await change(fed, identity, payload)
-        (bound,) = handle_onbind(payload, our_server_name=H3)
-        path, skeleton = make_exchange_third_party_invite(bound)
-        answer = await h3.client.request(H1, "PUT", path, body=skeleton, sign=True)
-        after = await fed.client().request(H1, "GET", "/_matrix/key/v2/server")
+        answer = await send(fed, h3, payload)
+        after = await fed.client().request(asked, "GET", "/_matrix/key/v2/server")
         return answer, h1.room(room.room_id).state.lookup("m.room.member", CAROL), after.status
+
+
+async def _exchange_as_h3(fed, h3, payload):
+    (bound,) = handle_onbind(payload, our_server_name=H3)
+    path, skeleton = make_exchange_third_party_invite(bound)
+    return await h3.client.request(H1, "PUT", path, body=skeleton, sign=True)
+
+
+async def _onbind_to_h3(fed, h3, payload):
+    return await fed.client().request(H3, "PUT", "/_matrix/federation/v1/3pid/onbind", body=payload)
+
+
+def exchange(change=unchanged):
+    """H3's exchange request, made from the binding, reaches H1."""
+    return deliver(change, _exchange_as_h3, H1)
+
+
+def onbind(change=unchanged):
+    """The identity server's onbind call reaches H3."""
+    return deliver(change, _onbind_to_h3, H3)
 
 
 def test_the_binding_is_exchanged_for_an_invite():
@@ -74,23 +93,6 @@ def test_a_token_no_third_party_invite_names_is_refused():
     answer, carol, _ = run(exchange(other_token))
     assert (answer.status, answer.errcode) == (400, "M_INVALID_PARAM")
     assert carol is None
-
-
-async def onbind(change=unchanged):
-    """The identity server's onbind call reaches H3 as ``change`` makes it.
-    Returns (H3's answer, H1's room state of Carol, H3 still answering)."""
-    async with Federation() as fed:
-        h1 = await fed.homeserver(H1)
-        await fed.homeserver(H3)
-        identity = await fed.identity_server(IDENTITY, access_tokens=frozenset({H1_TOKEN}))
-        room = host_room(h1, RoomFactory.invite_only("11"))
-        await store_third_party_invite(fed, h1, room)
-        payload = onbind_payload("email", EMAIL, CAROL, list(identity.invites.values()),
-                                 server_name=IDENTITY, long_term_key=identity.signing_key)
-        payload = await change(fed, identity, payload)
-        answer = await fed.client().request(H3, "PUT", "/_matrix/federation/v1/3pid/onbind", body=payload)
-        after = await fed.client().request(H3, "GET", "/_matrix/key/v2/server")
-        return answer, h1.room(room.room_id).state.lookup("m.room.member", CAROL), after.status
 
 
 def test_h3_exchanges_a_binding_its_identity_server_signed():
