@@ -568,18 +568,25 @@ def merge_example_all_of(value: Any) -> Any:
     """``value`` with every ``{"allOf": [object, ...]}`` replaced by its
     objects merged in order (nested objects merged too, later parts win);
     anything else as it is. Used where the layout says examples are
-    written so (:attr:`specgen.layouts.Layout.example_all_of`)."""
+    written so (:attr:`specgen.layouts.Layout.example_all_of`). An
+    example without ``allOf`` (nearly all) is returned itself, uncopied."""
+    if not any("allOf" in mapping for mapping in iter_mappings(value)):
+        return value
+    return _merged_all_of(value)
+
+
+def _merged_all_of(value: Any) -> Any:
     if isinstance(value, list):
-        return [merge_example_all_of(item) for item in value]
+        return [_merged_all_of(item) for item in value]
     if not isinstance(value, dict):
         return value
     parts = value.get("allOf")
     if len(value) == 1 and isinstance(parts, list) and all(isinstance(p, dict) for p in parts):
         merged: dict = {}
         for part in parts:
-            merged = _deep_merge(merged, merge_example_all_of(part))
+            merged = _deep_merge(merged, _merged_all_of(part))
         return merged
-    return {key: merge_example_all_of(item) for key, item in value.items()}
+    return {key: _merged_all_of(item) for key, item in value.items()}
 
 
 def _deep_merge(base: dict, over: dict) -> dict:

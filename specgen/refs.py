@@ -38,7 +38,7 @@ import referencing.exceptions
 import referencing.jsonschema
 
 from .diagnostics import Diagnostic, Severity
-from .sources import Document, iter_mappings, join_pointer, split_pointer
+from .sources import Document, join_pointer, split_pointer
 
 __all__ = ["Resolver", "Resolved", "Inlined", "has_ref", "merge_all_of", "MAX_DEPTH"]
 
@@ -430,8 +430,18 @@ def make_resource(contents: Any) -> referencing.Resource:
 
 def has_ref(node: Any) -> bool:
     """Whether inlining could change ``node``: most examples, and most
-    schemas written in an API file, refer to nothing."""
-    return any("$ref" in mapping for mapping in iter_mappings(node))
+    schemas written in an API file, refer to nothing. (Asked at every
+    inlining, so written as one plain loop.)"""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if "$ref" in current:
+                return True
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return False
 
 
 def _ref_of(node: Any) -> str | None:

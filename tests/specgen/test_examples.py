@@ -277,3 +277,12 @@ def test_failing_examples_and_identifier_schemas_are_never_cached(make_corpus, p
     (corpus.root / EXAMPLES / "m.note").write_text('{"sender": "@a:b"}')
     assert _fresh_run(corpus.root) == []
     assert len(json.loads((private_cache / "lint-verdicts-v1.json").read_text())) == 1
+
+
+def test_example_all_of_merges_parts_and_leaves_other_examples_uncopied():
+    from specgen.examples import merge_example_all_of
+
+    plain = {"content": {"body": "hi", "list": [1, {"a": 2}]}}
+    assert merge_example_all_of(plain) is plain
+    parts = {"allOf": [{"a": 1, "n": {"x": 1}}, {"b": 2, "n": {"y": 2}}]}
+    assert merge_example_all_of({"e": [parts]}) == {"e": [{"a": 1, "b": 2, "n": {"x": 1, "y": 2}}]}
