@@ -171,6 +171,9 @@ class Site:
     diagnostics: tuple[Diagnostic, ...]
     #: Output path -> the prose files it came from (to locate link errors).
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The targets' variables (``%CLIENT_MAJOR_VERSION%`` -> ``r0``): a link
+    #: written with them is found in the prose as they expand.
+    variables: Mapping[str, str] = field(default_factory=dict)
 
 
 def _relative(from_page: str, to: str) -> str:
@@ -321,7 +324,7 @@ class SiteBuilder:
         if checks is not None:
             diagnostics[checks_at:checks_at] = checks()
         sources = {p.target.url: tuple(f.display for f in p.files) for p in pages}
-        return Site(files, tuple(diagnostics), sources)
+        return Site(files, tuple(diagnostics), sources, dict(targets.variables))
 
     def _page_html(self, page: Page, targets: Targets) -> bytes:
         """The page, or when ``page.html`` fails, its last good rendering
@@ -844,10 +847,12 @@ def _ids_and_links(text: str) -> tuple[set[str], list[str]]:
     return ({html.unescape(i) for i in _ID.findall(text)}, [html.unescape(u) for u in _LINK.findall(text)])
 
 
-def check_links(folder: Path, sources: Mapping[str, Sequence[str]], corpus_root: Path) -> list[Diagnostic]:
+def check_links(folder: Path, sources: Mapping[str, Sequence[str]], corpus_root: Path,
+                variables: Mapping[str, str] | None = None) -> list[Diagnostic]:
     """Every relative link and ``#anchor`` in the written HTML must resolve
     to a written file and an ``id`` in it. A broken link is located in the
-    prose file that wrote it when its text can be found there."""
+    prose file that wrote it when its text can be found there, with
+    ``variables`` expanded as the build expanded them."""
     written = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
     parsed = {name: _ids_and_links((folder / name).read_text("utf-8")) for name in sorted(written)
               if name.endswith(".html")}
@@ -867,11 +872,12 @@ def check_links(folder: Path, sources: Mapping[str, Sequence[str]], corpus_root:
             elif parts.fragment and target in parsed and unquote(parts.fragment) not in parsed[target][0]:
                 problem = f"link {href!r} on {page} names #{parts.fragment}, which {target} does not define"
             if problem:
-                out.append(_locate_link(href, sources.get(page, ()), corpus_root, problem))
+                out.append(_locate_link(href, sources.get(page, ()), corpus_root, problem, variables or {}))
     return out
 
 
-def _locate_link(href: str, sources: Sequence[str], root: Path, message: str) -> Diagnostic:
+def _locate_link(href: str, sources: Sequence[str], root: Path, message: str,
+                 variables: Mapping[str, str]) -> Diagnostic:
     needle = href.split("#", 1)[1] if href.startswith("#") else href
     for display in sources:
         try:
@@ -879,6 +885,8 @@ def _locate_link(href: str, sources: Sequence[str], root: Path, message: str) ->
         except OSError:
             continue
         for number, text in enumerate(lines, 1):
+            for name, value in variables.items():
+                text = text.replace(name, value)
             if needle in text:
                 return _error(display, number, "build.broken-link", message)
     return _error(sources[0] if sources else "", 0, "build.broken-link", message)
@@ -916,7 +924,7 @@ def publish(site: Site, out: Path, collector: Collector, corpus_root: Path) -> b
                 target = staging / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-            collector.extend(check_links(staging, site.sources, corpus_root))
+            collector.extend(check_links(staging, site.sources, corpus_root, site.variables))
             if collector.failed:
                 return False
             _swap(staging, out)

@@ -17,7 +17,8 @@ import pytest
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 RAW = "\n.. raw:: html\n\n   <script>window.stolen = 1</script>\n"
-BROKEN = "\nSee `the old page <gone.html>`_.\n"
+BROKEN = ("\nSee `the old page <gone.html>`_.\n"
+          "\nSee `the old endpoint <#get-matrix-client-%CLIENT_MAJOR_VERSION%-gone>`_.\n")
 
 
 def specgen(*args: str, tmp: Path) -> subprocess.CompletedProcess:
@@ -46,6 +47,11 @@ def test_a_legacy_tree_builds_with_its_findings_as_warnings(legacy, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "specification/index.rst" in run.stdout and "warning[rst.disabled]" in run.stdout
     assert "warning[build.broken-link]" in run.stdout and "gone.html" in run.stdout
+    # A link written with a variable is found where it is written.
+    written = (legacy / "specification" / "index.rst").read_text("utf-8").splitlines()
+    line = next(i for i, text in enumerate(written, 1) if "%CLIENT_MAJOR_VERSION%-gone" in text)
+    assert f"specification/index.rst:{line}:1: warning[build.broken-link] link '#get-matrix-client-r0-gone'" \
+        in run.stdout
     assert "error[" not in run.stdout
     assert "reported as warnings" in run.stderr and "--strict" in run.stderr
     page = (out / "index.html").read_text("utf-8")
