@@ -351,7 +351,9 @@ class ExampleValidator:
                 if id(doc) not in self._indexed:
                     self._indexed.add(id(doc))
                     _index_nodes(doc.path, doc.data, self._where)
-            found = self._where.get(id(schema))
+                    found = self._where.get(id(schema))
+                    if found is not None:
+                        break  # a node lives in one document: the rest can wait
         return found
 
     def _follow(self, site: Site) -> Site:
