@@ -512,7 +512,7 @@ def _ancestors(node: nodes.Node) -> Iterable[nodes.Node]:
 
 
 def _outline(document: nodes.document, first_level: int) -> Iterable[OutlineEntry]:
-    for section in document.findall(lambda n: isinstance(n, nodes.section)):
+    for section in document.findall(nodes.section):
         if not section["ids"] or not len(section) or not isinstance(section[0], nodes.title):
             continue
         depth = sum(1 for a in _ancestors(section) if isinstance(a, nodes.section))
