@@ -93,31 +93,39 @@ def check_sources(corpus: Corpus, resolver: Resolver) -> list[Diagnostic]:
     return [*lint.check(corpus, resolver), *validate(corpus, resolver), *corpus.sources.failures()]
 
 
-def _checks_beside(corpus: Corpus, resolver: Resolver) -> Callable[[], list[Diagnostic]]:
-    """:func:`check_sources` started in a forked process, so the checks run
-    beside the render on another core; returns the call that waits for
-    their diagnostics (an exception in the checks is raised there)."""
-    import multiprocessing
+class _ChecksBeside:
+    """:func:`check_sources` in a forked process, so the checks run beside
+    the render on another core."""
 
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_check_in_child, args=(send, corpus, resolver), daemon=True)
-    process.start()
-    send.close()
+    def __init__(self, corpus: Corpus, resolver: Resolver) -> None:
+        import multiprocessing
 
-    def result() -> list[Diagnostic]:
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_check_in_child, args=(send, corpus, resolver), daemon=True)
+        self._process.start()
+        send.close()
+
+    def result(self) -> list[Diagnostic]:
+        """Wait for the checks' diagnostics; an exception they met is raised
+        here."""
         try:
-            outcome = receive.recv()
+            outcome = self._receive.recv()
         except EOFError:
-            outcome = RuntimeError(f"the checks' process ended without an answer (exit status {process.exitcode})")
+            self._process.join()
+            outcome = RuntimeError(f"the checks' process ended without an answer (exit status {self._process.exitcode})")
         finally:
-            receive.close()
-            process.join()
+            self._receive.close()
+            self._process.join()
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
 
-    return result
+    def stop(self) -> None:
+        """End the checks unanswered (the build failed before it needed them)."""
+        self._process.terminate()
+        self._process.join()
+        self._receive.close()
 
 
 def _check_in_child(send, corpus: Corpus, resolver: Resolver) -> None:
@@ -284,10 +292,20 @@ class SiteBuilder:
         if targets != self._targets:
             self._targets = targets
             self._reset(self.corpus)
-        checks_at = len(diagnostics)
-        checks = _checks_beside(self.corpus, self.resolver) if self.check and self.jobs > 1 else None
-        if self.check and checks is None:
+        if self.check and self.jobs > 1:
+            checks = _ChecksBeside(self.corpus, self.resolver)
+            try:
+                site = self._render_site(targets, [])
+            except BaseException:
+                checks.stop()
+                raise
+            return replace(site, diagnostics=(*diagnostics, *checks.result(), *site.diagnostics))
+        if self.check:
             diagnostics.extend(check_sources(self.corpus, self.resolver))
+        return self._render_site(targets, diagnostics)
+
+    def _render_site(self, targets: Targets, diagnostics: list[Diagnostic]) -> Site:
+        """Stages 3 and 4 after ``diagnostics``."""
         pages = []
         texts = self._read_prose(targets, diagnostics)
         placed_on, headings, placed_before = self._scan(targets, texts)
@@ -321,8 +339,6 @@ class SiteBuilder:
         bundled, found = self._bundled_openapi()
         files.update(bundled)
         diagnostics.extend(found)
-        if checks is not None:
-            diagnostics[checks_at:checks_at] = checks()
         sources = {p.target.url: tuple(f.display for f in p.files) for p in pages}
         return Site(files, tuple(diagnostics), sources, dict(targets.variables))
 

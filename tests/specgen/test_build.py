@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
 import re
 import shutil
 from html.parser import HTMLParser
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from specgen.build import build_site, check_links, load_targets, publish
+from specgen.build import SiteBuilder, build_site, check_links, load_targets, publish
 from specgen.corpus import Corpus
 from specgen.diagnostics import Collector, Severity
 
@@ -315,3 +316,15 @@ def test_a_failure_in_the_checks_process_reaches_the_build(tmp_path):
     corpus.sources.failures = None  # check_sources calls it: a TypeError in the child
     with pytest.raises(RuntimeError, match="the checks failed in their process"):
         build_site(corpus, check=True, jobs=2)
+
+
+def test_a_render_that_fails_ends_the_checks_process(monkeypatch):
+    """A bug the render hits while the checks run beside it propagates,
+    and the checks' process does not outlive the build."""
+    def broken(self, targets, diagnostics):
+        raise RuntimeError("a bug in the render")
+
+    monkeypatch.setattr(SiteBuilder, "_render_site", broken)
+    with pytest.raises(RuntimeError, match="a bug in the render"):
+        build_site(Corpus(GOOD), check=True, jobs=2)
+    assert not multiprocessing.active_children()
