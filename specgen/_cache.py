@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -41,6 +40,8 @@ def caching_enabled() -> bool:
 def write_atomically(path: Path, content: bytes) -> bool:
     """Write through a temporary file renamed into place, so a reader never
     sees half a file; ``False`` when the cache cannot be written."""
+    import tempfile  # only runs that write pay for its import
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)

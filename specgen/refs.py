@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 import referencing
 import referencing.exceptions
@@ -101,7 +100,7 @@ class Resolver:
             return self._fail(base, ref, at, "ref.remote",
                               f"remote reference {ref!r} is not allowed: refer to a local file")
         if parts.scheme == "file":
-            target = Path(url2pathname(parts.path))
+            target = _file_uri_path(parts.path)
         elif parts.scheme or parts.netloc:
             return self._fail(base, ref, at, "ref.unresolved",
                               f"unsupported reference {ref!r}: only relative file paths and JSON pointers are resolved")
@@ -374,7 +373,7 @@ class Resolver:
         parts = urlsplit(uri)
         if parts.scheme != "file":
             raise referencing.exceptions.NoSuchResource(ref=uri)
-        path = Path(url2pathname(parts.path))
+        path = _file_uri_path(parts.path)
         doc = self.corpus.document(path) if self._is_file(path) else None
         if doc is None:
             raise referencing.exceptions.NoSuchResource(ref=uri)
@@ -426,6 +425,15 @@ def make_resource(contents: Any) -> referencing.Resource:
         return resource
     except Exception:  # an ill-typed $id, a malformed keyword: still addressable by URI
         return referencing.Resource.opaque(contents)
+
+
+def _file_uri_path(path: str) -> Path:
+    """The file a ``file:`` URI's path names. urllib.request holds the
+    conversion, and its import (HTTP, e-mail, TLS) is a noticeable part of
+    start-up: it is imported only when such a URI is met."""
+    from urllib.request import url2pathname
+
+    return Path(url2pathname(path))
 
 
 def has_ref(node: Any) -> bool:
