@@ -186,17 +186,21 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         tree alive: positions are composed again only for a file with a
         finding."""
         get_event, resolve, constructors = self.get_event, self.resolve, self.yaml_constructors
+        scalar, mapping_start, mapping_end = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.MappingEndEvent
+        sequence_start, sequence_end = yaml.SequenceStartEvent, yaml.SequenceEndEvent
         tags: dict[str, str] = {}
         get_event()  # stream start
         if self.check_event(yaml.StreamEndEvent):
             get_event()
             return None
         get_event()  # document start
-        stack: list[list] = []  # [container, pending key or _NO_KEY, key texts seen]
+        # Each open collection: [container, pending key or _NO_KEY, key texts
+        # seen (None for a sequence), whether a key is not a string].
+        stack: list[list] = []
         while True:
             event = get_event()
             kind = event.__class__
-            if kind is yaml.ScalarEvent:
+            if kind is scalar:
                 if event.anchor is not None or event.tag not in (None, "!"):
                     return MISSING
                 value = event.value
@@ -204,41 +208,42 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                     tag = tags.get(value)
                     if tag is None:
                         tag = tags[value] = resolve(yaml.ScalarNode, value, event.implicit)
-                else:
-                    tag = _STR_TAG
-                if tag != _STR_TAG:
-                    if tag not in _PLAIN_TAGS:
-                        return MISSING
-                    value = constructors[tag](self, yaml.ScalarNode(tag, value))
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                    if tag != _STR_TAG:
+                        if tag not in _PLAIN_TAGS:
+                            return MISSING
+                        value = constructors[tag](self, yaml.ScalarNode(tag, value))
+            elif kind is mapping_start or kind is sequence_start:
                 if event.anchor is not None or event.tag not in (None, "!") or len(stack) >= MAX_DEPTH:
                     return MISSING
-                stack.append([{}, _NO_KEY, set()] if kind is yaml.MappingStartEvent else [[], None, None])
+                stack.append([{}, _NO_KEY, set(), False] if kind is mapping_start else [[], None, None, False])
                 continue
-            elif kind is yaml.MappingEndEvent:
-                value = stack.pop()[0]
-                if any(not isinstance(k, str) for k in value):
+            elif kind is mapping_end:
+                value, _, _, other_keys = stack.pop()
+                if other_keys:
                     value = {_key_text(k): v for k, v in value.items()}
-            elif kind is yaml.SequenceEndEvent:
+            elif kind is sequence_end:
                 value = stack.pop()[0]
             else:  # an alias
                 return MISSING
             if not stack:
                 break
             parent = stack[-1]
-            container = parent[0]
             if parent[2] is None:
-                container.append(value)
+                parent[0].append(value)
             elif parent[1] is _NO_KEY:
-                if kind is not yaml.ScalarEvent:
+                if kind is not scalar:
                     return MISSING
-                text = value if value.__class__ is str else _key_text(value)
+                if value.__class__ is str:
+                    text = value
+                else:
+                    text = _key_text(value)
+                    parent[3] = True
                 if text in parent[2]:
                     return MISSING
                 parent[2].add(text)
                 parent[1] = value
             else:
-                container[parent[1]] = value
+                parent[0][parent[1]] = value
                 parent[1] = _NO_KEY
         get_event()  # document end
         if not self.check_event(yaml.StreamEndEvent):
