@@ -6,8 +6,8 @@ suffix whose first non-blank character opens an object or array, such as
 the suffix-less event examples) is decoded by the standard library. YAML
 goes through libyaml's C parser; since that is most of a run's parsing
 time, the data of a YAML file is also kept in the user's cache directory
-under the hash of its bytes (:class:`ParseCache`), so an unchanged file is
-parsed once, not once per run.
+under the hash of its bytes (:class:`ParseCache`, one file per corpus), so
+an unchanged file is parsed once, not once per run.
 
 Positions are never computed up front: the index from JSON pointer to
 ``line:column`` is built from a YAML composition of the text the first time
@@ -40,6 +40,7 @@ import marshal
 import os
 import stat
 import sys
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -412,45 +413,96 @@ def _syntax_diagnostic(display: str, message: str, line: int, column: int, code:
 class ParseCache:
     """The data of parsed YAML files, by the hash of their bytes.
 
-    One marshal file per document under the user's cache directory. The key
-    covers the Python and PyYAML versions and :data:`_LOADER_VERSION`, so a
-    change to any of them (or to the loader's rules) reads nothing stale.
-    Only successful parses are stored: a syntax error is reported afresh.
+    One file per corpus (``scope``, its root) under the user's cache
+    directory: the marshalled data of the YAML files its runs read, loaded
+    once when first asked and written once, when the cache is let go or the
+    process ends, if anything was parsed anew (a cold run writes one file,
+    not one per document). The key covers the Python and PyYAML versions
+    and :data:`_LOADER_VERSION`, so a change to any of them (or to the
+    loader's rules) reads nothing stale. Only successful parses are stored:
+    a syntax error is reported afresh. Data is marshalled when it is put,
+    so what is written is the data as parsed, whatever happens to it later.
     """
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, scope: str = "") -> None:
         self.directory = directory
+        #: The pack as read (loaded on first use), the entries this run read
+        #: or put, and whether any is new: kept apart from ``self``, so that
+        #: the pack can be written when ``self`` is let go.
+        self._state: dict[str, Any] = {"stored": None, "entries": {}, "new": False}
+        self._file = None
+        if directory is not None:
+            name = hashlib.sha256(scope.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+            self._file = directory / f"pack-{name}.marshal"
+            weakref.finalize(self, _write_pack, self._file, self._state)
 
     @classmethod
-    def open(cls) -> "ParseCache":
-        return cls(cache_dir() / "parsed" if caching_enabled() else None)
-
-    def _file(self, content: bytes) -> Path | None:
-        if self.directory is None:
-            return None
-        digest = hashlib.sha256(_CACHE_CONTEXT)
-        digest.update(content)
-        return self.directory / (digest.hexdigest() + ".marshal")
+    def open(cls, scope: str = "") -> "ParseCache":
+        return cls(cache_dir() / "parsed" if caching_enabled() else None, scope)
 
     def get(self, content: bytes) -> Any:
         """The stored data, or :data:`MISSING`."""
-        file = self._file(content)
-        if file is None:
+        if self._file is None:
+            return MISSING
+        key = _content_key(content)
+        encoded = _stored(self._file, self._state).get(key)
+        if encoded is None:
             return MISSING
         try:
-            return marshal.loads(file.read_bytes())
-        except (OSError, EOFError, ValueError, TypeError):
+            data = marshal.loads(encoded)
+        except (EOFError, ValueError, TypeError):
             return MISSING
+        self._state["entries"][key] = encoded
+        return data
 
     def put(self, content: bytes, data: Any) -> None:
-        file = self._file(content)
-        if file is None:
+        if self._file is None:
             return
         try:
             encoded = marshal.dumps(data, 4)
         except (ValueError, RecursionError):
             return
-        write_atomically(file, encoded)
+        self._state["entries"][_content_key(content)] = encoded
+        self._state["new"] = True
+
+    def flush(self) -> None:
+        """Write the pack now if anything was parsed anew (otherwise done
+        when the cache is let go)."""
+        if self._file is not None:
+            _write_pack(self._file, self._state)
+
+
+def _content_key(content: bytes) -> str:
+    digest = hashlib.sha256(_CACHE_CONTEXT)
+    digest.update(content)
+    return digest.hexdigest()
+
+
+def _stored(file: Path, state: dict[str, Any]) -> dict[str, bytes]:
+    if state["stored"] is None:
+        state["stored"] = _read_pack(file)
+    return state["stored"]
+
+
+def _read_pack(file: Path) -> dict[str, bytes]:
+    try:
+        raw = marshal.loads(file.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, bytes) for k, v in raw.items()):
+        return {}
+    return raw
+
+
+def _write_pack(file: Path, state: dict[str, Any]) -> None:
+    """The entries this run used, and as many older ones again (a run over
+    part of the corpus keeps the rest, yet edits cannot grow it forever)."""
+    if not state["new"]:
+        return
+    state["new"] = False
+    used = state["entries"]
+    older = [(k, v) for k, v in _stored(file, state).items() if k not in used][:len(used) + 64]
+    write_atomically(file, marshal.dumps({**dict(older), **used}, 4))
 
 
 #: Bump when the loader's rules change what a given text parses to.
@@ -659,7 +711,7 @@ class Sources:
     def __init__(self, root: Path, parse_cache: ParseCache | None = None, *,
                  max_size: int = DEFAULT_MAX_FILE_SIZE, read_roots: tuple[Path, ...] = ()) -> None:
         self.root = root.resolve()
-        self.parse_cache = parse_cache if parse_cache is not None else ParseCache.open()
+        self.parse_cache = parse_cache if parse_cache is not None else ParseCache.open(str(self.root))
         self.max_size = max_size
         self.read_roots = (self.root, *(r.resolve() for r in read_roots))
         self._docs: dict[Path, Document | Diagnostic] = {}

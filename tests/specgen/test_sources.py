@@ -2,7 +2,7 @@ import marshal
 from pathlib import Path
 
 from specgen.diagnostics import Diagnostic
-from specgen.sources import Document, ParseCache, Sources, join_pointer, load_document, split_pointer
+from specgen.sources import MISSING, Document, ParseCache, Sources, join_pointer, load_document, split_pointer
 
 
 def test_pointer_escaping_round_trips():
@@ -86,20 +86,44 @@ def _cache_files(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.marshal"))
 
 
+def _pack(directory: Path) -> dict:
+    (pack,) = _cache_files(directory)
+    return marshal.loads(pack.read_bytes())
+
+
 def test_yaml_data_is_cached_by_content_and_reused(tmp_path):
-    cache = ParseCache(tmp_path / "cache")
+    cache = ParseCache(tmp_path / "cache", "corpus")
     path = tmp_path / "s.yaml"
     path.write_text("a: [1, 2]\n")
     first = load_document(path, cache=cache)
-    (stored,) = _cache_files(tmp_path / "cache")
-    # Poisoning the entry shows a second load reads it rather than parsing.
-    stored.write_bytes(marshal.dumps({"a": "from the cache"}))
+    cache.flush()
+    # Poisoning the entry shows a later run reads it rather than parsing.
+    (key,) = _pack(tmp_path / "cache")
+    _cache_files(tmp_path / "cache")[0].write_bytes(marshal.dumps({key: marshal.dumps({"a": "from the cache"})}))
+    cache = ParseCache(tmp_path / "cache", "corpus")
     again = load_document(path, cache=cache)
     assert first.data == {"a": [1, 2]} and again.data == {"a": "from the cache"}
     # Positions never come from the cache: they are composed from the text.
     assert again.locate("/a/1") == (1, 8)
     path.write_text("a: [1, 3]\n")
     assert load_document(path, cache=cache).data == {"a": [1, 3]}
+    del cache  # let go: the pack is written
+    assert len(_pack(tmp_path / "cache")) == 2
+
+
+def test_one_pack_per_corpus_written_once(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(f"{name}: 1\n")
+    cache = ParseCache(tmp_path / "cache", "one corpus")
+    for name in ("a", "b"):
+        load_document(tmp_path / f"{name}.yaml", cache=cache)
+    assert _cache_files(tmp_path / "cache") == []
+    cache.flush()
+    assert len(_pack(tmp_path / "cache")) == 2
+    other = ParseCache(tmp_path / "cache", "another corpus")
+    assert other.get((tmp_path / "a.yaml").read_bytes()) is MISSING
+    load_document(tmp_path / "a.yaml", cache=other)
+    other.flush()
     assert len(_cache_files(tmp_path / "cache")) == 2
 
 
@@ -108,12 +132,17 @@ def test_corrupt_or_unwritable_parse_cache_is_ignored(tmp_path):
     path.write_text("a: 1\n")
     cache = ParseCache(tmp_path / "cache")
     load_document(path, cache=cache)
+    cache.flush()
     (stored,) = _cache_files(tmp_path / "cache")
     stored.write_bytes(b"\xff\x00 not marshal")
-    assert load_document(path, cache=cache).data == {"a": 1}
+    assert load_document(path, cache=ParseCache(tmp_path / "cache")).data == {"a": 1}
+    stored.write_bytes(marshal.dumps({"key": "not bytes"}))
+    assert load_document(path, cache=ParseCache(tmp_path / "cache")).data == {"a": 1}
     blocker = tmp_path / "blocked"
     blocker.write_text("a file where the cache directory should be")
-    assert load_document(path, cache=ParseCache(blocker / "parsed")).data == {"a": 1}
+    unwritable = ParseCache(blocker / "parsed")
+    assert load_document(path, cache=unwritable).data == {"a": 1}
+    unwritable.flush()
 
 
 def test_syntax_errors_and_json_are_not_cached(tmp_path):
@@ -124,6 +153,7 @@ def test_syntax_errors_and_json_are_not_cached(tmp_path):
     example.write_text('{"topic": "x"}')
     assert isinstance(load_document(bad, cache=cache), Diagnostic)
     assert isinstance(load_document(example, cache=cache), Document)
+    cache.flush()
     assert _cache_files(tmp_path / "cache") == []
 
 
