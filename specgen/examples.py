@@ -261,8 +261,7 @@ class ExampleValidator:
             if files is not None:
                 hasher = hashlib.sha256()
                 for current in files:
-                    text = self.corpus.document(current).text.encode("utf-8")
-                    hasher.update(str(current).encode("utf-8") + b"\0" + len(text).to_bytes(8, "big") + text)
+                    hasher.update(str(current).encode("utf-8") + b"\0" + self.corpus.document(current).digest())
                 digest = hasher.digest()
             self._closures[path] = digest
         return self._closures[path]
@@ -416,7 +415,7 @@ def validate_with(checker: ExampleValidator, paths: Iterable[Path] = ()) -> list
 
 #: Bump when this module changes what a validation run means (a dialect
 #: class, an extension keyword), so old verdicts are not read.
-_VERDICT_VERSION = "example-verdict-1"
+_VERDICT_VERSION = "example-verdict-2"
 #: Keywords that make a schema's meaning depend on more than the files its
 #: ``$ref`` reach.
 _IDENTIFIERS = frozenset({"$id", "id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$recursiveRef",

@@ -333,6 +333,14 @@ class Document:
     text: str
     _node: Any = field(default=None, repr=False)
     _index: dict[str, tuple[int, int, int, int]] | None = field(default=None, repr=False)
+    _digest: bytes | None = field(default=None, repr=False)
+
+    def digest(self) -> bytes:
+        """SHA-256 of the text, computed once: verdict keys are made of the
+        digests of every file a check depends on, and files are shared."""
+        if self._digest is None:
+            self._digest = hashlib.sha256(self.text.encode("utf-8")).digest()
+        return self._digest
 
     def locate(self, pointer: str) -> tuple[int, int]:
         """1-based ``(line, column)`` of the value at ``pointer``.

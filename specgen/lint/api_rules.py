@@ -532,8 +532,8 @@ def structure(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
     digest = hashlib.sha256()
     for path in ctx.run.referenced_files(ctx.path):
         document = ctx.run.corpus.document(path)
-        digest.update(str(path).encode("utf-8") + b"\0" + (document.text.encode("utf-8") if document else b""))
-    key = ctx.run.cache.key(digest.digest(), "openapi-6", model.version_kind,
+        digest.update(str(path).encode("utf-8") + b"\0" + (document.digest() if document else b""))
+    key = ctx.run.cache.key(digest.digest(), "openapi-7", model.version_kind,
                             package_version("openapi-spec-validator"))
 
     def compute():
