@@ -144,10 +144,8 @@ class RuleContext:
         if document is None:
             return
         resolver, canonical = self.resolver, self.corpus.sources.canonical(path)
-        for pointer, node in _mappings(document.data):
-            members = node.get("allOf")
-            if not isinstance(members, list):
-                continue
+        for pointer, node in _all_of_owners(document.data):
+            members = node["allOf"]
             parts: list[tuple[tuple[Path, str] | None, dict]] = []
             for i, member in enumerate(members):
                 at = join_pointer(pointer, "allOf", i)
@@ -394,16 +392,28 @@ def _walk_schema(run: RuleContext, rules: list[Rule], schema: Any, pointer: str,
         stack.extend(reversed(children))
 
 
-def _mappings(data: Any) -> Iterator[tuple[str, dict]]:
-    """Every mapping of a document with its pointer."""
-    stack: list[tuple[str, Any]] = [("", data)]
+def _all_of_owners(data: Any) -> Iterator[tuple[str, dict]]:
+    """Every mapping of a document that holds an ``allOf`` list, with its
+    pointer. A document has thousands of nodes and a few such owners, so a
+    pointer is made for those only, from the chain of parents."""
+    stack: list[tuple[Any, Any, Any]] = [(None, "", data)]
     while stack:
-        pointer, node = stack.pop()
+        record = stack.pop()
+        node = record[2]
         if isinstance(node, dict):
-            yield pointer, node
-            stack.extend((join_pointer(pointer, k), v) for k, v in node.items() if isinstance(v, (dict, list)))
+            if isinstance(node.get("allOf"), list):
+                yield _pointer_of(record), node
+            stack.extend((record, k, v) for k, v in node.items() if isinstance(v, (dict, list)))
         elif isinstance(node, list):
-            stack.extend((join_pointer(pointer, i), v) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+            stack.extend((record, i, v) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+
+
+def _pointer_of(record: tuple[Any, Any, Any]) -> str:
+    tokens = []
+    while record[0] is not None:
+        tokens.append(record[1])
+        record = record[0]
+    return join_pointer("", *reversed(tokens))
 
 
 def _properties(schema: Any) -> dict[str, Any]:

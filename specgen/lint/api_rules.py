@@ -145,7 +145,7 @@ def _surely_clean(data, kind: str) -> bool:
     if kind != "openapi3.1" or not isinstance(data, dict):
         return False
     try:
-        if any(not _REFERENCING.isdisjoint(node) for node in iter_mappings(data)):
+        if _holds_referencing_key(data):
             return False
         if data.get("jsonSchemaDialect", _OAS31_DIALECT) != _OAS31_DIALECT:
             return False
@@ -158,6 +158,21 @@ def _surely_clean(data, kind: str) -> bool:
         return all(_schema_surely_clean(schema, seen) for schema in entries)
     except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
         return False
+
+
+def _holds_referencing_key(data) -> bool:
+    """Whether any mapping in ``data`` holds a key of :data:`_REFERENCING`
+    (one plain loop: every API document is scanned whole)."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if not _REFERENCING.isdisjoint(node):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _schema_entries(data: dict) -> list | None:
