@@ -108,6 +108,9 @@ class Resolver:
             target = base.parent / unquote(parts.path)
         else:
             target = base
+        if "\0" in str(target):
+            return self._fail(base, ref, at, "ref.unresolved",
+                              f"cannot resolve {ref!r}: a file name cannot hold a NUL character")
         fragment = unquote(parts.fragment)
         if fragment and not fragment.startswith("/"):
             return self._fail(base, ref, at, "ref.unresolved",

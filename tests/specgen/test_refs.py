@@ -47,6 +47,13 @@ def test_missing_file_and_pointer_are_located_at_the_ref(make_corpus):
     assert len(resolver.problems()) == 2
 
 
+@pytest.mark.parametrize("ref", ["a%00b.yaml", "a\u0000b.yaml#/x", "file:///tmp/a%00b"])
+def test_a_nul_in_a_referenced_file_name_is_a_diagnostic(make_corpus, ref):
+    corpus, resolver = make_corpus({SCHEMA + "m.n.yaml": "properties:\n  x:\n    $ref: 'a%00b.yaml'\n"})
+    found = resolver.resolve(corpus.schemas["m.n"], ref)
+    assert found.code == "ref.unresolved" and "NUL" in found.message
+
+
 def test_remote_refs_are_diagnostics_not_fetches(make_corpus):
     corpus, resolver = make_corpus({SCHEMA + "m.c.yaml": "$ref: https://example.com/schema.json\n"})
     found = resolver.resolve(corpus.schemas["m.c"], "https://example.com/schema.json")
