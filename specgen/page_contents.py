@@ -37,33 +37,72 @@ def number_and_list(files: Sequence[RenderedFile]) -> tuple[RenderedFile, ...]:
     them) and the first table of contents listing the whole page (when any
     file holds one). Other pages come back unchanged."""
     files = tuple(files)
-    numbered = any('class="sectnum"' in f.body for f in files)
-    listed = next((i for i, f in enumerate(files) if _CONTENTS.search(f.body)), None)
+    facts = [_facts(f) for f in files]
+    numbered = any(has_numbers for has_numbers, _, _ in facts)
+    listed = next((i for i, (_, has_contents, _) in enumerate(facts) if has_contents), None)
     if not numbered and listed is None:
         return files
-    old_numbers = {m.group(2): old.group(1) for f in files for m in _HEADING.finditer(f.body)
-                   if (old := _SECTNUM.search(_title_area(m.group(4))))}
+    old_numbers = {anchor: number for _, _, found in facts for anchor, number in found.items()}
     entries = [_retitled(e, {}, old_numbers) for f in files for e in f.outline]
     tops = [e for e in entries if e.level == 0]
     title = tops[0].anchor if len(tops) == 1 else None
     shown = [e for e in entries if e.anchor != title]
     numbers = _numbers(shown, 1 if title else 0) if numbered else {}
     entry_ids = {e.anchor: f"toc-entry-{i}" for i, e in enumerate(shown, 1)} if listed is not None else {}
+    contents = _contents(shown, numbers, entry_ids, title) if listed is not None else None
     out = []
     for i, rendered in enumerate(files):
-        body = _HEADING.sub(lambda m: _heading(m, numbers, entry_ids), rendered.body)
-        anchors = rendered.anchors
-        if i == listed:
-            contents = _contents(shown, numbers, entry_ids, title)
-            body = _CONTENTS.sub(lambda m: m.group(1) + contents + "</nav>", body, count=1)
-            line = next((n for a, n in anchors if _TOC_ENTRY.fullmatch(a)), 0)
-            anchors = (*(a for a in anchors if not _TOC_ENTRY.fullmatch(a[0])),
-                       *((entry, line) for entry in entry_ids.values()))
-        elif listed is not None:
-            anchors = tuple(a for a in anchors if not _TOC_ENTRY.fullmatch(a[0]))
-        outline = tuple(_retitled(e, numbers, old_numbers) for e in rendered.outline)
-        out.append(replace(rendered, body=body, anchors=anchors, outline=outline))
+        mine = tuple((e.anchor, numbers.get(e.anchor), entry_ids.get(e.anchor)) for e in rendered.outline)
+        key = ("file", mine, contents if i == listed else None, listed is not None)
+        memo = _memo(rendered)
+        if key not in memo:
+            memo[key] = _one_file(rendered, numbers, entry_ids, old_numbers,
+                                  contents if i == listed else None, listed is not None)
+        out.append(memo[key])
     return tuple(out)
+
+
+def _facts(rendered: RenderedFile) -> tuple[bool, bool, dict[str, str]]:
+    """Whether the file numbers its sections, whether it holds a contents
+    topic, and the numbers docutils gave its headings."""
+    memo = _memo(rendered)
+    if "facts" not in memo:
+        memo["facts"] = ('class="sectnum"' in rendered.body, bool(_CONTENTS.search(rendered.body)),
+                         {m.group(2): old.group(1) for m in _HEADING.finditer(rendered.body)
+                          if (old := _SECTNUM.search(_title_area(m.group(4))))})
+    return memo["facts"]
+
+
+def _one_file(rendered: RenderedFile, numbers: dict[str, str], entry_ids: dict[str, str],
+              old_numbers: dict[str, str], contents: str | None, listing: bool) -> RenderedFile:
+    body = _HEADING.sub(lambda m: _heading(m, numbers, entry_ids), rendered.body)
+    anchors = rendered.anchors
+    if contents is not None:
+        body = _CONTENTS.sub(lambda m: m.group(1) + contents + "</nav>", body, count=1)
+        line = next((n for a, n in anchors if _TOC_ENTRY.fullmatch(a)), 0)
+        anchors = (*(a for a in anchors if not _TOC_ENTRY.fullmatch(a[0])),
+                   *((entry, line) for entry in entry_ids.values()))
+    elif listing:
+        anchors = tuple(a for a in anchors if not _TOC_ENTRY.fullmatch(a[0]))
+    outline = tuple(_retitled(e, numbers, old_numbers) for e in rendered.outline)
+    return replace(rendered, body=body, anchors=anchors, outline=outline)
+
+
+#: Per rendered file (by identity, the file kept alive beside its entry):
+#: what :func:`number_and_list` found in it and made of it. A rebuild under
+#: ``serve`` renders only the edited file anew, so every other file's work
+#: is found here; the memo is emptied when it outgrows a few sites' files.
+_MEMO: dict[int, tuple[RenderedFile, dict]] = {}
+_MEMO_LIMIT = 512
+
+
+def _memo(rendered: RenderedFile) -> dict:
+    entry = _MEMO.get(id(rendered))
+    if entry is None or entry[0] is not rendered:
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        entry = _MEMO[id(rendered)] = (rendered, {})
+    return entry[1]
 
 
 def _numbers(entries: Sequence[OutlineEntry], shift: int) -> dict[str, str]:
