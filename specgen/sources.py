@@ -251,6 +251,62 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             return MISSING
         return value
 
+    def plain_index(self) -> dict[str, tuple[int, int, int, int]] | None:
+        """What :func:`_index` makes of the composed document, read straight
+        from the event stream, for plain YAML (no anchors, aliases, merge or
+        complex keys, each pointer once, within :data:`MAX_DEPTH`); ``None``
+        for anything else, which is composed instead."""
+        get_event = self.get_event
+        scalar, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+        ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        get_event()  # stream start
+        if self.check_event(yaml.StreamEndEvent):
+            return None
+        get_event()  # document start
+        index: dict[str, tuple[int, int, int, int]] = {}
+        # Each open collection: [pointer, is a mapping, pending key (pointer
+        # and position) or None, next item number].
+        stack: list[list] = []
+        while True:
+            event = get_event()
+            kind = event.__class__
+            if kind in ends:
+                stack.pop()
+                if not stack:
+                    break
+                continue
+            if kind is yaml.AliasEvent or event.anchor is not None:
+                return None
+            mark = event.start_mark
+            position = (mark.line + 1, mark.column + 1)
+            if not stack:
+                pointer, key_position = "", position
+            elif stack[-1][1]:
+                parent = stack[-1]
+                if parent[2] is None:
+                    if kind is not scalar or event.value == "<<":
+                        return None
+                    parent[2] = (join_pointer(parent[0], event.value), position)
+                    continue
+                (pointer, key_position), parent[2] = parent[2], None
+            else:
+                parent = stack[-1]
+                pointer, key_position = join_pointer(parent[0], parent[3]), position
+                parent[3] += 1
+            if pointer in index:
+                return None
+            index[pointer] = (*key_position, *position)
+            if kind is mapping_start or kind is sequence_start:
+                if len(stack) >= MAX_DEPTH:
+                    return None
+                stack.append([pointer, kind is mapping_start, None, 0])
+            elif not stack:
+                break  # a document that is one scalar
+        get_event()  # document end
+        if not self.check_event(yaml.StreamEndEvent):
+            return None
+        return index
+
     def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML hook
         seen: set[str] = set()
         for key_node, _ in node.value:
@@ -377,6 +433,9 @@ class Document:
         if self._index is None:
             node = self._node
             if node is None:
+                self._index = _plain_index(self.text)
+                if self._index is not None:
+                    return self._index
                 composed = _compose(self.text)
                 node = composed if isinstance(composed, yaml.Node) else None
             self._index = _index(node) if node is not None else {}
@@ -657,6 +716,18 @@ def _plain_data(text: str) -> Any:
             loader.dispose()
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, KeyError, AttributeError):
         return MISSING
+
+
+def _plain_index(text: str) -> dict[str, tuple[int, int, int, int]] | None:
+    """:meth:`_Loader.plain_index` of ``text``, ``None`` on any error."""
+    try:
+        loader = _Loader(text)
+        try:
+            return loader.plain_index()
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        return None
 
 
 def _compose(text: str) -> yaml.Node | yaml.YAMLError | None:

@@ -78,6 +78,17 @@ def _agree(text: str) -> bool:
     return True
 
 
+def _index_agrees(text: str) -> bool:
+    """The positions read from the events equal those of the composed nodes."""
+    fast = sources._plain_index(text)
+    if fast is None:
+        return False
+    composed = sources._compose(text)
+    assert isinstance(composed, sources.yaml.Node), text
+    assert fast == sources._index(composed), text
+    return True
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_tree(), st.booleans())
 def test_plain_data_equals_the_composed_data_or_gives_way(tree, flow):
@@ -85,12 +96,15 @@ def test_plain_data_equals_the_composed_data_or_gives_way(tree, flow):
     if flow and isinstance(tree, tuple):
         text = "top: " + text.replace("\n", " ") if tree[0] == "map" and "\n" not in text else text
     _agree(text + "\n")
+    _index_agrees(text + "\n")
 
 
 def test_spec_files_take_the_plain_path():
     files = sorted((REPO / "event-schemas").rglob("*.yaml")) + sorted((REPO / "api").rglob("*.yaml"))
     assert len(files) > 50
     assert all(_agree(path.read_text("utf-8")) for path in files)
+    assert all(_index_agrees(path.read_text("utf-8")) for path in files)
+    assert _index_agrees('{"a": [1, {"b": 2}],\n "c/d": {"~": null}}')
 
 
 def test_what_it_leaves_to_the_composed_path():
