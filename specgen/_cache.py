@@ -100,6 +100,10 @@ class VerdictCache:
     def get(self, key: str) -> Verdict | None:
         return self._entries.get(key)
 
+    def entries(self) -> dict[str, Verdict]:
+        """Every stored verdict, by key (a read-only view's worth)."""
+        return self._entries
+
     def put(self, key: str, verdict: Verdict) -> None:
         self._entries[key] = [(str(p), str(m)) for p, m in verdict]
         self._dirty = True

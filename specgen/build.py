@@ -35,7 +35,6 @@ import re
 import secrets
 import shutil
 import sys
-import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 import html
@@ -50,6 +49,7 @@ from pygments.formatters import HtmlFormatter
 
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
+from .forked import Forked
 from .page_contents import number_and_list
 from .placeholders import DEFAULT_TEMPLATES, INLINE, Catalog, render_template, template_environment
 from .refs import Resolver
@@ -91,50 +91,6 @@ def check_sources(corpus: Corpus, resolver: Resolver) -> list[Diagnostic]:
     from .examples import validate
 
     return [*lint.check(corpus, resolver), *validate(corpus, resolver), *corpus.sources.failures()]
-
-
-class _ChecksBeside:
-    """:func:`check_sources` in a forked process, so the checks run beside
-    the render on another core."""
-
-    def __init__(self, corpus: Corpus, resolver: Resolver) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_check_in_child, args=(send, corpus, resolver), daemon=True)
-        self._process.start()
-        send.close()
-
-    def result(self) -> list[Diagnostic]:
-        """Wait for the checks' diagnostics; an exception they met is raised
-        here."""
-        try:
-            outcome = self._receive.recv()
-        except EOFError:
-            self._process.join()
-            outcome = RuntimeError(f"the checks' process ended without an answer (exit status {self._process.exitcode})")
-        finally:
-            self._receive.close()
-            self._process.join()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
-
-    def stop(self) -> None:
-        """End the checks unanswered (the build failed before it needed them)."""
-        self._process.terminate()
-        self._process.join()
-        self._receive.close()
-
-
-def _check_in_child(send, corpus: Corpus, resolver: Resolver) -> None:
-    try:
-        outcome = check_sources(corpus, resolver)
-    except Exception:
-        outcome = RuntimeError("the checks failed in their process:\n" + traceback.format_exc())
-    send.send(outcome)
-    send.close()
 
 
 # -- 3/4. pages --------------------------------------------------------------
@@ -293,7 +249,7 @@ class SiteBuilder:
             self._targets = targets
             self._reset(self.corpus)
         if self.check and self.jobs > 1:
-            checks = _ChecksBeside(self.corpus, self.resolver)
+            checks = Forked(check_sources, self.corpus, self.resolver)
             try:
                 site = self._render_site(targets, [])
             except BaseException:

@@ -132,17 +132,47 @@ def _run_check(corpus: Corpus, args: argparse.Namespace, collector: Collector) -
     validator: every example is validated once."""
     from . import lint
     from .examples import validate_with
+    from .forked import Forked, can_fork
     from .refs import Resolver
 
     context = lint.RuleContext(corpus, Resolver(corpus))
+    beside = None
+    if can_fork():
+        # Lint and validation check disjoint examples (those written in
+        # schemas; event and API examples), so after one shared load the
+        # validation can run on the other core with its own count.
+        for path in corpus.data_files():
+            corpus.document(path)
+        beside = Forked(_validate_in_child, context)
     collector.extend(lint.check(corpus, context.resolver, context=context))
-    collector.extend(validate_with(context.examples()))
+    if beside is None:
+        collector.extend(validate_with(context.examples()))
+    else:
+        found, counts, verdicts = beside.result()
+        collector.extend(found)
+        for key, verdict in verdicts.items():
+            context.cache.put(key, verdict)
+        context.cache.flush()
+        for kind, count in counts.items():
+            context.examples().counts[kind] += count
     collector.extend(corpus.sources.failures())
     if corpus.layout.verifiable:
         from .verify import verify_corpus
 
         collector.extend(verify_corpus(corpus))
     _say_counts(args, context.examples().counts)
+
+
+def _validate_in_child(context) -> tuple[list, dict[str, int], dict]:
+    """``specgen check``'s example validation in a forked child: its
+    diagnostics, its counts and the verdicts it added to the cache, which
+    the parent writes."""
+    from .examples import validate_with
+
+    before = set(context.cache.entries())
+    found = validate_with(context.examples(), write_cache=False)
+    added = {key: verdict for key, verdict in context.cache.entries().items() if key not in before}
+    return found, dict(context.examples().counts), added
 
 
 def _say_counts(args: argparse.Namespace, counts: Mapping[str, int]) -> None:

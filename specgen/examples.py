@@ -402,14 +402,16 @@ def validate(corpus: Corpus, resolver: Resolver, paths: Iterable[Path] = ()) -> 
     return validate_with(ExampleValidator(corpus, resolver, VerdictCache.open()), paths)
 
 
-def validate_with(checker: ExampleValidator, paths: Iterable[Path] = ()) -> list[Diagnostic]:
+def validate_with(checker: ExampleValidator, paths: Iterable[Path] = (), *,
+                  write_cache: bool = True) -> list[Diagnostic]:
     """:func:`validate` with a validator the caller made (``specgen check``
-    shares lint's, so nothing is compiled or validated twice)."""
+    shares lint's, so nothing is compiled or validated twice). A caller
+    that writes the verdict cache itself passes ``write_cache=False``."""
     selected = _Selection(paths)
     try:
         return [*checker.event_examples(selected), *checker.api_examples(selected)]
     finally:
-        if checker.cache is not None:
+        if checker.cache is not None and write_cache:
             checker.cache.flush()
 
 
