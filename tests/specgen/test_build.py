@@ -314,7 +314,7 @@ def test_a_failure_in_the_checks_process_reaches_the_build(tmp_path):
     root = shutil.copytree(GOOD, tmp_path / "c")
     corpus = Corpus(root)
     corpus.sources.failures = None  # check_sources calls it: a TypeError in the child
-    with pytest.raises(RuntimeError, match="the checks failed in their process"):
+    with pytest.raises(RuntimeError, match="check_sources failed in its process"):
         build_site(corpus, check=True, jobs=2)
 
 
