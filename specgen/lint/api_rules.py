@@ -139,7 +139,7 @@ def _surely_clean(data, kind: str) -> bool:
     library words them. Only its path-parameter findings are not mirrored,
     since :func:`_structural_problems` drops them. ``False`` means "ask
     the library", whose findings are then the only ones reported; the
-    differential test (tests/specgen/test_api_prewalk.py) holds the two
+    differential test (tests/specgen/test_fast_validation.py) holds the two
     together.
     """
     if kind != "openapi3.1" or not isinstance(data, dict):
