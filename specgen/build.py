@@ -55,7 +55,7 @@ from .placeholders import DEFAULT_TEMPLATES, INLINE, Catalog, render_template, t
 from .refs import Resolver
 from .rst import PLACEHOLDER, OutlineEntry, RenderedFile, check_title_levels, render_file
 from .sources import read_bounded
-from .targets import TARGETS_FILE, PageTarget, Targets, heading_lines, load_targets
+from .targets import TARGETS_FILE, PageTarget, Targets, heading_lines, load_targets, substitute
 
 __all__ = [
     "PageTarget",
@@ -857,9 +857,7 @@ def _locate_link(href: str, sources: Sequence[str], root: Path, message: str,
         except OSError:
             continue
         for number, text in enumerate(lines, 1):
-            for name, value in variables.items():
-                text = text.replace(name, value)
-            if needle in text:
+            if needle in substitute(text, variables):
                 return _error(display, number, "build.broken-link", message)
     return _error(sources[0] if sources else "", 0, "build.broken-link", message)
 

@@ -119,15 +119,9 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
     max_file_size = table.get("max_file_size", DEFAULT_MAX_FILE_SIZE)
     if not isinstance(max_file_size, int) or isinstance(max_file_size, bool) or max_file_size < 1:
         raise ConfigError(f"{origin}: max_file_size must be a positive number of bytes")
-    allow_raw_html = table.get("allow_raw_html", False)
-    if not isinstance(allow_raw_html, bool):
-        raise ConfigError(f"{origin}: allow_raw_html must be true or false")
-    strict_build = table.get("strict_build", layout.strict_build)
-    if not isinstance(strict_build, bool):
-        raise ConfigError(f"{origin}: strict_build must be true or false")
-    declared_histories = table.get("declared_histories", False)
-    if not isinstance(declared_histories, bool):
-        raise ConfigError(f"{origin}: declared_histories must be true or false")
+    allow_raw_html = _switch(table, "allow_raw_html", False, origin)
+    strict_build = _switch(table, "strict_build", layout.strict_build, origin)
+    declared_histories = _switch(table, "declared_histories", False, origin)
     severity_table = table.get("severity", {})
     if not isinstance(severity_table, dict):
         raise ConfigError(f"{origin}: severity must be a table of code = level")
@@ -142,6 +136,13 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
                   layout_source=layout_source, read_roots=readable[1:], max_file_size=max_file_size,
                   allow_raw_html=allow_raw_html, strict_build=strict_build,
                   declared_histories=declared_histories)
+
+
+def _switch(table: dict[str, Any], key: str, default: bool, origin: Path) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{origin}: {key} must be true or false")
+    return value
 
 
 def _config_table(root: Path, config_file: Path | None) -> tuple[dict[str, Any], Path]:

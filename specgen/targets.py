@@ -31,7 +31,7 @@ from .corpus import Corpus
 from .diagnostics import Diagnostic, Severity
 from .sources import join_pointer
 
-__all__ = ["PageTarget", "Release", "Targets", "load_targets", "TARGETS_FILE", "UNSTABLE", "heading_lines"]
+__all__ = ["PageTarget", "Release", "Targets", "load_targets", "substitute", "TARGETS_FILE", "UNSTABLE", "heading_lines"]
 
 TARGETS_FILE = "targets.yaml"
 UNSTABLE = "unstable"
@@ -117,10 +117,15 @@ class Targets:
         return "\n".join(lines), problems
 
     def substitute(self, text: str) -> str:
-        for name, value in self.variables.items():
-            if name in text:
-                text = text.replace(name, value)
-        return text
+        return substitute(text, self.variables)
+
+
+def substitute(text: str, variables: Mapping[str, str]) -> str:
+    """``text`` with each ``%NAME%`` variable replaced by its value."""
+    for name, value in variables.items():
+        if name in text:
+            text = text.replace(name, value)
+    return text
 
 
 def _error(display: str, line: int, message: str) -> Diagnostic:
