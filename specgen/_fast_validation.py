@@ -12,9 +12,12 @@ test (tests/specgen/test_fast_validation.py) rules out.
 Where the two could judge differently, the Python path is taken by
 construction:
 
-- only draft 2020-12 is compiled (:data:`DIALECT`); OpenAPI 3.0 and
-  Swagger schemas (draft 4 with ``nullable``), and any other ``$schema``,
-  are validated in Python only;
+- a validator is compiled for the dialect its caller names: draft 2020-12
+  (:data:`DIALECT`) unless the caller asks for draft 4 (:data:`DRAFT4`,
+  the dialect of Swagger 2.0's document and schema checks); a schema whose
+  ``$schema`` names another dialect is not compiled. OpenAPI 3.0's
+  ``nullable`` is no draft-4 keyword, so schemas that may hold it are
+  left to Python by their callers;
 - format assertions are off, as in ``jsonschema`` by default; where the
   Python side does assert formats (openapi-spec-validator's schema checks),
   jsonschema-rs is handed the Python format functions themselves, every
@@ -33,33 +36,40 @@ from typing import Any, Callable, Iterable, Mapping
 
 import jsonschema_rs
 
-__all__ = ["DIALECT", "compile_validator", "is_clean", "make_registry"]
+__all__ = ["DIALECT", "DRAFT4", "compile_validator", "is_clean", "make_registry"]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
+DRAFT4 = "http://json-schema.org/draft-04/schema#"
+
+#: The compiled validator class and registry draft of each dialect compiled.
+_DRAFTS = {DIALECT: (jsonschema_rs.Draft202012Validator, jsonschema_rs.Draft202012),
+           DRAFT4: (jsonschema_rs.Draft4Validator, jsonschema_rs.Draft4)}
 
 
-def make_registry(resources: Iterable[tuple[str, Any]]):
+def make_registry(resources: Iterable[tuple[str, Any]], dialect: str = DIALECT):
     """The documents references may reach, as ``(uri, document)`` pairs,
     built once and shared by every validator compiled over them; ``None``
     when jsonschema-rs refuses them."""
     try:
-        return jsonschema_rs.Registry(list(resources), draft=jsonschema_rs.Draft202012, retriever=_refuse)
+        return jsonschema_rs.Registry(list(resources), draft=_DRAFTS[dialect][1], retriever=_refuse)
     except (ValueError, TypeError, jsonschema_rs.ReferencingError):
         return None
 
 
-def compile_validator(schema: Any, registry=None, formats: Mapping[str, Callable[[str], bool]] | None = None):
-    """A jsonschema-rs validator for ``schema`` (2020-12), or ``None`` when
-    it cannot be compiled exactly: another dialect, an unreachable
-    reference, a construct it rejects.
+def compile_validator(schema: Any, registry=None, formats: Mapping[str, Callable[[str], bool]] | None = None,
+                      dialect: str = DIALECT):
+    """A jsonschema-rs validator for ``schema`` read as ``dialect``, or
+    ``None`` when it cannot be compiled exactly: a ``$schema`` naming
+    another dialect, an unreachable reference, a construct it rejects.
 
     ``registry`` (from :func:`make_registry`) holds what references may
-    reach; ``formats`` turns format assertions on with exactly these checks.
+    reach; ``formats`` turns format assertions on with exactly these checks
+    (off otherwise, in every dialect, as in ``jsonschema``).
     """
-    if isinstance(schema, dict) and schema.get("$schema", DIALECT) != DIALECT:
+    if isinstance(schema, dict) and schema.get("$schema", dialect) != dialect:
         return None
     try:
-        return jsonschema_rs.Draft202012Validator(
+        return _DRAFTS[dialect][0](
             schema, registry=registry, validate_formats=formats is not None,
             formats=dict(formats) if formats is not None else None, retriever=_refuse)
     except (ValueError, TypeError, jsonschema_rs.ReferencingError, jsonschema_rs.ValidationError):

@@ -19,7 +19,7 @@ from typing import Iterator
 from ..openapi import ApiDocument
 from ..sources import iter_mappings, join_pointer, split_pointer
 from .._cache import package_version
-from .._fast_validation import compile_validator, is_clean, make_registry
+from .._fast_validation import DIALECT, DRAFT4, compile_validator, is_clean, make_registry
 from .schema_rules import crawled_validator
 from . import Finding, RuleContext, SchemaContext
 
@@ -47,10 +47,13 @@ def _validator_class(kind: str):
     library = {"swagger2": osv.OpenAPIV2SpecValidator, "openapi3.0": osv.OpenAPIV30SpecValidator,
                "openapi3.1": osv.OpenAPIV31SpecValidator}[kind]
     document_schema = library.schema_validator.schema
-    attributes = {"schema_validator": _FastFirst(compile_validator(document_schema),
+    dialect = DRAFT4 if kind == "swagger2" else DIALECT
+    attributes = {"schema_validator": _FastFirst(compile_validator(document_schema, dialect=dialect),
                                                  crawled_validator(document_schema))}
     if kind == "openapi3.1":
         attributes["keyword_validators"] = {**library.keyword_validators, "schema": _fast_schema_keyword()}
+    elif kind == "swagger2":
+        attributes["keyword_validators"] = {**library.keyword_validators, "schema": _fast_swagger2_schema_keyword()}
     return type(library.__name__, (library,), attributes)
 
 
@@ -78,6 +81,25 @@ def _fast_schema_keyword():
             checker = super()._get_schema_checker(schema, schema_value)
             fast = _dialect_validator(self._get_schema_dialect_id(schema, schema_value),
                                       self.schema_validator_format_checker)
+
+            def check(value):
+                if not is_clean(fast, value):
+                    checker(value)
+            return check
+
+    return FastSchemaValidator
+
+
+def _fast_swagger2_schema_keyword():
+    """openapi-spec-validator's check of each schema in a Swagger 2.0
+    document (the draft 4 metaschema, whatever ``$schema`` says), with the
+    compiled verdict asked first."""
+    from openapi_spec_validator.validation.keywords import OpenAPIV30SchemaValidator
+
+    class FastSchemaValidator(OpenAPIV30SchemaValidator):
+        def _get_schema_checker(self, schema, schema_value):
+            checker = super()._get_schema_checker(schema, schema_value)
+            fast = _draft4_metaschema_validator()
 
             def check(value):
                 if not is_clean(fast, value):
@@ -126,10 +148,15 @@ _REFERENCING = frozenset({"$ref", "$id", "$anchor", "$dynamicRef", "$dynamicAnch
 _OAS31_DIALECT = "https://spec.openapis.org/oas/3.1/dialect/base"
 
 
+#: The document schema of each kind the pre-walk proves, and its dialect.
+_DOCUMENT_SCHEMAS = {"openapi3.1": ("3.1", DIALECT), "swagger2": ("2.0", DRAFT4)}
+
+
 def _surely_clean(data, kind: str) -> bool:
     """Whether openapi-spec-validator is sure to find nothing in the
-    inlined OpenAPI 3.1 document ``data``, proven without importing it
-    (the import alone costs more than a cold run's structure checks).
+    inlined OpenAPI 3.1 or Swagger 2.0 document ``data``, proven without
+    importing it (the import alone costs more than a cold run's structure
+    checks).
 
     Every check the library makes is made here over the plain data, each
     as strictly or more: the document schema and each schema's metaschema
@@ -139,23 +166,25 @@ def _surely_clean(data, kind: str) -> bool:
     library words them. Only its path-parameter findings are not mirrored,
     since :func:`_structural_problems` drops them. ``False`` means "ask
     the library", whose findings are then the only ones reported; the
-    differential test (tests/specgen/test_fast_validation.py) holds the two
-    together.
+    differential tests (tests/specgen/test_fast_validation.py,
+    tests/specgen/test_swagger2_prewalk.py) hold the two together.
     """
-    if kind != "openapi3.1" or not isinstance(data, dict):
+    if kind not in _DOCUMENT_SCHEMAS or not isinstance(data, dict):
         return False
     try:
         if _holds_referencing_key(data):
             return False
-        if data.get("jsonSchemaDialect", _OAS31_DIALECT) != _OAS31_DIALECT:
+        if kind == "openapi3.1" and data.get("jsonSchemaDialect", _OAS31_DIALECT) != _OAS31_DIALECT:
             return False
-        if not is_clean(_document_validator("3.1"), data):
+        if not is_clean(_document_validator(*_DOCUMENT_SCHEMAS[kind]), data):
             return False
-        entries = _schema_entries(data)
+        entries = _schema_entries(data, swagger=kind == "swagger2")
         if entries is None:
             return False
+        schemas, parameters = entries
         seen: set[int] = set()
-        return all(_schema_surely_clean(schema, seen) for schema in entries)
+        return (all(_swagger2_default_valid(parameter) for parameter in parameters)
+                and all(_schema_surely_clean(schema, seen, kind) for schema in schemas))
     except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
         return False
 
@@ -175,23 +204,25 @@ def _holds_referencing_key(data) -> bool:
     return False
 
 
-def _schema_entries(data: dict) -> list | None:
+def _schema_entries(data: dict, swagger: bool) -> tuple[list, list] | None:
     """The schemas the library checks one by one (parameters', responses'
-    media types', ``components/schemas``), or ``None`` when the document
+    or their media types', ``components/schemas``) and, in Swagger 2.0,
+    the parameters whose ``default`` it checks; ``None`` when the document
     holds something the library would report on its own."""
     names = [tag["name"] for tag in data.get("tags") or ()]
     if len(set(names)) != len(names):
         return None
     entries: list = []
+    parameters: list = []
     operation_ids: set = set()
     for url, item in (data.get("paths") or {}).items():
         list(string.Formatter().parse(url))  # the library parses every template: ValueError goes to it
-        if not isinstance(item, dict) or not _parameter_schemas(item, entries):
+        if not isinstance(item, dict) or not _parameter_schemas(item, entries, parameters, swagger):
             return None
         for name, operation in item.items():
             if name not in _OPERATIONS:
                 continue
-            if not isinstance(operation, dict) or not _parameter_schemas(operation, entries):
+            if not isinstance(operation, dict) or not _parameter_schemas(operation, entries, parameters, swagger):
                 return None
             operation_id = operation.get("operationId")
             if operation_id is not None:
@@ -199,18 +230,21 @@ def _schema_entries(data: dict) -> list | None:
                     return None
                 operation_ids.add(operation_id)
             for response in (operation.get("responses") or {}).values():
-                for media_type in (response.get("content") or {}).values():
-                    if not isinstance(media_type, dict):
+                holders = [response] if swagger else (response.get("content") or {}).values()
+                for holder in holders:
+                    if not isinstance(holder, dict):
                         return None
-                    if "schema" in media_type:
-                        entries.append(media_type["schema"])
+                    if "schema" in holder:
+                        entries.append(holder["schema"])
     entries.extend(((data.get("components") or {}).get("schemas") or {}).values())
-    return entries
+    return entries, parameters
 
 
-def _parameter_schemas(holder: dict, entries: list) -> bool:
-    """Add the schemas of ``holder``'s parameters to ``entries``; ``False``
-    when a parameter repeats (by name and location) or is malformed."""
+def _parameter_schemas(holder: dict, entries: list, defaults: list, swagger: bool) -> bool:
+    """Add the schemas of ``holder``'s parameters to ``entries`` and, in
+    Swagger 2.0, the parameters holding a ``default`` to ``defaults``;
+    ``False`` when a parameter repeats (by name and location) or is
+    malformed."""
     seen: set = set()
     for parameter in holder.get("parameters") or ():
         if not isinstance(parameter, dict) or "name" not in parameter or "in" not in parameter:
@@ -221,17 +255,24 @@ def _parameter_schemas(holder: dict, entries: list) -> bool:
         seen.add(key)
         if "schema" in parameter:
             entries.append(parameter["schema"])
+        if swagger and "default" in parameter:
+            defaults.append(parameter)
     return True
 
 
-def _schema_surely_clean(schema, seen: set[int]) -> bool:
-    """One schema the library checks on its own: its metaschema, the
+def _schema_surely_clean(schema, seen: set[int], kind: str) -> bool:
+    """One schema the library checks on its own: its metaschema (in
+    Swagger 2.0 always draft 4's, whatever ``$schema`` says), the
     ``required`` names of an ``allOf`` owner, and the ``default`` of it and
     of every sub-schema the library walks to. ``seen`` holds the
     sub-schemas whose defaults are already proven."""
     if not isinstance(schema, dict):
         return False
-    if not is_clean(_metaschema_validator(schema.get("$schema", _OAS31_DIALECT)), schema):
+    swagger = kind == "swagger2"
+    metaschema = _draft4_metaschema_validator() if swagger else _metaschema_validator(
+        schema.get("$schema", _OAS31_DIALECT))
+    default_valid = _swagger2_default_valid if swagger else _default_valid
+    if not is_clean(metaschema, schema):
         return False
     if "allOf" in schema:
         defined = set(schema.get("properties") or ())
@@ -248,7 +289,7 @@ def _schema_surely_clean(schema, seen: set[int]) -> bool:
             continue
         seen.add(id(node))
         if "default" in node and (node["default"] is not None or node.get("nullable", False) is not True):
-            if not _default_valid(node):
+            if not default_valid(node):
                 return False
         for keyword in ("allOf", "anyOf", "oneOf"):
             if keyword in node:
@@ -286,15 +327,45 @@ def _default_valid(schema: dict) -> bool:
         schema["default"])
 
 
+def _swagger2_default_valid(holder: dict) -> bool:
+    """The library's check of a ``default`` in a Swagger 2.0 document: by
+    openapi-schema-validator's OpenAPI 3.0 validator over the node holding
+    it (a schema, or a whole parameter), formats asserted. That validator
+    itself judges, imported only for a document holding a default; any
+    failure of it means "ask the library"."""
+    from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+    try:
+        return OAS30Validator(holder, format_checker=oas30_format_checker).is_valid(holder["default"])
+    except Exception:  # noqa: BLE001 - whatever it raises, the library meets it too and reports it
+        return False
+
+
+@lru_cache(maxsize=None)
+def _draft4_metaschema_validator():
+    """The compiled check of a schema in a Swagger 2.0 document: the draft 4
+    metaschema openapi-schema-validator checks it against, with the one
+    format it names (``regex``) asserted as that library asserts it."""
+    import jsonschema
+
+    formats = _oas31_formats()
+    if formats is None:
+        return None
+    metaschema = jsonschema.Draft4Validator.META_SCHEMA
+    checks = {name: partial(formats.conforms, format=name) for name in sorted(set(_formats_named(metaschema)))}
+    return compile_validator(metaschema, None, checks, dialect=DRAFT4)
+
+
 @lru_cache(maxsize=None)
 def _oas31_formats():
     """The format checks openapi-schema-validator makes in 3.1 schemas,
     without its import: jsonschema's checks, which its checker starts from,
     with the integer sizes of the OpenAPI format registry (``float``,
     ``double`` and ``password`` accept every JSON value, as unknown formats
-    do). With the optional ``regress`` package installed, the library reads
-    ``pattern`` and ``regex`` as ECMA-262: ``None`` then, and the library
-    judges."""
+    do). Its ``regex`` is also OpenAPI 3.0's, which checks Swagger 2.0
+    schemas. With the optional ``regress`` package installed, the library
+    reads ``pattern`` and ``regex`` as ECMA-262: ``None`` then, and the
+    library judges."""
     if importlib.util.find_spec("regress") is not None:
         return None
     import jsonschema
@@ -354,10 +425,10 @@ def _metaschema_resources() -> dict:
 
 
 @lru_cache(maxsize=None)
-def _document_validator(version: str):
-    """The compiled OpenAPI document schema of ``version``."""
+def _document_validator(version: str, dialect: str = DIALECT):
+    """The compiled OpenAPI document schema of ``version``, written in ``dialect``."""
     schema = _document_schema(version)
-    return compile_validator(schema) if schema is not None else None
+    return compile_validator(schema, dialect=dialect) if schema is not None else None
 
 
 def _document_schema(version: str):
