@@ -22,6 +22,14 @@ construction:
   Python side does assert formats (openapi-spec-validator's schema checks),
   jsonschema-rs is handed the Python format functions themselves, every
   other format named by the schemas passing, so both judge formats alike;
+- a fractional ``multipleOf`` is judged differently (``jsonschema``
+  divides in binary floating point, so 0.3 is no multiple of 0.1 to it),
+  and a ``pattern`` or ``patternProperties`` that Python's ``re`` cannot
+  compile stops ``jsonschema`` where jsonschema-rs (ECMA-262) may read
+  it: a schema or registry holding either is not compiled. Where both
+  compile a pattern, ``re`` mostly matches more (``$`` before a final
+  newline, digits and word characters beyond ASCII), which costs
+  time only;
 - references are served from documents handed in (a registry) and never
   fetched: a reference outside them makes compilation fail, and the
   Python path reports it;
@@ -32,9 +40,12 @@ construction:
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterable, Mapping
 
 import jsonschema_rs
+
+from .sources import iter_mappings
 
 __all__ = ["DIALECT", "DRAFT4", "compile_validator", "is_clean", "make_registry"]
 
@@ -50,8 +61,11 @@ def make_registry(resources: Iterable[tuple[str, Any]], dialect: str = DIALECT):
     """The documents references may reach, as ``(uri, document)`` pairs,
     built once and shared by every validator compiled over them; ``None``
     when jsonschema-rs refuses them."""
+    resources = list(resources)
+    if not all(_judged_alike(document) for _, document in resources):
+        return None
     try:
-        return jsonschema_rs.Registry(list(resources), draft=_DRAFTS[dialect][1], retriever=_refuse)
+        return jsonschema_rs.Registry(resources, draft=_DRAFTS[dialect][1], retriever=_refuse)
     except (ValueError, TypeError, jsonschema_rs.ReferencingError):
         return None
 
@@ -66,7 +80,7 @@ def compile_validator(schema: Any, registry=None, formats: Mapping[str, Callable
     reach; ``formats`` turns format assertions on with exactly these checks
     (off otherwise, in every dialect, as in ``jsonschema``).
     """
-    if isinstance(schema, dict) and schema.get("$schema", dialect) != dialect:
+    if isinstance(schema, dict) and schema.get("$schema", dialect) != dialect or not _judged_alike(schema):
         return None
     try:
         return _DRAFTS[dialect][0](
@@ -85,6 +99,29 @@ def is_clean(validator, instance: Any) -> bool:
         return validator.is_valid(instance)
     except (ValueError, TypeError, OverflowError, RecursionError, jsonschema_rs.ReferencingError):
         return False
+
+
+def _judged_alike(schema: Any) -> bool:
+    """Whether no keyword in ``schema`` is one the two validators judge
+    differently: a fractional ``multipleOf``, a pattern ``re`` refuses."""
+    for node in iter_mappings(schema):
+        if isinstance(node.get("multipleOf"), float):
+            return False
+        if isinstance(node.get("pattern"), str) and not _python_pattern(node["pattern"]):
+            return False
+        if isinstance(node.get("patternProperties"), dict) and not all(map(_python_pattern, node["patternProperties"])):
+            return False
+    return True
+
+
+def _python_pattern(pattern: str) -> bool:
+    """Whether ``re`` (``jsonschema``'s regular expressions) compiles
+    ``pattern``."""
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
 
 
 def _refuse(uri: str) -> Any:

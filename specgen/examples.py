@@ -50,7 +50,7 @@ import jsonschema.exceptions
 import jsonschema.validators
 
 from ._cache import VerdictCache, package_version
-from ._fast_validation import DIALECT, compile_validator, is_clean, make_registry
+from ._fast_validation import DIALECT, DRAFT4, compile_validator, is_clean, make_registry
 from .corpus import Corpus
 from .diagnostics import Diagnostic, Severity
 from .openapi import HTTP_METHODS
@@ -94,8 +94,8 @@ class ExampleValidator:
         self._edges: dict[Path, tuple[Path, ...] | None] = {}
         self._validators: dict[tuple[Path, str, type], Any] = {}
         self._reached: dict[Path, tuple[Path, ...] | None] = {}
-        self._fast: dict[tuple[Path, str], Any] = {}
-        self._fast_registries: dict[tuple[Path, ...], Any] = {}
+        self._fast: dict[tuple[Path, str, str], Any] = {}
+        self._fast_registries: dict[tuple[tuple[Path, ...], str], Any] = {}
         self._bases: dict[type, Any] = {}
         self._inlined_schemas: dict[Path, tuple[Diagnostic, ...]] = {}
         self._where: dict[int, tuple[Path, str]] = {}
@@ -209,32 +209,36 @@ class ExampleValidator:
         return path, pointer, message
 
     def _fast_validator(self, schema: Site, cls: type) -> Any:
-        """The compiled clean verdict for a 2020-12 schema that inlines
+        """The compiled clean verdict for a 2020-12 or draft 4 schema
+        (OpenAPI 3.0 and Swagger 2.0 schemas are draft 4) that inlines
         without a problem (no cycle) and whose every reachable file is
-        certain and 2020-12 too; ``None`` otherwise (see
+        certain and read alike by both validators; ``None`` otherwise (see
         :mod:`specgen._fast_validation`)."""
-        if cls is not jsonschema.Draft202012Validator or self._inline_problems(schema.path):
+        dialect = _COMPILED_DIALECTS.get(cls)
+        if dialect is None or self._inline_problems(schema.path):
             return None
-        key = (schema.path, schema.pointer)
+        key = (schema.path, schema.pointer, dialect)
         if key not in self._fast:
-            registry = self._fast_registry(schema.path)
-            self._fast[key] = compile_validator({"$ref": self._uri(schema)}, registry) if registry is not None else None
+            registry = self._fast_registry(schema.path, dialect)
+            self._fast[key] = (compile_validator({"$ref": self._uri(schema)}, registry, dialect=dialect)
+                               if registry is not None else None)
         return self._fast[key]
 
-    def _fast_registry(self, path: Path) -> Any:
+    def _fast_registry(self, path: Path, dialect: str) -> Any:
         """The files ``path`` reaches, for jsonschema-rs, when all are
-        certain and 2020-12; one registry serves every file set alike."""
+        certain and read as ``dialect`` alike (:func:`_read_alike`); one
+        registry serves every file set alike."""
         files = self._reach(path)
         if files is None:
             return None
-        if files not in self._fast_registries:
+        if (files, dialect) not in self._fast_registries:
             documents = [self.corpus.document(current).data for current in files]
             registry = None
-            if all(_schema_dialect_uri(data) == DIALECT for data in documents):
+            if all(_read_alike(data, dialect) for data in documents):
                 uris = [self.corpus.sources.canonical(current).as_uri() for current in files]
-                registry = make_registry(zip(uris, documents))
-            self._fast_registries[files] = registry
-        return self._fast_registries[files]
+                registry = make_registry(zip(uris, documents), dialect)
+            self._fast_registries[files, dialect] = registry
+        return self._fast_registries[files, dialect]
 
     def _uri(self, schema: Site) -> str:
         return self.corpus.sources.canonical(schema.path).as_uri() + "#" + _quote_pointer(schema.pointer)
@@ -323,7 +327,7 @@ class ExampleValidator:
         metaschemas once rather than once per schema."""
         base = self._bases.get(cls)
         if base is None:
-            base = self._bases[cls] = cls({}, registry=self.resolver.registry())
+            base = self._bases[cls] = cls({}, registry=_crawled(self.resolver.registry()))
         return base
 
     def _error(self, error: jsonschema.ValidationError, example: Site) -> Diagnostic:
@@ -385,6 +389,20 @@ class _Selection:
         return any(_within(c.resolve(), p) for c in (path, also) if c is not None for p in self.paths)
 
 
+def _crawled(registry: Any) -> Any:
+    """``registry`` crawled once, up front, where that changes no answer.
+
+    A lookup that misses an uncrawled registry (a file reached but not
+    registered, retrieved on demand) crawls every resource again, on every
+    such lookup: most of a cold run's example checks over draft 4 schemas.
+    Crawling first adds only what that lookup's own crawl would add, unless
+    an identifier re-registers a URI already held, which a direct hit would
+    not see: then the registry stays as it was.
+    """
+    crawled = registry.crawl()
+    return crawled if all(crawled[uri] is registry[uri] for uri in registry) else registry
+
+
 def _within(candidate: Path, selected: Path) -> bool:
     return candidate == selected or selected in candidate.parents
 
@@ -422,6 +440,24 @@ _VERDICT_VERSION = "example-verdict-2"
 #: ``$ref`` reach.
 _IDENTIFIERS = frozenset({"$id", "id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$recursiveRef",
                           "$recursiveAnchor"})
+
+
+#: The dialect jsonschema-rs compiles for each validator class: OpenAPI
+#: 3.0's is draft 4 but for ``nullable``, which :func:`_read_alike` rules out.
+_COMPILED_DIALECTS = {jsonschema.Draft202012Validator: DIALECT, jsonschema.Draft4Validator: DRAFT4,
+                      _OpenAPI30Validator: DRAFT4}
+
+
+def _read_alike(data: Any, dialect: str) -> bool:
+    """Whether a schema file means the same to jsonschema-rs's ``dialect``
+    as to the validator class that asked: a 2020-12 file names no other
+    ``$schema``; a draft 4 file holds no ``nullable: true`` (which only the
+    OpenAPI 3.0 class reads) and names no other ``$schema`` anywhere
+    (``jsonschema`` changes class at a subschema that names one)."""
+    if dialect == DIALECT:
+        return _schema_dialect_uri(data) == DIALECT
+    return all(node.get("nullable") is not True and node.get("$schema", DRAFT4) == DRAFT4
+               for node in iter_mappings(data))
 
 
 def _has_identifiers(data: Any) -> bool:

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bench.synthetic_corpus import write_corpus
-from specgen._fast_validation import compile_validator, is_clean, make_registry
+from specgen._fast_validation import DIALECT, DRAFT4, compile_validator, is_clean, make_registry
 from specgen.corpus import Corpus
-from specgen.examples import ExampleValidator, Site, schema_dialect
+from specgen.examples import ExampleValidator, Site, _api_pairs, api_dialect, schema_dialect
 from specgen.lint import api_rules, schema_rules
 from specgen.refs import Resolver
 
@@ -370,8 +370,6 @@ def test_the_prewalk_metaschema_verdicts_agree_with_the_library(schema, dialect)
 
 def test_the_prewalk_leaves_other_versions_and_references_to_the_library():
     assert not api_rules._surely_clean({**_clean_document(), "openapi": "3.0.3"}, "openapi3.0")
-    assert not api_rules._surely_clean({"swagger": "2.0", "info": {"title": "t", "version": "1"},
-                                        "paths": {}}, "swagger2")
     document = _clean_document()
     document["components"]["schemas"]["Ref"] = {"$ref": "#/components/schemas/Event"}
     assert not api_rules._surely_clean(document, "openapi3.1")
@@ -609,10 +607,30 @@ def _example_pairs(root: Path):
                 yield checker, Site(schema_path, "", schema), inlined, schema_dialect(schema)
 
 
+def _api_example_pairs(root: Path):
+    """The API examples of ``root`` with their schemas: OpenAPI 3.1's are
+    2020-12, Swagger 2.0's and OpenAPI 3.0's draft 4."""
+    corpus = Corpus(root)
+    checker = ExampleValidator(corpus, Resolver(corpus))
+    for path in corpus.api_files:
+        document = corpus.document(path)
+        if document is None or not isinstance(document.data, dict):
+            continue
+        cls = api_dialect(document.data)
+        for schema, example in _api_pairs(checker._follow, Site(path, "", document.data)):
+            inlined = checker.resolver.inline(example.path, example.node, example.pointer).data
+            yield checker, schema, inlined, cls
+
+
+#: Our corpora with Swagger 2.0 documents and their examples.
+_SWAGGER_ROOTS = (REPO / "tests" / "corpora" / "legacy", REPO / "tests" / "corpora" / "layouts" / "matrix-doc")
+
+
 @lru_cache(maxsize=None)
 def _pairs():
     pairs = [*_example_pairs(REPO), *_example_pairs(FIXTURES / "example.invalid" / "fail"),
-             *_example_pairs(FIXTURES / "example.invalid" / "pass")]
+             *_example_pairs(FIXTURES / "example.invalid" / "pass"), *list(_api_example_pairs(REPO))[::4],
+             *(pair for root in _SWAGGER_ROOTS for pair in _api_example_pairs(root))]
     synthetic = list(_example_pairs(_synthetic()))
     return pairs + synthetic[::20]
 
@@ -628,6 +646,82 @@ def _example_agree(checker, schema, instance, cls) -> bool:
 def test_example_verdicts_agree_on_every_real_example():
     compared = sum(_example_agree(*pair) for pair in _pairs())
     assert compared > 50
+    draft4 = [pair for pair in _pairs() if pair[3] is not jsonschema.Draft202012Validator]
+    assert sum(_example_agree(*pair) for pair in draft4) > 5
+
+
+#: Keywords whose judgement could differ between the two implementations.
+_KEYWORD_SCHEMAS = st.fixed_dictionaries({}, optional={
+    "type": _TYPES, "multipleOf": st.sampled_from([0.1, 0.01, 3, 0.5, 2.0]),
+    "maximum": st.sampled_from([5, 5.5, 2**63, 2**70]), "exclusiveMaximum": st.sampled_from([True, False, 5]),
+    "minimum": st.sampled_from([0, -1.5, -2**63]), "exclusiveMinimum": st.sampled_from([True, False, 0]),
+    "maxLength": st.sampled_from([0, 1, 2]), "minItems": st.sampled_from([1, 2]), "uniqueItems": st.booleans(),
+    "enum": st.lists(_SCALARS, max_size=3), "pattern": _PATTERNS, "format": st.sampled_from(["email", "int32"]),
+    "nullable": st.booleans(), "dependencies": st.just({"a": ["b"]}), "additionalItems": st.booleans(),
+    "items": st.sampled_from([{"type": "string"}, [{"type": "string"}]]), "required": st.just(["a"]),
+    "properties": st.just({"a": {"$ref": "#/definitions/d", "type": "integer"}}),
+    "definitions": st.just({"d": {"type": "string"}}), "$defs": st.just({"d": {"type": "string"}})})
+_KEYWORD_INSTANCES = st.one_of(_JSON, st.sampled_from([
+    0.3, 0.07, 9.0000001, 1.0, 5, 5.0, 2**63, 2**63 + 1, 2**70, -2**63 - 1, "a\n", "\U0001F600", "ab", [1, True],
+    [1, 1.0], ["a", 1], {"a": 1}, {"a": "s"}, {"a": 1, "b": 2}, None]))
+
+
+@SETTINGS
+@given(_KEYWORD_SCHEMAS, _KEYWORD_INSTANCES, st.sampled_from([
+    (jsonschema.Draft202012Validator, DIALECT), (jsonschema.Draft4Validator, DRAFT4)]))
+def test_compiled_verdicts_agree_keyword_by_keyword(schema, instance, dialect):
+    """Wherever a schema compiles, what jsonschema-rs calls clean
+    jsonschema finds valid, keyword by keyword (a fractional
+    ``multipleOf``, a pattern ``re`` refuses, do not compile). The other
+    way round only costs time: ``re`` matches more than ECMA-262 in places
+    (``$`` before a final newline)."""
+    cls, uri = dialect
+    fast = compile_validator(schema, dialect=uri)
+    try:
+        expected = cls(schema).is_valid(instance)
+    except Exception:  # noqa: BLE001 - a schema Python cannot use is never called clean
+        expected = False
+    if is_clean(fast, instance):
+        assert expected, (schema, instance)
+
+
+def test_a_pattern_python_refuses_is_left_to_jsonschema():
+    for pattern in ("(?P<name>x", "\\p{L}"):
+        assert compile_validator({"pattern": pattern}) is None
+        assert compile_validator({"patternProperties": {pattern: {}}}, dialect=DRAFT4) is None
+    assert compile_validator({"pattern": 5}) is None
+    assert compile_validator({"pattern": "^[a-z]+$", "properties": {"pattern": {}}}, dialect=DRAFT4) is not None
+
+
+def test_a_fractional_multiple_is_left_to_jsonschema():
+    assert compile_validator({"multipleOf": 0.1}) is None
+    assert compile_validator({"properties": {"a": {"multipleOf": 0.5}}}, dialect=DRAFT4) is None
+    assert make_registry([("file:///a.yaml", {"multipleOf": 0.1})]) is None
+    assert compile_validator({"multipleOf": 3}) is not None
+
+
+def test_a_draft4_schema_read_differently_is_left_to_jsonschema(make_corpus):
+    """OpenAPI 3.0's ``nullable``, and another ``$schema`` anywhere, keep
+    a draft 4 schema on the Python path; a plain one compiles."""
+    corpus, resolver = make_corpus({
+        "event-schemas/schema/m.plain.yaml": "$schema: 'http://json-schema.org/draft-04/schema#'\ntype: object\n"
+                                             "properties:\n  content: {$ref: core/c.yaml}\n",
+        "event-schemas/schema/m.nullable.yaml": "type: object\nproperties:\n  a: {type: string, nullable: true}\n",
+        "event-schemas/schema/m.mixed.yaml": "type: object\nproperties:\n  a: {$schema: 'https://json-schema.org/"
+                                             "draft/2020-12/schema', type: string}\n",
+        "event-schemas/schema/core/c.yaml": "type: object\n",
+    })
+    checker = ExampleValidator(corpus, resolver)
+    from specgen.examples import _OpenAPI30Validator
+
+    def fast(name, cls):
+        path = corpus.schemas[name]
+        return checker._fast_validator(Site(path, "", corpus.document(path).data), cls)
+
+    assert fast("m.plain", jsonschema.Draft4Validator) is not None
+    assert fast("m.plain", _OpenAPI30Validator) is not None
+    assert fast("m.nullable", _OpenAPI30Validator) is None
+    assert fast("m.mixed", jsonschema.Draft4Validator) is None
 
 
 @SETTINGS
@@ -635,6 +729,22 @@ def test_example_verdicts_agree_on_every_real_example():
 def test_example_verdicts_agree_on_mutated_examples(data):
     checker, schema, instance, cls = data.draw(st.sampled_from(_pairs()))
     _example_agree(checker, schema, _mutate(data, instance), cls)
+
+
+def test_the_registry_is_crawled_up_front_only_where_that_changes_no_answer():
+    import referencing
+    from referencing.jsonschema import DRAFT202012
+    from specgen.examples import _crawled
+
+    plain = referencing.Registry().with_resources([
+        ("file:///a.yaml", DRAFT202012.create_resource({"properties": {"x": {"$ref": "b.yaml"}}})),
+        ("file:///b.yaml", DRAFT202012.create_resource({"$defs": {"y": {"$anchor": "y"}}}))])
+    crawled = _crawled(plain)
+    assert crawled is not plain and all(crawled[uri] is plain[uri] for uri in plain)
+    assert crawled.anchor("file:///b.yaml", "y").value.name == "y"
+    hijacked = plain.with_resource("file:///c.yaml", DRAFT202012.create_resource(
+        {"$defs": {"x": {"$id": "file:///a.yaml"}}}))
+    assert _crawled(hijacked) is hijacked
 
 
 def test_a_reference_cycle_is_left_to_jsonschema(make_corpus):
