@@ -28,6 +28,8 @@ Rendering
 - :mod:`specgen.changelogs`   an API's changelog for one release (towncrier news fragments)
 - :mod:`specgen.placeholders` registry: placeholder kind -> builder + template
 - :mod:`specgen.rst`          docutils publishing, placeholders as pending nodes
+- :mod:`specgen.file_parts`   a large prose file cut into parts rendered on their own, and joined
+- :mod:`specgen.page_contents`  page-wide section numbers and contents over a page's files
 - :mod:`specgen.build`        the pipeline and its all-or-nothing write (``specgen build``)
 - :mod:`specgen.serve`        live-reload preview (``specgen serve``)
 

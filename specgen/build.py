@@ -49,6 +49,7 @@ from pygments.formatters import HtmlFormatter
 
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
+from .file_parts import Part, join, numbered, split
 from .forked import Forked
 from .page_contents import number_and_list
 from .placeholders import DEFAULT_TEMPLATES, INLINE, Catalog, render_template, template_environment
@@ -226,9 +227,9 @@ class SiteBuilder:
         self._prepared: dict[str, tuple[str, list[tuple[int, str]]]] = {}
         #: Page URL -> per file: as rendered, the anchors before it, numbered.
         self._numbered: dict[str, list[tuple[RenderedFile, frozenset[str], RenderedFile]]] = {}
-        #: Page URL -> (its definitions, per file: its text and the text as
-        #: the page renders it).
-        self._texts_of_page: dict[str, tuple["_Definitions", dict[str, tuple[str, str]]]] = {}
+        #: Page URL -> (its definitions, per file: its text and its parts
+        #: as the page renders them).
+        self._texts_of_page: dict[str, tuple["_Definitions", dict[str, tuple[str, tuple]]]] = {}
         #: Page URL -> (its files' texts, what :func:`_scan_page` found in them).
         self._scanned: dict[str, tuple[tuple, tuple]] = {}
         self._listed: dict[str, tuple[tuple[RenderedFile, ...], tuple[RenderedFile, ...]]] = {}
@@ -267,12 +268,26 @@ class SiteBuilder:
         placed_on, headings, placed_before = self._scan(targets, texts)
         lookup = _TitleIndex(self.catalog, placed_on, headings)
         page_texts = self._page_texts(targets, texts)
-        jobs = [_Job(target.url, name, depth, page_texts[target.url][name],
-                     placed_before.get((target.url, name), frozenset()))
-                for target in targets.pages for name, depth in target.files if name in texts]
+        jobs, parts = [], {}
+        for target in targets.pages:
+            for name, depth in target.files:
+                if name not in texts:
+                    continue
+                before = placed_before.get((target.url, name), frozenset())
+                depth = self._depth(texts[name], depth, targets)
+                top = next((style for _, style in heading_lines(texts[name])), None)
+                parts[(target.url, name)] = []
+                for part, text in page_texts[target.url][name]:
+                    jobs.append(_Job(target.url, name, depth, text, before, top if part.offset else None, part.base))
+                    parts[(target.url, name)].append((part, jobs[-1]))
+                    before = before | set(_prose_facts(part.text)[0])
+        lookup.local = {key: _local_titles([part.text for part, _ in found])
+                        for key, found in parts.items() if len(found) > 1}
         done = self._render_all(jobs, targets, lookup, placed_on, meanwhile=self._bundled_openapi)
         for target in targets.pages:
-            files = tuple(done[(target.url, name)] for name, _ in target.files if name in texts)
+            files = tuple(join([(part, done[job]) for part, job in parts[(target.url, name)]],
+                               number_titles=targets.duplicate_titles)
+                          for name, _ in target.files if name in texts)
             if targets.duplicate_titles:
                 files = self._number_repeats(target.url, files)
             files = self._number_and_list(target.url, files)
@@ -414,30 +429,32 @@ class SiteBuilder:
             cached = self._listed[url] = (files, number_and_list(files))
         return cached[1]
 
-    def _page_texts(self, targets: Targets, texts: Mapping[str, str]) -> dict[str, dict[str, str]]:
-        """Page URL -> each of its files' text as the page renders it: with
-        the definitions the page's other files make, for a legacy page
-        (:func:`_page_definitions`). A file's is remembered while its text
-        and the page's definitions are the same."""
+    def _page_texts(self, targets: Targets, texts: Mapping[str, str]
+                    ) -> dict[str, dict[str, tuple[tuple[Part, str], ...]]]:
+        """Page URL -> each of its files' parts (:func:`~specgen.file_parts.split`),
+        each with its text as the page renders it: with the definitions the
+        page's other files make, for a legacy page (:func:`_page_definitions`),
+        and those the file's other parts make. A file's are remembered while
+        its text and the page's definitions are the same."""
         out = {}
         for target in targets.pages:
             shared = _page_definitions(target, texts, targets.first_heading_at_depth)
             before, done = self._texts_of_page.get(target.url, (None, {}))
             known = done if before == shared else {}
-            page: dict[str, tuple[str, str]] = {}
+            page: dict[str, tuple[str, tuple[tuple[Part, str], ...]]] = {}
             for name, _ in target.files:
                 if name in texts:
                     text = texts[name]
                     found = known.get(name)
                     page[name] = found if found is not None and found[0] == text else (
-                        text, text + shared.missing_from(text))
+                        text, _with_definitions(split(text), text, shared))
             self._texts_of_page[target.url] = (shared, page)
             out[target.url] = {name: full for name, (_, full) in page.items()}
         return out
 
     def _number_repeats(self, url: str, files: tuple[RenderedFile, ...]) -> tuple[RenderedFile, ...]:
         """The page's files numbered where they repeat an earlier file's ids
-        (:func:`_numbered`); a file's numbering is remembered while it is the
+        (:func:`~specgen.file_parts.numbered`); a file's numbering is remembered while it is the
         same object (held here, so none is freed and its id reused) after
         the same anchors."""
         cached = self._numbered.get(url, ())
@@ -446,12 +463,12 @@ class SiteBuilder:
         for i, rendered in enumerate(files):
             before = frozenset(taken)
             if i < len(cached) and cached[i][0] is rendered and cached[i][1] == before:
-                numbered = cached[i][2]
+                renamed = cached[i][2]
             else:
-                numbered = _numbered(rendered, taken)
-            memo.append((rendered, before, numbered))
-            taken |= {anchor for anchor, _ in numbered.anchors}
-            out.append(numbered)
+                renamed = numbered(rendered, taken)
+            memo.append((rendered, before, renamed))
+            taken |= {anchor for anchor, _ in renamed.anchors}
+            out.append(renamed)
         self._numbered[url] = memo
         return tuple(out)
 
@@ -463,7 +480,7 @@ class SiteBuilder:
 
     def _render_all(self, jobs: Sequence["_Job"], targets: Targets, lookup: "_TitleIndex",
                     placed: Iterable[str], meanwhile: Callable[[], object] = lambda: None
-                    ) -> dict[tuple[str, str], RenderedFile]:
+                    ) -> dict["_Job", RenderedFile]:
         """Every job's rendered file, from the cache when its inputs are
         unchanged and the site answers its lookups as before, else rendered
         afresh: in
@@ -472,13 +489,14 @@ class SiteBuilder:
         ``meanwhile`` runs while the children render (or after the render
         in this process): work of this process's that needs no rendered
         file."""
-        out: dict[tuple[str, str], RenderedFile] = {}
+        out: dict[_Job, RenderedFile] = {}
         todo = []
         for job in jobs:
             cached = self._rendered.get(job)
-            if cached is not None and all(lookup.for_page(job.url)(name) == uri for name, uri in cached.lookups):
-                out[(job.url, job.name)] = cached
-            else:
+            if cached is not None and all(lookup.for_file(job.url, job.name)(name) == uri
+                                          for name, uri in cached.lookups):
+                out[job] = cached
+            elif job not in todo:
                 todo.append(job)
         if self.jobs > 1 and len(todo) > 1:
             for name in placed:
@@ -488,17 +506,18 @@ class SiteBuilder:
             results = [self._render_one(job, targets, lookup) for job in todo]
             meanwhile()
         for job, rendered in zip(todo, results):
-            out[(job.url, job.name)] = rendered
-            self.rendered_last.append(rendered.display)
-        self._rendered = {job: out[(job.url, job.name)] for job in jobs}
+            out[job] = rendered
+            if rendered.display not in self.rendered_last:
+                self.rendered_last.append(rendered.display)
+        self._rendered = out
         return out
 
     def _render_one(self, job: "_Job", targets: Targets, lookup: "_TitleIndex") -> RenderedFile:
         return render_file(job.text, self.corpus.display(self.corpus.spec_dir / job.name), expand=self.catalog.expand,
-                           title_styles=targets.title_styles, depth=self._depth(job.text, job.depth, targets),
-                           lookup=lookup.for_page(job.url), allow_raw_html=self.corpus.config.allow_raw_html,
+                           title_styles=targets.title_styles, depth=job.depth,
+                           lookup=lookup.for_file(job.url, job.name), allow_raw_html=self.corpus.config.allow_raw_html,
                            number_titles=targets.duplicate_titles, markup_errors=targets.markup_errors,
-                           placed_before=job.placed_before)
+                           placed_before=job.placed_before, top_style=job.top_style, base=job.base)
 
     def _unlisted_prose(self, targets: Targets) -> Iterable[Diagnostic]:
         listed = {self.corpus.spec_dir / name for page in targets.pages for name, _ in page.files}
@@ -558,11 +577,14 @@ class _Definitions:
 
     substitutions: Mapping[str, str]
     targets: Mapping[str, str]
+    #: URI targets added wherever the text does not define them: a file's
+    #: own, for its parts.
+    links: Mapping[str, str] = field(default_factory=dict)
 
     def missing_from(self, text: str) -> str:
         """The definitions ``text`` uses but leaves to another file of the
-        page (one text for gendoc.py): appended after the file's last line,
-        so its own lines keep their numbers."""
+        page (one text for gendoc.py) or another part of its file: appended
+        after its last line, so its own lines keep their numbers."""
         out = []
         own = set(_SUBSTITUTION_NAMES.findall(text))
         for name, block in self.substitutions.items():
@@ -571,7 +593,41 @@ class _Definitions:
                 target = self.targets.get(fully_normalize_name(name))
                 if target and target not in text:
                     out.append(target)
+        if self.links:
+            defined = {key for key, _ in _definitions_in(text)[1]}
+            out.extend(block for key, block in self.links.items() if key not in defined and block not in out)
         return "\n\n" + "\n\n".join(out) + "\n" if out else ""
+
+
+def _with_definitions(parts: tuple[Part, ...], text: str, shared: _Definitions) -> tuple[tuple[Part, str], ...]:
+    """Each part of a file with the definitions it leaves to the page's
+    other files or to the file's other parts."""
+    if len(parts) == 1:
+        return ((parts[0], text + shared.missing_from(text)),)
+    made, links = _definitions_in(text)
+    own = _Definitions({**dict(made), **shared.substitutions}, {**dict(links), **shared.targets}, dict(links))
+    return tuple((part, part.text + own.missing_from(part.text)) for part in parts)
+
+
+def _local_titles(texts: Sequence[str]) -> dict[str, str]:
+    """The titles and internal targets of a file's parts (normalised name
+    -> anchor, the first of a name winning, as docutils resolves within one
+    document), anchored as the joined file numbers repeats."""
+    found: dict[str, str] = {}
+    facts = [_prose_facts(text) for text in texts]
+    # A target's id is taken before a title's: docutils numbers the title.
+    anchors = {make_id(label) for _, labels, _ in facts for label in labels}
+    for _, labels, titles in facts:
+        for label in labels:
+            found.setdefault(fully_normalize_name(label), make_id(label))
+        for title in titles:
+            natural = make_id(title)
+            anchor, number = natural, 1
+            while anchor in anchors:
+                anchor, number = f"{natural}-{number}", number + 1
+            anchors.add(anchor)
+            found.setdefault(fully_normalize_name(title), anchor)
+    return found
 
 
 def _page_definitions(page: PageTarget, texts: Mapping[str, str], legacy: bool) -> _Definitions:
@@ -613,15 +669,21 @@ def _definitions_in(text: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple
 
 @dataclass(frozen=True)
 class _Job:
-    """One prose file to render for one page, with everything that decides
-    its result besides the catalog and the site's answers to its lookups
-    (so it is also the cache key)."""
+    """One prose file (or part of one, :mod:`specgen.file_parts`) to render
+    for one page, with everything that decides its result besides the
+    catalog and the site's answers to its lookups (so it is also the cache
+    key). Not its place in the file: a part moved down by an edit above it
+    is still current."""
 
     url: str
     name: str
+    #: The file's depth as the page's title styles count it.
     depth: int
     text: str
     placed_before: frozenset[str]
+    #: For a part after the first, the style of the file's first heading.
+    top_style: str | None = None
+    base: int = 0
 
 
 @contextmanager
@@ -680,36 +742,6 @@ def _render_forked(builder: "SiteBuilder", jobs: Sequence[_Job], targets: Target
     return [rendered for rendered, _ in out]
 
 
-_ID_OR_HREF = re.compile(r'(\sid="|href="#)([^"]+)"')
-
-
-def _numbered(rendered: RenderedFile, taken: set[str]) -> RenderedFile:
-    """A file of a page with every id that the page's earlier files
-    (holding ``taken``) already define numbered, as docutils numbers
-    repeats within one file (``client-behaviour``, then
-    ``client-behaviour-1``, ...): in the body (its own links to it too),
-    the outline and the anchors."""
-    own = {anchor for anchor, _ in rendered.anchors}
-    renames: dict[str, str] = {}
-    used = taken | own
-    for anchor, _ in rendered.anchors:
-        if anchor in taken and anchor not in renames:
-            number = 1
-            while f"{anchor}-{number}" in used:
-                number += 1
-            renames[anchor] = f"{anchor}-{number}"
-            used.add(renames[anchor])
-    if not renames:
-        return rendered
-    body = _ID_OR_HREF.sub(lambda m: m.group(1) + renames.get(m.group(2), m.group(2)) + '"', rendered.body)
-    return replace(
-        rendered, body=body,
-        outline=tuple(replace(e, anchor=renames.get(e.anchor, e.anchor)) for e in rendered.outline),
-        anchors=tuple((renames.get(a, a), line) for a, line in rendered.anchors),
-        placements=tuple(replace(p, anchors=tuple(renames.get(a, a) for a in p.anchors))
-                         for p in rendered.placements))
-
-
 class _TitleIndex:
     """Titles across files, for references a file cannot resolve itself:
     prose headings (from the scan) and generated sections (built on first
@@ -721,6 +753,9 @@ class _TitleIndex:
         self.placed_on = placed_on
         self.headings = headings
         self._index: dict[str, tuple[str, str]] | None = None
+        #: (page URL, file) -> the titles of the file's parts (a file
+        #: rendered in parts), asked before the site's.
+        self.local: dict[tuple[str, str], Mapping[str, str]] = {}
 
     def find(self, refname: str) -> tuple[str, str] | None:
         if self._index is None:
@@ -731,8 +766,12 @@ class _TitleIndex:
                         self._index.setdefault(fully_normalize_name(block.title), (url, block.anchor))
         return self._index.get(refname)
 
-    def for_page(self, url: str):
+    def for_file(self, url: str, name: str):
+        local = self.local.get((url, name), {})
+
         def lookup(refname: str) -> str | None:
+            if refname in local:
+                return f"#{local[refname]}"
             found = self.find(refname)
             if found is None:
                 return None

@@ -316,7 +316,9 @@ class ResolveElsewhere(Transform):
                 continue
             uri = lookup(name)
             if uri is not None:
-                node["refuri"] = uri
+                # On this page, it is an internal reference, as docutils
+                # writes one to a title of its own document.
+                node["refid" if uri.startswith("#") else "refuri"] = uri.removeprefix("#")
                 del node["refname"]
                 node.resolved = True
 
@@ -336,7 +338,7 @@ class ResolveIndirectElsewhere(Transform):
                 continue
             uri = lookup(name)
             if uri is not None:
-                target["refuri"] = uri
+                target["refid" if uri.startswith("#") else "refuri"] = uri.removeprefix("#")
                 del target["refname"]
                 target.resolved = True
 
@@ -426,7 +428,8 @@ _WRITE_SETTINGS._update({"toc_backlinks": False, "section_self_link": True, "emb
 
 def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequence[str], depth: int,
                 lookup: Lookup = _nowhere, allow_raw_html: bool = False, number_titles: bool = False,
-                markup_errors: Severity = Severity.ERROR, placed_before: frozenset[str] = frozenset()) -> RenderedFile:
+                markup_errors: Severity = Severity.ERROR, placed_before: frozenset[str] = frozenset(),
+                top_style: str | None = None, base: int = 0) -> RenderedFile:
     """Parse one prose file, expand its placeholders and write its HTML body.
 
     Args:
@@ -444,6 +447,9 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
         markup_errors: the severity docutils' own errors are reported with.
         placed_before: placeholders the page's earlier files place; placed
             again here, they link there.
+        top_style, base: when ``text`` is a part of a file
+            (:mod:`specgen.file_parts`), the style of the file's first
+            heading and how many of the file's sections enclose the part.
     """
     sink: list[Diagnostic] = []
     settings = copy.copy(_PARSE_SETTINGS)
@@ -464,8 +470,9 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
         settings=settings,
     )
     headings = tuple(_headings(document, text.splitlines()))
-    top_style = headings[0].style if headings else (title_styles[0] if title_styles else "=")
-    first_level = depth + (title_styles.index(top_style) if top_style in title_styles else 0)
+    if top_style is None:
+        top_style = headings[0].style if headings else (title_styles[0] if title_styles else "=")
+    first_level = depth + (title_styles.index(top_style) if top_style in title_styles else 0) + base
     outline = tuple(_outline(document, first_level))
     anchors = tuple((anchor, _line_of(node)) for anchor, node in document.ids.items()
                     if not isinstance(node, (nodes.system_message, nodes.problematic)) and not _invisible(node))
