@@ -25,6 +25,7 @@ closed after the last part.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass, replace
@@ -41,12 +42,14 @@ __all__ = ["Part", "split", "join", "numbered"]
 PART_SIZE = 6000
 _ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+\s*")
 #: Footnotes and citations (references and definitions) and anonymous
-#: hyperlinks: what docutils numbers or pairs across the whole document.
-_DOCUMENT_WIDE = re.compile(r"\]_|^\.\. \[|(?:`|[^\W_])__(?!\w)|^\.\. __:|^__ ", re.M)
+#: hyperlinks: what docutils numbers or pairs across the whole document
+#: (a ``__`` is one when :func:`_document_wide` says so).
+_DOCUMENT_WIDE = re.compile(r"\]_|^\.\. \[|__", re.M)
+_NEWLINE = re.compile("\n")
 #: A substitution definition or an explicit target, and the name it defines.
-_DEFINITION = re.compile(r"\.\. (?:\|([^|]+)\| |_(?:`([^`]+)`|([^`\s][^:]*)):)")
-_INLINE_TARGET = re.compile(r"_`([^`]+)`")
-_REFERENCE = re.compile(r"`([^`<]+?)\s*(?:<[^`]*>)?`_|\b([\w.-]+)_\b")
+_DEFINITION = re.compile(r"^\.\. (?:\|([^|\n]+)\| |_(?:`([^`\n]+)`|([^`\s][^:\n]*)):)", re.M)
+_INLINE_TARGET = re.compile(r"_`([^`\n]+)`")
+_REFERENCE = re.compile(r"`([^`<\n]+?)\s*(?:<[^`\n]*>)?`_|\b([\w.-]+)_\b")
 _INTERNAL_TARGET = re.compile(r"\.\. _(?:`[^`]+`|[^`\s][^:]*):\s*")
 
 
@@ -64,6 +67,9 @@ class Part:
 def split(text: str, size: int | None = None) -> tuple[Part, ...]:
     """The file's parts, in order, each of at least ``size`` characters
     (:data:`PART_SIZE`) but the last; one part when it cannot be cut."""
+    size = PART_SIZE if size is None else size
+    if len(text) < 2 * size:
+        return (Part(0, 0, text),)
     lines = text.split("\n")
     headings = list(_headings(lines))
     order = list(dict.fromkeys(style for _, style, _ in headings))
@@ -75,7 +81,7 @@ def split(text: str, size: int | None = None) -> tuple[Part, ...]:
         base, cuts = 1, [start for _, style, start in headings if level[style] == 1]
     else:
         return (Part(0, 0, text),)
-    together = _kept_together(lines, headings)
+    together = _kept_together(text, lines, headings)
     cuts = [c for c in cuts if c > 0 and not _ends_in_transition(lines, c)
             and not any(first < c <= last for first, last in together)]
     while True:
@@ -87,42 +93,59 @@ def split(text: str, size: int | None = None) -> tuple[Part, ...]:
         del cuts[bad - 1]
     if not cuts or not _keeps_order(headings, order, 0, 0, cuts[0]):
         return (Part(0, 0, text),)
-    bounds = _coalesced(lines, [0, *cuts, len(lines)], PART_SIZE if size is None else size)
+    bounds = _coalesced(lines, [0, *cuts, len(lines)], size)
     return tuple(Part(start, base if start else 0, "\n".join(lines[start:end]))
                  for start, end in zip(bounds, bounds[1:]))
 
 
-def _kept_together(lines: list[str], headings) -> list[tuple[int, int]]:
+def _kept_together(text: str, lines: list[str], headings) -> list[tuple[int, int]]:
     """Line ranges no cut may fall in: from the first to the last line
     docutils numbers or pairs across the document, and from the first to
     the last definition of or reference to a name defined more than once,
     explicitly at least once (docutils reports the repeat, or lets the
     explicit one win over a title). Titles repeated alone are numbered by
     :func:`join`."""
-    wide = [i for i, line in enumerate(lines) if _DOCUMENT_WIDE.search(line)]
+    starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+
+    def line_of(match: re.Match) -> int:
+        return bisect.bisect_right(starts, match.start()) - 1
+
+    wide = [line_of(m) for m in _DOCUMENT_WIDE.finditer(text) if _document_wide(text, m)]
     ranges = [(wide[0], wide[-1])] if wide else []
     defined: dict[str, list[int]] = {}
     explicit: set[str] = set()
-    for i, line in enumerate(lines):
-        found = _DEFINITION.match(line)
-        if found:
-            key = ("|" if found.group(1) else "_") + _normal(found.group(1) or found.group(2) or found.group(3))
-            defined.setdefault(key, []).append(i)
-            explicit.add(key)
-        for inline in _INLINE_TARGET.finditer(line):
-            defined.setdefault("_" + _normal(inline.group(1)), []).append(i)
-            explicit.add("_" + _normal(inline.group(1)))
+    for found in _DEFINITION.finditer(text):
+        key = ("|" if found.group(1) else "_") + _normal(found.group(1) or found.group(2) or found.group(3))
+        defined.setdefault(key, []).append(line_of(found))
+        explicit.add(key)
+    for inline in _INLINE_TARGET.finditer(text):
+        defined.setdefault("_" + _normal(inline.group(1)), []).append(line_of(inline))
+        explicit.add("_" + _normal(inline.group(1)))
     for i, _, _ in headings:
         defined.setdefault("_" + _normal(lines[i]), []).append(i)
     doubled = {key: at for key, at in defined.items() if len(at) > 1 and key in explicit}
     if doubled:
-        for i, line in enumerate(lines):
-            for found in _REFERENCE.finditer(line):
-                at = doubled.get("_" + _normal(found.group(1) or found.group(2)))
-                if at is not None:
-                    at.append(i)
+        for found in _REFERENCE.finditer(text):
+            at = doubled.get("_" + _normal(found.group(1) or found.group(2)))
+            if at is not None:
+                at.append(line_of(found))
     ranges.extend((min(at), max(at)) for at in doubled.values())
     return ranges
+
+
+def _document_wide(text: str, match: re.Match) -> bool:
+    """A ``__`` starts an anonymous target (``.. __:`` or ``__ uri`` at
+    the start of a line) or ends an anonymous reference (after a backquote
+    or a letter or digit, before no word character)."""
+    if match.group() != "__":
+        return True
+    at, end = match.start(), match.end()
+    after = text[end:end + 1]
+    prefix = text[text.rfind("\n", 0, at) + 1:at]
+    if prefix in ("", ".. "):
+        return after in (" ", ":")
+    before = prefix[-1]
+    return (before == "`" or (before.isalnum() and before != "_")) and not (after.isalnum() or after == "_")
 
 
 def _normal(name: str) -> str:
