@@ -283,7 +283,7 @@ class SiteBuilder:
                     before = before | set(_prose_facts(part.text)[0])
         lookup.local = {key: _local_titles([part.text for part, _ in found])
                         for key, found in parts.items() if len(found) > 1}
-        done = self._render_all(jobs, targets, lookup, placed_on, meanwhile=self._bundled_openapi)
+        done = self._render_all(jobs, targets, lookup, meanwhile=self._bundled_openapi)
         for target in targets.pages:
             files = tuple(join([(part, done[job]) for part, job in parts[(target.url, name)]],
                                number_titles=targets.duplicate_titles)
@@ -479,13 +479,14 @@ class SiteBuilder:
         return self._bundled
 
     def _render_all(self, jobs: Sequence["_Job"], targets: Targets, lookup: "_TitleIndex",
-                    placed: Iterable[str], meanwhile: Callable[[], object] = lambda: None
+                    meanwhile: Callable[[], object] = lambda: None
                     ) -> dict["_Job", RenderedFile]:
         """Every job's rendered file, from the cache when its inputs are
         unchanged and the site answers its lookups as before, else rendered
-        afresh: in
-        ``self.jobs`` forked processes when there is more than one file to
-        render, the catalog's sections built once beforehand and shared.
+        afresh: in ``self.jobs`` forked processes when there is more than
+        one file to render, the generated sections' titles found once
+        beforehand and shared, each child rendering the sections its files
+        place.
         ``meanwhile`` runs while the children render (or after the render
         in this process): work of this process's that needs no rendered
         file."""
@@ -499,8 +500,7 @@ class SiteBuilder:
             elif job not in todo:
                 todo.append(job)
         if self.jobs > 1 and len(todo) > 1:
-            for name in placed:
-                self.catalog.expand(name)
+            lookup.find("")  # the titles every child may ask about, found once
             results = _render_forked(self, todo, targets, lookup, self.jobs, meanwhile)
         else:
             results = [self._render_one(job, targets, lookup) for job in todo]
@@ -744,8 +744,8 @@ def _render_forked(builder: "SiteBuilder", jobs: Sequence[_Job], targets: Target
 
 class _TitleIndex:
     """Titles across files, for references a file cannot resolve itself:
-    prose headings (from the scan) and generated sections (built on first
-    use from what the catalog renders anyway)."""
+    prose headings (from the scan) and generated sections (their titles
+    found on first use, without rendering them)."""
 
     def __init__(self, catalog: Catalog, placed_on: Mapping[str, str],
                  headings: Mapping[str, tuple[str, str]]) -> None:
@@ -761,9 +761,9 @@ class _TitleIndex:
         if self._index is None:
             self._index = dict(self.headings)
             for name, url in self.placed_on.items():
-                for block in self.catalog.expand(name) or ():
-                    if block.title:
-                        self._index.setdefault(fully_normalize_name(block.title), (url, block.anchor))
+                for title, anchor in self.catalog.titles(name):
+                    if title:
+                        self._index.setdefault(fully_normalize_name(title), (url, anchor))
         return self._index.get(refname)
 
     def for_file(self, url: str, name: str):

@@ -659,6 +659,28 @@ class Catalog:
         self._built: dict[str, tuple[tuple[Generated, ...], tuple[Diagnostic, ...], frozenset[str],
                                      tuple[Diagnostic, ...]]] = {}
         self._template_failures: list[Diagnostic] = []
+        self._made: dict[str, tuple[Any, tuple]] = {}
+
+    def _models(self, name: str):
+        """What the placeholder's builder made of its source, and each
+        model's extras (built once: both :meth:`titles` and :meth:`expand`
+        start from it)."""
+        found = self._made.get(name)
+        if found is None:
+            kind, source = self.names[name]
+            built = PLACEHOLDERS[kind].build(self, source)
+            extras = (*built.extras, *({} for _ in built.models[len(built.extras):]))
+            found = self._made[name] = (built, extras)
+        return found
+
+    def titles(self, name: str) -> tuple[tuple[str, str], ...]:
+        """``(title, anchor)`` of each titled section ``name`` generates,
+        without rendering them."""
+        if name not in self.names or self.names[name][0] == "common":
+            return ()
+        built, extras = self._models(name)
+        return tuple((self.targets.substitute(extra.get("title", m.title)), m.anchor)
+                     for m, extra in zip(built.models, extras))
 
     def expand(self, name: str) -> Sequence[Generated] | None:
         """The rendered blocks for ``name``; ``None`` if no such placeholder."""
@@ -666,10 +688,9 @@ class Catalog:
         if found is None:
             return None
         if name not in self._built:
-            kind, source = found
+            kind, _ = found
             entry = PLACEHOLDERS[kind]
-            built = entry.build(self, source)
-            extras = (*built.extras, *({} for _ in built.models[len(built.extras):]))
+            built, extras = self._models(name)
             substitute = self.targets.substitute
             blocks, failures = [], []
             for m, extra in zip(built.models, extras):
