@@ -25,12 +25,12 @@ CPU time the processes used, since a loaded machine stretches the first.
 
 from __future__ import annotations
 
-import compileall
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+from . import compile_specgen
 from .lint_validate import _timed
 from .synthetic_corpus import write_corpus
 
@@ -63,8 +63,7 @@ def main() -> None:
             None, [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]))}
         base.pop("SPECGEN_NO_CACHE", None)
         print(f"corpus: {root if checkout else 'synthetic stand-in (set MATRIX_SPEC=DIR for the real row)'}")
-        compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "specgen"), quiet=1)
-        print("specgen byte-compiled first, as an installed package is")
+        compile_specgen()
         print(f"machine: {len(os.sched_getaffinity(0))} usable CPUs, load average {os.getloadavg()[0]:.2f} at start")
         label, base_wall, base_cpu = _baseline(checkout, root, base)
         command = [sys.executable, "-m", "specgen", "--root", str(root), "check"]

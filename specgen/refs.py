@@ -29,15 +29,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from urllib.parse import unquote, urlsplit
-
-import referencing
-import referencing.exceptions
-import referencing.jsonschema
 
 from .diagnostics import Diagnostic, Severity
 from .sources import Document, join_pointer, split_pointer
+
+if TYPE_CHECKING:
+    import referencing
 
 __all__ = ["Resolver", "Resolved", "Inlined", "has_ref", "merge_all_of", "MAX_DEPTH"]
 
@@ -361,6 +360,8 @@ class Resolver:
         :meth:`inline`, never reached by a schema's ``$ref``.
         """
         if self._registry is None:
+            import referencing  # only validation needs it: a build's render does not
+
             corpus = self.corpus
             registered = (*corpus.schemas.values(), *corpus.schema_definitions,
                           *corpus.api_files, *corpus.api_definitions)
@@ -373,6 +374,8 @@ class Resolver:
         return self._registry
 
     def _retrieve(self, uri: str) -> referencing.Resource:
+        import referencing.exceptions
+
         parts = urlsplit(uri)
         if parts.scheme != "file":
             raise referencing.exceptions.NoSuchResource(ref=uri)
@@ -412,6 +415,8 @@ _ABSENT = object()
 def make_resource(contents: Any) -> referencing.Resource:
     """A resource under the dialect its ``$schema`` names, else 2020-12
     (an unknown dialect, or a non-object document, is kept opaque)."""
+    import referencing.jsonschema
+
     if not isinstance(contents, dict):
         return referencing.Resource.opaque(contents)
     dialect = contents.get("$schema")
