@@ -278,7 +278,8 @@ class SiteBuilder:
                 top = next((style for _, style in heading_lines(texts[name])), None)
                 parts[(target.url, name)] = []
                 for part, text in page_texts[target.url][name]:
-                    jobs.append(_Job(target.url, name, depth, text, before, top if part.offset else None, part.base))
+                    jobs.append(_Job(target.url, name, depth, text, before, top if part.offset else None, part.base,
+                                     part.text.count("\n") + 1))
                     parts[(target.url, name)].append((part, jobs[-1]))
                     before = before | set(_prose_facts(part.text)[0])
         lookup.local = {key: _local_titles([part.text for part, _ in found])
@@ -467,7 +468,7 @@ class SiteBuilder:
             else:
                 renamed = numbered(rendered, taken)
             memo.append((rendered, before, renamed))
-            taken |= {anchor for anchor, _ in renamed.anchors}
+            taken |= {anchor for anchor, _ in renamed.anchors} | set(renamed.reserved)
             out.append(renamed)
         self._numbered[url] = memo
         return tuple(out)
@@ -517,7 +518,8 @@ class SiteBuilder:
                            title_styles=targets.title_styles, depth=job.depth,
                            lookup=lookup.for_file(job.url, job.name), allow_raw_html=self.corpus.config.allow_raw_html,
                            number_titles=targets.duplicate_titles, markup_errors=targets.markup_errors,
-                           placed_before=job.placed_before, top_style=job.top_style, base=job.base)
+                           placed_before=job.placed_before, top_style=job.top_style, base=job.base,
+                           own_lines=job.own_lines)
 
     def _unlisted_prose(self, targets: Targets) -> Iterable[Diagnostic]:
         listed = {self.corpus.spec_dir / name for page in targets.pages for name, _ in page.files}
@@ -616,8 +618,8 @@ def _local_titles(texts: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     facts = [_prose_facts(text) for text in texts]
     # A target's id is taken before a title's: docutils numbers the title.
-    anchors = {make_id(label) for _, labels, _ in facts for label in labels}
-    for _, labels, titles in facts:
+    anchors = {make_id(name) for _, labels, _, others in facts for name in (*labels, *others)}
+    for _, labels, titles, _ in facts:
         for label in labels:
             found.setdefault(fully_normalize_name(label), make_id(label))
         for title in titles:
@@ -684,6 +686,9 @@ class _Job:
     #: For a part after the first, the style of the file's first heading.
     top_style: str | None = None
     base: int = 0
+    #: Lines of ``text`` that are the file's (the rest are definitions
+    #: added from its other parts or the page's other files).
+    own_lines: int = 0
 
 
 @contextmanager
@@ -799,9 +804,9 @@ def _scan_page(target: PageTarget, texts: Mapping[str, str]):
         if name not in texts:
             continue
         placed_before[(target.url, name)] = frozenset(on_page)
-        placeholders, labels, file_titles = _prose_facts(texts[name])
+        placeholders, labels, file_titles, others = _prose_facts(texts[name])
         on_page.update(dict.fromkeys(placeholders))
-        own: set[str] = set()
+        own: set[str] = {make_id(name) for name in others}
         for label in labels:
             titles_found.append((fully_normalize_name(label), make_id(label)))
             own.add(make_id(label))
@@ -818,11 +823,12 @@ def _scan_page(target: PageTarget, texts: Mapping[str, str]):
 
 
 @functools.lru_cache(maxsize=1024)
-def _prose_facts(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """A prose text's placeholders, internal target names and heading
-    titles, by a line scan (remembered: most files are unchanged between
-    rebuilds)."""
-    placeholders, labels = [], []
+def _prose_facts(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A prose text's placeholders, internal target names, heading titles
+    and the names of its other explicit targets (external or indirect,
+    whose ids docutils holds though they write no element), by a line scan
+    (remembered: most files are unchanged between rebuilds)."""
+    placeholders, labels, others = [], [], []
     for line in text.splitlines():
         line = line.rstrip()
         match = PLACEHOLDER.fullmatch(line)
@@ -832,7 +838,11 @@ def _prose_facts(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str
         explicit = _EXPLICIT_TARGET.fullmatch(line)
         if explicit:
             labels.append(explicit.group(1) or explicit.group(2))
-    return tuple(placeholders), tuple(labels), tuple(title for title, _ in heading_lines(text))
+            continue
+        pointing = _URI_TARGET.fullmatch(line)
+        if pointing:
+            others.append(pointing.group(1) or pointing.group(2))
+    return (tuple(placeholders), tuple(labels), tuple(title for title, _ in heading_lines(text)), tuple(others))
 
 
 #: A placeholder on the line right under a directive (no blank line

@@ -227,7 +227,7 @@ def join(parts: Sequence[tuple[Part, RenderedFile]], *, number_titles: bool) -> 
             if not number_titles:
                 problems.extend(_repeats(rendered, first_line, title_anchors))
             rendered = numbered(rendered, taken)
-        taken |= {anchor for anchor, _ in rendered.anchors}
+        taken |= {anchor for anchor, _ in rendered.anchors} | set(rendered.reserved)
         title_anchors |= {e.anchor for e in rendered.outline if e.kind == "section"}
         for anchor, line in rendered.anchors:
             first_line.setdefault(anchor, line)
@@ -244,7 +244,8 @@ def join(parts: Sequence[tuple[Part, RenderedFile]], *, number_titles: bool) -> 
         joined[0].display, "".join(bodies),
         tuple(e for r in joined for e in r.outline), tuple(h for r in joined for h in r.headings),
         tuple(p for r in joined for p in r.placements), tuple(a for r in joined for a in r.anchors),
-        tuple(d for r in joined for d in r.diagnostics) + tuple(problems), tuple(lookups.items()))
+        tuple(d for r in joined for d in r.diagnostics) + tuple(problems), tuple(lookups.items()),
+        tuple(a for r in joined for a in r.reserved))
 
 
 def _shifted(rendered: RenderedFile, lines: int, base: int) -> RenderedFile:
@@ -302,7 +303,7 @@ def numbered(rendered: RenderedFile, taken: set[str]) -> RenderedFile:
               if e.kind == "section" and _numbering_of(e.anchor, make_id(e.title))}
     if not taken.intersection(own) and not any(natural in taken for natural in titles.values()):
         return rendered
-    used = set(taken) | {a for a in own if a not in titles}
+    used = set(taken) | {a for a in own if a not in titles} | set(rendered.reserved)
     renames: dict[str, str] = {}
     for anchor in own:
         natural = titles.get(anchor)

@@ -31,7 +31,7 @@ import copy
 import html
 import re
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import docutils.core
 import docutils.frontend
@@ -128,6 +128,9 @@ class RenderedFile:
     #: The names this file asked the site about, with the answers: the
     #: file is current while the site gives the same answers.
     lookups: tuple[tuple[str, "str | None"], ...] = ()
+    #: The ids docutils gave targets that write no element (an indirect or
+    #: external target): held, they push a later title's id to ``-1``.
+    reserved: tuple[str, ...] = ()
 
 
 Expand = Callable[[str], "Sequence[Generated] | None"]
@@ -202,6 +205,9 @@ class ExpandPlaceholder(Transform):
             ids = self.document.ids
             aliases = tuple(a for a in dict.fromkeys(block.aliases)
                             if a != block.anchor and (a not in ids or _invisible(ids[a])) and a not in block.inner_anchors)
+            # Where a target of the same name came first, gendoc.py's
+            # section took the next number (``m-dummy-1``): that id too.
+            aliases += tuple(_next_free(a, ids) for a in aliases if a in ids)
             produced.append(self._node(block, pending, aliases))
             anchors.extend((block.anchor, *aliases, *block.inner_anchors))
             for inner in (*aliases, *block.inner_anchors):
@@ -258,6 +264,13 @@ class ExpandPlaceholder(Transform):
         else:
             self.document.set_id(node)
         return node
+
+
+def _next_free(anchor: str, ids: Mapping[str, object]) -> str:
+    number = 1
+    while f"{anchor}-{number}" in ids:
+        number += 1
+    return f"{anchor}-{number}"
 
 
 class NumberTitles(Transform):
@@ -429,7 +442,7 @@ _WRITE_SETTINGS._update({"toc_backlinks": False, "section_self_link": True, "emb
 def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequence[str], depth: int,
                 lookup: Lookup = _nowhere, allow_raw_html: bool = False, number_titles: bool = False,
                 markup_errors: Severity = Severity.ERROR, placed_before: frozenset[str] = frozenset(),
-                top_style: str | None = None, base: int = 0) -> RenderedFile:
+                top_style: str | None = None, base: int = 0, own_lines: int = 0) -> RenderedFile:
     """Parse one prose file, expand its placeholders and write its HTML body.
 
     Args:
@@ -450,6 +463,8 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
         top_style, base: when ``text`` is a part of a file
             (:mod:`specgen.file_parts`), the style of the file's first
             heading and how many of the file's sections enclose the part.
+        own_lines: how many of ``text``'s lines are the file's own (the
+            rest, definitions added from elsewhere, reserve no ids); 0: all.
     """
     sink: list[Diagnostic] = []
     settings = copy.copy(_PARSE_SETTINGS)
@@ -476,9 +491,11 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     outline = tuple(_outline(document, first_level))
     anchors = tuple((anchor, _line_of(node)) for anchor, node in document.ids.items()
                     if not isinstance(node, (nodes.system_message, nodes.problematic)) and not _invisible(node))
+    reserved = tuple(anchor for anchor, node in document.ids.items()
+                     if _invisible(node) and (not own_lines or _line_of(node) <= own_lines))
     body = _write_body(document, header_level=min(first_level + 1, 6))
     return RenderedFile(display, body, outline, headings, tuple(settings.specgen_placements), anchors, tuple(sink),
-                        tuple(asked.items()))
+                        tuple(asked.items()), reserved)
 
 
 def _invisible(node: nodes.Node) -> bool:
