@@ -47,9 +47,12 @@ def _validator_class(kind: str):
     library = {"swagger2": osv.OpenAPIV2SpecValidator, "openapi3.0": osv.OpenAPIV30SpecValidator,
                "openapi3.1": osv.OpenAPIV31SpecValidator}[kind]
     document_schema = library.schema_validator.schema
-    dialect = DRAFT4 if kind == "swagger2" else DIALECT
-    attributes = {"schema_validator": _FastFirst(compile_validator(document_schema, dialect=dialect),
-                                                 crawled_validator(document_schema))}
+    if kind == "swagger2":
+        python = crawled_validator(document_schema, {"$ref": _fast_own_ref(document_schema, DRAFT4)})
+        attributes = {"schema_validator": _FastFirst(compile_validator(document_schema, dialect=DRAFT4), python)}
+    else:
+        attributes = {"schema_validator": _FastFirst(compile_validator(document_schema),
+                                                     crawled_validator(document_schema))}
     if kind == "openapi3.1":
         attributes["keyword_validators"] = {**library.keyword_validators, "schema": _fast_schema_keyword()}
     elif kind == "swagger2":
@@ -68,6 +71,32 @@ class _FastFirst:
     def iter_errors(self, instance):
         if not is_clean(self._fast, instance):
             yield from self._python.iter_errors(instance)
+
+
+def _fast_own_ref(schema: dict, dialect: str):
+    """jsonschema's ``$ref`` for a failing document, with each reference
+    into ``schema``'s own definitions first asked of its compiled verdict:
+    a part found clean yields no error in Python either, so only the
+    failing parts are walked in Python. For a draft 4 document schema only
+    (no dynamic scope, which a reference compiled on its own could read
+    differently)."""
+    import jsonschema
+
+    base = (schema.get("id") or "urn:specgen:document-schema").rstrip("#")
+    registry = make_registry([(base, schema)], dialect)
+    own = {id(node) for node in iter_mappings(schema)}
+    verdicts: dict[str, object] = {}
+    python_ref = jsonschema.validators.validator_for(schema).VALIDATORS["$ref"]
+
+    def ref(validator, ref, instance, subschema):
+        if registry is not None and id(subschema) in own and isinstance(ref, str) and ref.startswith("#"):
+            if ref not in verdicts:
+                verdicts[ref] = compile_validator({"$ref": base + ref}, registry, dialect=dialect)
+            if is_clean(verdicts[ref], instance):
+                return
+        yield from python_ref(validator, ref, instance, subschema)
+
+    return ref
 
 
 def _fast_schema_keyword():

@@ -23,9 +23,10 @@ from .._fast_validation import DIALECT, compile_validator, is_clean
 from . import Finding, SchemaContext, described
 
 
-def crawled_validator(schema: Mapping):
+def crawled_validator(schema: Mapping, keywords: Mapping[str, Any] | None = None):
     """A validator for ``schema`` whose registry (jsonschema's metaschemas
-    plus ``schema`` itself) is crawled up front.
+    plus ``schema`` itself) is crawled up front; ``keywords`` replace the
+    dialect's own implementations of those keywords.
 
     A registry answers an anchor lookup (every ``$dynamicRef``) by crawling
     whatever it has not crawled yet, and a validator's registry stays as it
@@ -36,6 +37,8 @@ def crawled_validator(schema: Mapping):
 
     resource = make_resource(schema)
     cls = jsonschema.validators.validator_for(schema, default=Draft202012Validator)
+    if keywords:
+        cls = jsonschema.validators.extend(cls, keywords)
     return cls(schema, registry=REGISTRY.with_resource(resource.id() or "", resource).crawl())
 
 
