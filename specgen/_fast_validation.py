@@ -47,7 +47,7 @@ import jsonschema_rs
 
 from .sources import iter_mappings
 
-__all__ = ["DIALECT", "DRAFT4", "compile_validator", "is_clean", "make_registry"]
+__all__ = ["DIALECT", "DRAFT4", "compile_validator", "is_clean", "judged_alike", "make_registry"]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
@@ -57,12 +57,13 @@ _DRAFTS = {DIALECT: (jsonschema_rs.Draft202012Validator, jsonschema_rs.Draft2020
            DRAFT4: (jsonschema_rs.Draft4Validator, jsonschema_rs.Draft4)}
 
 
-def make_registry(resources: Iterable[tuple[str, Any]], dialect: str = DIALECT):
+def make_registry(resources: Iterable[tuple[str, Any]], dialect: str = DIALECT, *, checked: bool = False):
     """The documents references may reach, as ``(uri, document)`` pairs,
     built once and shared by every validator compiled over them; ``None``
-    when jsonschema-rs refuses them."""
+    when jsonschema-rs refuses them, or one is not :func:`judged_alike`
+    (``checked``: the caller has asked that of each already)."""
     resources = list(resources)
-    if not all(_judged_alike(document) for _, document in resources):
+    if not checked and not all(judged_alike(document) for _, document in resources):
         return None
     try:
         return jsonschema_rs.Registry(resources, draft=_DRAFTS[dialect][1], retriever=_refuse)
@@ -80,7 +81,7 @@ def compile_validator(schema: Any, registry=None, formats: Mapping[str, Callable
     reach; ``formats`` turns format assertions on with exactly these checks
     (off otherwise, in every dialect, as in ``jsonschema``).
     """
-    if isinstance(schema, dict) and schema.get("$schema", dialect) != dialect or not _judged_alike(schema):
+    if isinstance(schema, dict) and schema.get("$schema", dialect) != dialect or not judged_alike(schema):
         return None
     try:
         return _DRAFTS[dialect][0](
@@ -101,7 +102,7 @@ def is_clean(validator, instance: Any) -> bool:
         return False
 
 
-def _judged_alike(schema: Any) -> bool:
+def judged_alike(schema: Any) -> bool:
     """Whether no keyword in ``schema`` is one the two validators judge
     differently: a fractional ``multipleOf``, a pattern ``re`` refuses."""
     for node in iter_mappings(schema):

@@ -50,7 +50,7 @@ import jsonschema.exceptions
 import jsonschema.validators
 
 from ._cache import VerdictCache, package_version
-from ._fast_validation import DIALECT, DRAFT4, compile_validator, is_clean, make_registry
+from ._fast_validation import DIALECT, DRAFT4, compile_validator, is_clean, judged_alike, make_registry
 from .corpus import Corpus
 from .diagnostics import Diagnostic, Severity
 from .openapi import HTTP_METHODS
@@ -96,6 +96,7 @@ class ExampleValidator:
         self._reached: dict[Path, tuple[Path, ...] | None] = {}
         self._fast: dict[tuple[Path, str, str], Any] = {}
         self._fast_registries: dict[tuple[tuple[Path, ...], str], Any] = {}
+        self._alike: dict[tuple[Path, str], bool] = {}
         self._bases: dict[type, Any] = {}
         self._inlined_schemas: dict[Path, tuple[Diagnostic, ...]] = {}
         self._where: dict[int, tuple[Path, str]] = {}
@@ -232,13 +233,22 @@ class ExampleValidator:
         if files is None:
             return None
         if (files, dialect) not in self._fast_registries:
-            documents = [self.corpus.document(current).data for current in files]
             registry = None
-            if all(_read_alike(data, dialect) for data in documents):
-                uris = [self.corpus.sources.canonical(current).as_uri() for current in files]
-                registry = make_registry(zip(uris, documents), dialect)
+            if all(self._compiled_alike(current, dialect) for current in files):
+                resources = [(self.corpus.sources.canonical(current).as_uri(), self.corpus.document(current).data)
+                             for current in files]
+                registry = make_registry(resources, dialect, checked=True)
             self._fast_registries[files, dialect] = registry
         return self._fast_registries[files, dialect]
+
+    def _compiled_alike(self, path: Path, dialect: str) -> bool:
+        """Whether one reached file reads alike to jsonschema-rs as
+        ``dialect`` and to the Python class (asked once per file)."""
+        key = (path, dialect)
+        if key not in self._alike:
+            data = self.corpus.document(path).data
+            self._alike[key] = _read_alike(data, dialect) and judged_alike(data)
+        return self._alike[key]
 
     def _uri(self, schema: Site) -> str:
         return self.corpus.sources.canonical(schema.path).as_uri() + "#" + _quote_pointer(schema.pointer)
