@@ -507,7 +507,7 @@ def _library_problems(data, kind: str) -> list[tuple[str, str]]:
                     continue
             below, reason = _reason(error)
             problems.append((pointer + below, reason))
-    except (referencing.exceptions.Unresolvable, ValueError, KeyError, TypeError) as exc:
+    except (referencing.exceptions.Unresolvable, ValueError, KeyError, TypeError, re.error) as exc:
         problems.append(("", f"validation stopped: {_one_line(str(exc)) or 'the validator could not go on'}"))
     # A schema the library checks on its own is usually met again at its
     # place in the document; only a reason met nowhere else stays, at the root.

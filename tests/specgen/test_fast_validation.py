@@ -457,6 +457,16 @@ def test_swagger2_what_the_prewalk_cannot_prove_goes_to_the_library():
     assert not api_rules._surely_clean(_swagger2_clean(), "openapi3.0")
 
 
+def test_a_default_the_library_cannot_check_is_a_finding_not_a_crash():
+    """A pattern Python cannot compile stops the library's check of a
+    parameter's default: reported where the document starts."""
+    document = _swagger2_broken(lambda d: _at(d, *_GET, "parameters", 0).update(
+        type="string", pattern="[", default="x"))
+    assert not api_rules._surely_clean(document, "swagger2")
+    [(pointer, reason)] = api_rules._library_problems(document, "swagger2")
+    assert pointer == "" and reason.startswith("validation stopped: unterminated character set")
+
+
 @lru_cache(maxsize=None)
 def _swagger2_documents() -> tuple:
     """Our own Swagger 2.0 documents: the fixture above, its faulty forms,
