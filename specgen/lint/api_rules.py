@@ -40,7 +40,9 @@ def _validator_class(kind: str):
     registry, so every dynamic reference re-crawls every resource (about
     half of this check's time on a cold run). Crawling once, here, gives
     the same verdicts. Imported on a cache miss only: the package costs a
-    noticeable part of a warm run's start-up.
+    noticeable part of a warm run's start-up. A reference the resolver
+    left in the document (outside the corpus, or remote) is not followed:
+    the library would open files and URLs itself.
     """
     import openapi_spec_validator as osv
 
@@ -53,11 +55,42 @@ def _validator_class(kind: str):
     else:
         attributes = {"schema_validator": _FastFirst(compile_validator(document_schema),
                                                      crawled_validator(document_schema))}
+    attributes["resolver_handlers"] = _NotRetrieved()
     if kind == "openapi3.1":
         attributes["keyword_validators"] = {**library.keyword_validators, "schema": _fast_schema_keyword()}
     elif kind == "swagger2":
         attributes["keyword_validators"] = {**library.keyword_validators, "schema": _fast_swagger2_schema_keyword()}
     return type(library.__name__, (library,), attributes)
+
+
+class _NotRetrieved(dict):
+    """openapi-spec-validator's retrieval handlers by URI scheme: one for
+    every scheme, which retrieves nothing (the ``ref.*`` rules report such
+    references with their place)."""
+
+    def __contains__(self, scheme) -> bool:
+        return True
+
+    def __missing__(self, scheme):
+        return _not_retrieved
+
+
+class _NotFollowed(ValueError):
+    """A reference the library was kept from following (the resolver's
+    wrappers around it say only the URI)."""
+
+
+def _not_retrieved(uri: str):
+    raise _NotFollowed(f"reference {uri!r} is not followed (only the corpus is read)")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from, outermost first."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 class _FastFirst:
@@ -508,7 +541,8 @@ def _library_problems(data, kind: str) -> list[tuple[str, str]]:
             below, reason = _reason(error)
             problems.append((pointer + below, reason))
     except (referencing.exceptions.Unresolvable, ValueError, KeyError, TypeError, re.error) as exc:
-        problems.append(("", f"validation stopped: {_one_line(str(exc)) or 'the validator could not go on'}"))
+        reason = next((cause for cause in _causes(exc) if isinstance(cause, _NotFollowed)), exc)
+        problems.append(("", f"validation stopped: {_one_line(str(reason)) or 'the validator could not go on'}"))
     # A schema the library checks on its own is usually met again at its
     # place in the document; only a reason met nowhere else stays, at the root.
     placed = {reason for _, reason in problems}

@@ -467,6 +467,22 @@ def test_a_default_the_library_cannot_check_is_a_finding_not_a_crash():
     assert pointer == "" and reason.startswith("validation stopped: unterminated character set")
 
 
+@pytest.mark.parametrize("kind", ["swagger2", "openapi3.1"])
+def test_a_reference_left_in_the_document_is_not_followed_by_the_library(tmp_path, kind):
+    """A reference outside the corpus stays in the inlined document (the
+    ref rules report it); the library must not open it itself."""
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"type": "object"}', "utf-8")
+    for uri in (outside.as_uri(), "http://127.0.0.1:9/schema.json"):
+        if kind == "swagger2":
+            document = _swagger2_broken(lambda d: _at(d, *_GET, "responses", "200").update(schema={"$ref": uri}))
+        else:
+            document = _broken(lambda d: _at(d, "components", "schemas").update(Outside={"$ref": uri}))
+        assert not api_rules._surely_clean(document, kind)
+        assert api_rules._library_problems(document, kind) == [
+            ("", f"validation stopped: reference {uri!r} is not followed (only the corpus is read)")]
+
+
 @lru_cache(maxsize=None)
 def _swagger2_documents() -> tuple:
     """Our own Swagger 2.0 documents: the fixture above, its faulty forms,
