@@ -228,8 +228,8 @@ def _surely_clean(data, kind: str) -> bool:
     library words them. Only its path-parameter findings are not mirrored,
     since :func:`_structural_problems` drops them. ``False`` means "ask
     the library", whose findings are then the only ones reported; the
-    differential tests (tests/specgen/test_fast_validation.py,
-    tests/specgen/test_swagger2_prewalk.py) hold the two together.
+    differential tests (tests/specgen/test_fast_validation.py, one section
+    per version) hold the two together.
     """
     if kind not in _DOCUMENT_SCHEMAS or not isinstance(data, dict):
         return False
