@@ -49,7 +49,7 @@ from pygments.formatters import HtmlFormatter
 
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
-from .file_parts import Part, join, numbered, split
+from .file_parts import Part, inline_names, join, numbered, split
 from .forked import Forked
 from .page_contents import number_and_list
 from .placeholders import DEFAULT_TEMPLATES, INLINE, Catalog, render_template, template_environment
@@ -225,8 +225,8 @@ class SiteBuilder:
         self._rendered.clear()
         #: Prose text as read -> as parsed (and its relative title problems).
         self._prepared: dict[str, tuple[str, list[tuple[int, str]]]] = {}
-        #: Page URL -> per file: as rendered, the anchors before it, numbered.
-        self._numbered: dict[str, list[tuple[RenderedFile, frozenset[str], RenderedFile]]] = {}
+        #: Page URL -> per file: as rendered, the ids before it, numbered.
+        self._numbered: dict[str, list[tuple[RenderedFile, tuple, RenderedFile]]] = {}
         #: Page URL -> (its definitions, per file: its text and its parts
         #: as the page renders them).
         self._texts_of_page: dict[str, tuple["_Definitions", dict[str, tuple[str, tuple]]]] = {}
@@ -448,7 +448,7 @@ class SiteBuilder:
                     text = texts[name]
                     found = known.get(name)
                     page[name] = found if found is not None and found[0] == text else (
-                        text, _with_definitions(split(text), text, shared))
+                        text, _with_definitions(split(text, repeats=targets.duplicate_titles), text, shared))
             self._texts_of_page[target.url] = (shared, page)
             out[target.url] = {name: full for name, (_, full) in page.items()}
         return out
@@ -459,16 +459,18 @@ class SiteBuilder:
         same object (held here, so none is freed and its id reused) after
         the same anchors."""
         cached = self._numbered.get(url, ())
-        taken: set[str] = set()
+        shown: set[str] = set()
+        held: set[str] = set()
         memo, out = [], []
         for i, rendered in enumerate(files):
-            before = frozenset(taken)
+            before = (frozenset(shown), frozenset(held))
             if i < len(cached) and cached[i][0] is rendered and cached[i][1] == before:
                 renamed = cached[i][2]
             else:
-                renamed = numbered(rendered, taken)
+                renamed = numbered(rendered, shown, held)
             memo.append((rendered, before, renamed))
-            taken |= {anchor for anchor, _ in renamed.anchors} | set(renamed.reserved)
+            shown |= {anchor for anchor, _ in renamed.anchors}
+            held |= {anchor for anchor, _, _ in renamed.reserved}
             out.append(renamed)
         self._numbered[url] = memo
         return tuple(out)
@@ -596,7 +598,7 @@ class _Definitions:
                 if target and target not in text:
                     out.append(target)
         if self.links:
-            defined = {key for key, _ in _definitions_in(text)[1]}
+            defined = {key for key, _ in _definitions_in(text)[1]} | inline_names(text)
             out.extend(block for key, block in self.links.items() if key not in defined and block not in out)
         return "\n\n" + "\n\n".join(out) + "\n" if out else ""
 

@@ -31,12 +31,10 @@ import re
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from docutils.nodes import make_id
-
 from .diagnostics import Diagnostic, Severity
-from .rst import RenderedFile
+from .rst import RenderedFile, alias_span, numbers
 
-__all__ = ["Part", "split", "join", "numbered"]
+__all__ = ["Part", "inline_names", "join", "numbered", "split"]
 
 #: Characters a part holds at least, but for a file's last.
 PART_SIZE = 6000
@@ -46,10 +44,14 @@ _ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+\s*")
 #: (a ``__`` is one when :func:`_document_wide` says so).
 _DOCUMENT_WIDE = re.compile(r"\]_|^\.\. \[|__", re.M)
 _NEWLINE = re.compile("\n")
-#: A substitution definition or an explicit target, and the name it defines.
-_DEFINITION = re.compile(r"^\.\. (?:\|([^|\n]+)\| |_(?:`([^`\n]+)`|([^`\s][^:\n]*)):)", re.M)
-_INLINE_TARGET = re.compile(r"_`([^`\n]+)`")
-_REFERENCE = re.compile(r"`([^`<\n]+?)\s*(?:<[^`\n]*>)?`_|\b([\w.-]+)_\b")
+#: A substitution definition or an explicit target (group 4: what an
+#: external or indirect one points to), and the name it defines.
+_DEFINITION = re.compile(r"^\.\. (?:\|([^|\n]+)\| |_(?:`([^`\n]+)`|([^`\s](?:[^:\n]|:(?=\S))*)):)[ \t]*(\S.*)?$", re.M)
+#: A target defined inline: ``_`name``` or a link's embedded URI (not an
+#: anonymous one's).
+_NAMED_INLINE = re.compile(r"(?<!^\.\. )_`([^`\n]+)`|`([^`<\n]+?)\s*<[^`>\n]*>`_(?!_)", re.M)
+#: A reference by name (a link with an embedded URI names no target).
+_REFERENCE = re.compile(r"`([^`<\n]+?)`_|\b([\w.-]+)_\b")
 _INTERNAL_TARGET = re.compile(r"\.\. _(?:`[^`]+`|[^`\s][^:]*):\s*")
 
 
@@ -64,9 +66,12 @@ class Part:
 
 
 @functools.lru_cache(maxsize=256)
-def split(text: str, size: int | None = None) -> tuple[Part, ...]:
-    """The file's parts, in order, each of at least ``size`` characters
-    (:data:`PART_SIZE`) but the last; one part when it cannot be cut."""
+def split(text: str, size: int | None = None, *, repeats: bool = True) -> tuple[Part, ...]:
+    """The file's parts, in order, of about ``size`` characters
+    (:data:`PART_SIZE`) or more (:func:`_coalesced`); one part when it
+    cannot be cut. Where the corpus does not allow a title to repeat
+    (``repeats`` false), a repeated title stays in one part with the
+    first, for docutils to report as it would in the whole."""
     size = PART_SIZE if size is None else size
     if len(text) < 2 * size:
         return (Part(0, 0, text),)
@@ -81,7 +86,7 @@ def split(text: str, size: int | None = None) -> tuple[Part, ...]:
         base, cuts = 1, [start for _, style, start in headings if level[style] == 1]
     else:
         return (Part(0, 0, text),)
-    together = _kept_together(text, lines, headings)
+    together = _kept_together(text, lines, headings, repeats)
     cuts = [c for c in cuts if c > 0 and not _ends_in_transition(lines, c)
             and not any(first < c <= last for first, last in together)]
     while True:
@@ -98,13 +103,16 @@ def split(text: str, size: int | None = None) -> tuple[Part, ...]:
                  for start, end in zip(bounds, bounds[1:]))
 
 
-def _kept_together(text: str, lines: list[str], headings) -> list[tuple[int, int]]:
+def _kept_together(text: str, lines: list[str], headings, repeats: bool = True) -> list[tuple[int, int]]:
     """Line ranges no cut may fall in: from the first to the last line
     docutils numbers or pairs across the document, and from the first to
-    the last definition of or reference to a name defined more than once,
-    explicitly at least once (docutils reports the repeat, or lets the
-    explicit one win over a title). Titles repeated alone are numbered by
-    :func:`join`."""
+    the last definition of or reference to a name docutils would find
+    defined twice (and report, or let the explicit definition win over a
+    title): twice explicitly, or twice at all where titles may not repeat
+    (``repeats`` false: docutils' own report of the repeat stays exact), or,
+    where a reference names it, by an explicit target other than an
+    external one (those are added to every part) and a title. Otherwise
+    the two only share an id, which :func:`join` numbers as docutils did."""
     starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
 
     def line_of(match: re.Match) -> int:
@@ -112,21 +120,34 @@ def _kept_together(text: str, lines: list[str], headings) -> list[tuple[int, int
 
     wide = [line_of(m) for m in _DOCUMENT_WIDE.finditer(text) if _document_wide(text, m)]
     ranges = [(wide[0], wide[-1])] if wide else []
-    defined: dict[str, list[int]] = {}
-    explicit: set[str] = set()
+    # name -> [(line, kind)]: "|" a substitution, "_" an explicit target
+    # that only this part has, "uri" an external or indirect one, "title"
+    defined: dict[str, list[tuple[int, str]]] = {}
+    # A target right above a heading of its name labels that heading.
+    labelling = {(_normal(lines[i]), line) for i, _, first in headings for line in range(first, i)}
     for found in _DEFINITION.finditer(text):
-        key = ("|" if found.group(1) else "_") + _normal(found.group(1) or found.group(2) or found.group(3))
-        defined.setdefault(key, []).append(line_of(found))
-        explicit.add(key)
-    for inline in _INLINE_TARGET.finditer(text):
-        defined.setdefault("_" + _normal(inline.group(1)), []).append(line_of(inline))
-        explicit.add("_" + _normal(inline.group(1)))
+        name = _normal(found.group(1) or found.group(2) or found.group(3))
+        if found.group(1):
+            defined.setdefault("|" + name, []).append((line_of(found), "|"))
+        elif (name, line_of(found)) not in labelling:
+            defined.setdefault(name, []).append((line_of(found), "uri" if found.group(4) else "_"))
+    for inline in _NAMED_INLINE.finditer(text):
+        defined.setdefault(_normal(inline.group(1) or inline.group(2)), []).append((line_of(inline), "_"))
     for i, _, _ in headings:
-        defined.setdefault("_" + _normal(lines[i]), []).append(i)
-    doubled = {key: at for key, at in defined.items() if len(at) > 1 and key in explicit}
-    if doubled:
+        defined.setdefault(_normal(lines[i]), []).append((i, "title"))
+    doubled, referred = {}, {}
+    for name, found in defined.items():
+        kinds = [kind for _, kind in found]
+        if len(kinds) > 1 and (not repeats or len(kinds) - kinds.count("title") > 1):
+            doubled[name] = [line for line, _ in found]
+        elif "_" in kinds and "title" in kinds:
+            referred[name] = [line for line, _ in found]
+    if doubled or referred:
         for found in _REFERENCE.finditer(text):
-            at = doubled.get("_" + _normal(found.group(1) or found.group(2)))
+            name = _normal(found.group(1) or found.group(2))
+            at = doubled.get(name)
+            if at is None and name in referred:
+                at = doubled[name] = referred.pop(name)
             if at is not None:
                 at.append(line_of(found))
     ranges.extend((min(at), max(at)) for at in doubled.values())
@@ -148,26 +169,31 @@ def _document_wide(text: str, match: re.Match) -> bool:
     return (before == "`" or (before.isalnum() and before != "_")) and not (after.isalnum() or after == "_")
 
 
+def inline_names(text: str) -> set[str]:
+    """The names of the targets ``text`` defines inline (normalised)."""
+    return {_normal(found.group(1) or found.group(2)) for found in _NAMED_INLINE.finditer(text)}
+
+
 def _normal(name: str) -> str:
     return " ".join(name.lower().split())
 
 
 def _coalesced(lines: list[str], bounds: list[int], least: int) -> list[int]:
-    """``bounds`` with parts shorter than ``least`` characters run
-    together: each docutils document costs a few milliseconds however
-    short, so small sections are not worth a part of their own."""
+    """``bounds`` with short parts run together: each docutils document
+    costs a few milliseconds however short, so a part is closed once it
+    holds ``least`` characters, or a quarter of that when the next section
+    would make it more than twice as long; a short tail joins the part
+    before it."""
     sizes = [sum(len(line) + 1 for line in lines[a:b]) for a, b in zip(bounds, bounds[1:])]
     kept, size = [0], 0
-    for bound, part in zip(bounds[1:], sizes):
-        size += part
-        if size >= least:
+    for bound, part in zip(bounds, sizes):
+        if size and (size >= least or (size >= least // 4 and size + part > 2 * least)):
             kept.append(bound)
             size = 0
-    if kept[-1] != len(lines):
-        if len(kept) > 1:
-            kept.pop()
-        kept.append(len(lines))
-    return kept
+        size += part
+    if len(kept) > 1 and size < least // 4:
+        kept.pop()
+    return [*kept, len(lines)]
 
 
 def _headings(lines: list[str]):
@@ -212,23 +238,24 @@ def join(parts: Sequence[tuple[Part, RenderedFile]], *, number_titles: bool) -> 
     """One file's rendering from its parts' (each rendered on its own).
 
     Anchors a part repeats from an earlier one are numbered, as docutils
-    numbers them within one document, and are errors too where the corpus
-    does not allow repeated titles."""
+    numbers them within one document; where the corpus does not allow
+    repeated titles, :func:`split` kept those in one part, and any other
+    anchor repeated is an error."""
     if len(parts) == 1 and parts[0][0].offset == 0:
         return parts[0][1]
-    taken: set[str] = set()
+    shown: set[str] = set()
+    held: set[str] = set()
     first_line: dict[str, int] = {}
-    title_anchors: set[str] = set()
     joined: list[RenderedFile] = []
     problems: list[Diagnostic] = []
     for part, rendered in parts:
         rendered = _shifted(rendered, part.offset, part.base)
         if joined:
             if not number_titles:
-                problems.extend(_repeats(rendered, first_line, title_anchors))
-            rendered = numbered(rendered, taken)
-        taken |= {anchor for anchor, _ in rendered.anchors} | set(rendered.reserved)
-        title_anchors |= {e.anchor for e in rendered.outline if e.kind == "section"}
+                problems.extend(_repeats(rendered, first_line))
+            rendered = numbered(rendered, shown, held)
+        shown |= {anchor for anchor, _ in rendered.anchors}
+        held |= {anchor for anchor, _, _ in rendered.reserved}
         for anchor, line in rendered.anchors:
             first_line.setdefault(anchor, line)
         joined.append(rendered)
@@ -245,7 +272,7 @@ def join(parts: Sequence[tuple[Part, RenderedFile]], *, number_titles: bool) -> 
         tuple(e for r in joined for e in r.outline), tuple(h for r in joined for h in r.headings),
         tuple(p for r in joined for p in r.placements), tuple(a for r in joined for a in r.anchors),
         tuple(d for r in joined for d in r.diagnostics) + tuple(problems), tuple(lookups.items()),
-        tuple(a for r in joined for a in r.reserved))
+        tuple(a for r in joined for a in r.reserved), tuple(n for r in joined for n in r.naturals))
 
 
 def _shifted(rendered: RenderedFile, lines: int, base: int) -> RenderedFile:
@@ -262,51 +289,52 @@ def _shifted(rendered: RenderedFile, lines: int, base: int) -> RenderedFile:
         headings=tuple(replace(h, line=line(h.line), depth=h.depth + base) for h in rendered.headings),
         placements=tuple(replace(p, line=line(p.line)) for p in rendered.placements),
         anchors=tuple((a, line(n)) for a, n in rendered.anchors),
+        reserved=tuple((a, natural, line(n)) for a, natural, n in rendered.reserved),
         diagnostics=tuple(replace(d, line=line(d.line)) if d.path == rendered.display else d
                           for d in rendered.diagnostics))
 
 
-def _repeats(rendered: RenderedFile, first_line: dict[str, int], title_anchors: set[str]):
-    """A title or anchor of an earlier part met again: the error docutils'
-    document would have given (see :class:`specgen.rst.NumberTitles`).
-    A title repeated within the part was reported by docutils itself, and
-    one whose id an earlier target (not a title) holds is no repeat."""
-    titles = {e.anchor: e.title for e in rendered.outline if e.kind == "section"}
+def _repeats(rendered: RenderedFile, first_line: dict[str, int]):
+    """An anchor of an earlier part met again that no name made (a
+    generated section's; named ones stay in one part, :func:`split`): the
+    error docutils' document would have given (see
+    :class:`specgen.rst.ExpandPlaceholder`)."""
+    named = {anchor for anchor, _ in rendered.naturals}
     for anchor, line in rendered.anchors:
-        title = titles.get(anchor)
-        if title is not None:
-            if anchor != make_id(title) or anchor not in title_anchors:
-                continue
-            message = (f"title {title!r} repeats one earlier on the page (anchor #{anchor}); "
-                       "retitle it, or set duplicate_titles: true in targets.yaml to number such anchors")
-            line += 1  # docutils places a title at its underline
-        elif anchor in first_line:
-            message = f"duplicate anchor #{anchor} (first defined at line {first_line[anchor]})"
-        else:
-            continue
-        yield Diagnostic(rendered.display, line, 1 if line else 0, "build.duplicate-anchor", Severity.ERROR, message)
+        if anchor in first_line and anchor not in named:
+            yield Diagnostic(rendered.display, line, 1 if line else 0, "build.duplicate-anchor", Severity.ERROR,
+                             f"duplicate anchor #{anchor} (first defined at line {first_line[anchor]})")
 
 
-_ID_OR_HREF = re.compile(r'(\sid="|href="#)([^"]+)"')
+#: An id, or a link to one of the document's own (not a URI the author
+#: wrote, which docutils marks external even when it starts with ``#``).
+_ID_OR_HREF = re.compile(r'(\sid="|(?<!class="reference external" )href="#)([^"]+)"')
 
 
-def numbered(rendered: RenderedFile, taken: set[str]) -> RenderedFile:
-    """A file (or part) numbered after earlier ones that define ``taken``,
-    as docutils numbers repeats within one document: each title's anchor
-    is its natural id when that is free, else the first free
-    ``<id>-<n>`` in order (``client-behaviour``, ``client-behaviour-1``,
-    ...), and any other id an earlier one holds is numbered alike; in the
-    body (its own links to it too), the outline, the anchors and the
-    placements."""
-    own = [anchor for anchor, _ in rendered.anchors]
-    titles = {e.anchor: make_id(e.title) for e in rendered.outline
-              if e.kind == "section" and _numbering_of(e.anchor, make_id(e.title))}
-    if not taken.intersection(own) and not any(natural in taken for natural in titles.values()):
+def numbered(rendered: RenderedFile, shown: set[str], held: set[str] = frozenset()) -> RenderedFile:
+    """A file (or part) numbered after earlier ones whose elements have
+    the ids ``shown`` and whose targets ``held`` ids while writing no
+    element, as docutils numbers repeats within one document: in order of
+    lines, each title's anchor (and each held id) is its natural id when
+    that is free, else the first free ``<id>-<n>`` (``client-behaviour``,
+    ``client-behaviour-1``, ...), and any other id an earlier one has is
+    numbered alike, in the body (its own links to it too), the outline,
+    the anchors and the placements. An alias only held before keeps its
+    id and gains the numbered one, as :class:`specgen.rst.ExpandPlaceholder`
+    gives it within a document."""
+    taken = shown | held
+    named = dict(rendered.naturals)
+    # (line, id, the natural id it numbers or None, whether an element has it)
+    order = sorted([(line, anchor, named.get(anchor), True) for anchor, line in rendered.anchors]
+                   + [(line, anchor, natural if numbers(anchor, natural) else None, False)
+                      for anchor, natural, line in rendered.reserved], key=lambda item: item[0])
+    if all(anchor not in taken and natural not in taken for _, anchor, natural, _ in order):
         return rendered
-    used = set(taken) | {a for a in own if a not in titles} | set(rendered.reserved)
+    used = set(taken) | {anchor for _, anchor, natural, _ in order if natural is None}
     renames: dict[str, str] = {}
-    for anchor in own:
-        natural = titles.get(anchor)
+    kept: dict[str, str] = {}
+    body, anchors = rendered.body, list(rendered.anchors)
+    for line, anchor, natural, element in order:
         if natural is not None:
             new = natural if natural not in used else _first_free(natural, used)
         elif anchor in taken:
@@ -314,22 +342,21 @@ def numbered(rendered: RenderedFile, taken: set[str]) -> RenderedFile:
         else:
             continue
         used.add(new)
-        if new != anchor:
-            renames[anchor] = new
-    if not renames:
-        return rendered
-    body = _ID_OR_HREF.sub(lambda m: m.group(1) + renames.get(m.group(2), m.group(2)) + '"', rendered.body)
+        span = alias_span(anchor)
+        if element and anchor not in shown and anchor in held and natural is None and span in body:
+            body = body.replace(span, span + alias_span(new), 1)
+            anchors.append((new, line))
+        elif new != anchor:
+            (renames if element else kept)[anchor] = new
+    reserved = tuple((kept.get(a, a), natural, line) for a, natural, line in rendered.reserved)
+    body = _ID_OR_HREF.sub(lambda m: m.group(1) + renames.get(m.group(2), m.group(2)) + '"', body) if renames else body
     return replace(
-        rendered, body=body,
+        rendered, body=body, reserved=reserved,
+        naturals=tuple((renames.get(a, a), natural) for a, natural in rendered.naturals),
         outline=tuple(replace(e, anchor=renames.get(e.anchor, e.anchor)) for e in rendered.outline),
-        anchors=tuple((renames.get(a, a), line) for a, line in rendered.anchors),
+        anchors=tuple((renames.get(a, a), line) for a, line in anchors),
         placements=tuple(replace(p, anchors=tuple(renames.get(a, a) for a in p.anchors))
                          for p in rendered.placements))
-
-
-def _numbering_of(anchor: str, natural: str) -> bool:
-    """Whether ``anchor`` is ``natural`` or docutils' numbering of it."""
-    return anchor == natural or (anchor.startswith(natural + "-") and anchor[len(natural) + 1:].isdigit())
 
 
 def _first_free(anchor: str, used: set[str]) -> str:

@@ -129,8 +129,12 @@ class RenderedFile:
     #: file is current while the site gives the same answers.
     lookups: tuple[tuple[str, "str | None"], ...] = ()
     #: The ids docutils gave targets that write no element (an indirect or
-    #: external target): held, they push a later title's id to ``-1``.
-    reserved: tuple[str, ...] = ()
+    #: external target), each with the id its name makes and its line:
+    #: held, they push a later title's id to ``-1``.
+    reserved: tuple[tuple[str, str, int], ...] = ()
+    #: Each id of a named element (a title, a target) with the id its name
+    #: makes, which the id is or numbers.
+    naturals: tuple[tuple[str, str], ...] = ()
 
 
 Expand = Callable[[str], "Sequence[Generated] | None"]
@@ -249,7 +253,7 @@ class ExpandPlaceholder(Transform):
     def _node(self, block: Generated, pending: nodes.pending, aliases: tuple[str, ...]) -> nodes.Element:
         # Aliases are empty elements at the top of the block: the block's own
         # anchor stays the one its heading links to.
-        spans = "".join(f'<span class="alias" id="{html.escape(a, quote=True)}"></span>' for a in aliases)
+        spans = "".join(alias_span(a) for a in aliases)
         raw = nodes.raw("", spans + block.html, format="html")
         if block.title:
             node = nodes.section("", nodes.title(block.title, block.title), raw,
@@ -264,6 +268,11 @@ class ExpandPlaceholder(Transform):
         else:
             self.document.set_id(node)
         return node
+
+
+def alias_span(anchor: str) -> str:
+    """An empty element that gives a generated block one more id."""
+    return f'<span class="alias" id="{html.escape(anchor, quote=True)}"></span>'
 
 
 def _next_free(anchor: str, ids: Mapping[str, object]) -> str:
@@ -491,11 +500,30 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     outline = tuple(_outline(document, first_level))
     anchors = tuple((anchor, _line_of(node)) for anchor, node in document.ids.items()
                     if not isinstance(node, (nodes.system_message, nodes.problematic)) and not _invisible(node))
-    reserved = tuple(anchor for anchor, node in document.ids.items()
+    reserved = tuple((anchor, _natural(anchor, node) or anchor, _line_of(node))
+                     for anchor, node in document.ids.items()
                      if _invisible(node) and (not own_lines or _line_of(node) <= own_lines))
+    shown = {anchor for anchor, _ in anchors}
+    # (not a generated block's alias: the id of an element of its own)
+    naturals = tuple((anchor, natural) for anchor, node in document.ids.items()
+                     if anchor in shown and anchor in node.get("ids", ())
+                     for natural in [_natural(anchor, node)] if natural)
     body = _write_body(document, header_level=min(first_level + 1, 6))
     return RenderedFile(display, body, outline, headings, tuple(settings.specgen_placements), anchors, tuple(sink),
-                        tuple(asked.items()), reserved)
+                        tuple(asked.items()), reserved, naturals)
+
+
+def numbers(anchor: str, natural: str) -> bool:
+    """Whether ``anchor`` is ``natural`` or docutils' numbering of it."""
+    return anchor == natural or (anchor.startswith(natural + "-") and anchor[len(natural) + 1:].isdigit())
+
+
+def _natural(anchor: str, node: nodes.Element) -> str:
+    """The id of the node's name that ``anchor`` is or numbers, if any."""
+    for name in (*node.get("names", ()), *node.get("dupnames", ())):
+        if numbers(anchor, nodes.make_id(name)):
+            return nodes.make_id(name)
+    return ""
 
 
 def _invisible(node: nodes.Node) -> bool:
