@@ -102,10 +102,16 @@ def is_clean(validator, instance: Any) -> bool:
         return False
 
 
+#: The keywords :func:`judged_alike` looks at.
+_JUDGED_APART = frozenset({"multipleOf", "pattern", "patternProperties"})
+
+
 def judged_alike(schema: Any) -> bool:
     """Whether no keyword in ``schema`` is one the two validators judge
     differently: a fractional ``multipleOf``, a pattern ``re`` refuses."""
     for node in iter_mappings(schema):
+        if _JUDGED_APART.isdisjoint(node):
+            continue
         if isinstance(node.get("multipleOf"), float):
             return False
         if isinstance(node.get("pattern"), str) and not _python_pattern(node["pattern"]):

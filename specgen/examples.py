@@ -98,6 +98,7 @@ class ExampleValidator:
         self._fast_registries: dict[tuple[tuple[Path, ...], str], Any] = {}
         self._alike: dict[tuple[Path, str], bool] = {}
         self._bases: dict[type, Any] = {}
+        self._registry: Any = None
         self._inlined_schemas: dict[Path, tuple[Diagnostic, ...]] = {}
         self._where: dict[int, tuple[Path, str]] = {}
         self._indexed: set[int] = set()
@@ -332,12 +333,15 @@ class ExampleValidator:
         return validator
 
     def _base(self, cls: type) -> Any:
-        """One validator per dialect owns the registry; per-schema validators
-        are evolved from it, so the registry is combined with jsonschema's
-        metaschemas once rather than once per schema."""
+        """One validator per dialect owns the registry (crawled once for
+        all dialects, :func:`_crawled`); per-schema validators are evolved
+        from it, so the registry is combined with jsonschema's metaschemas
+        once rather than once per schema."""
         base = self._bases.get(cls)
         if base is None:
-            base = self._bases[cls] = cls({}, registry=_crawled(self.resolver.registry()))
+            if self._registry is None:
+                self._registry = _crawled(self.resolver.registry())
+            base = self._bases[cls] = cls({}, registry=self._registry)
         return base
 
     def _error(self, error: jsonschema.ValidationError, example: Site) -> Diagnostic:
