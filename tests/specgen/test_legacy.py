@@ -109,6 +109,30 @@ def test_repeated_titles_are_numbered_across_the_page_and_gendoc_anchors_resolve
     assert 'href="#m.greeting"' in page
 
 
+def test_ids_held_by_targets_are_numbered_past_as_gendoc_numbered_them(tmp_path):
+    """gendoc.py rendered a page as one document, where a link's own
+    target (``Farewells <#farewells>``) holds its name's id before a later
+    file's title of that name: the title became ``farewells-1``, and links
+    into the old spec use that."""
+    root = tmp_path / "tree"
+    shutil.copytree(LEGACY, root)
+    api = root / "specification" / "client_server_api.rst"
+    api.write_text(api.read_text("utf-8").replace(
+        "Every greeting carries an `m.greeting`_ event.",
+        "Every greeting carries an `m.greeting`_ event, `m.greeting <#m-greeting>`_ for short;\n"
+        "see `Farewells <#farewells>`_.", 1), "utf-8")
+    site = build_site(Corpus(root), check=False)
+    page = site.files["client_server/unstable.html"].decode()
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    assert re.search(r'<section id="farewells-1">\s*<h\d>.*?Farewells', page) and "farewells" not in ids
+    # The event's gendoc id, held by the link's target there, numbered as
+    # gendoc numbered it; the link keeps working.
+    assert {"m.greeting", "m-greeting", "m-greeting-1"} <= set(ids)
+    # A title of another file of the page is linked as docutils links its own.
+    assert '<a class="reference internal" href="#m.greeting">m.greeting</a>' in page
+
+
 def test_depths_and_relative_titles_follow_the_legacy_rules(unstable):
     out, _ = unstable
     page = text(out / "client_server" / "unstable.html")
