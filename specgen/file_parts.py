@@ -33,12 +33,12 @@ from typing import Sequence
 
 from .diagnostics import Diagnostic, Severity
 from .rst import RenderedFile, alias_span, numbers
+from .targets import ADORNMENT
 
 __all__ = ["Part", "inline_names", "join", "numbered", "split"]
 
 #: Characters a part holds at least, but for a file's last.
 PART_SIZE = 6000
-_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+\s*")
 #: Footnotes and citations (references and definitions) and anonymous
 #: hyperlinks: what docutils numbers or pairs across the whole document
 #: (a ``__`` is one when :func:`_document_wide` says so).
@@ -202,8 +202,8 @@ def _headings(lines: list[str]):
     only underlined, and the first line takes in internal targets above."""
     for i in range(len(lines) - 1):
         title, under = lines[i], lines[i + 1]
-        if not title.strip() or title[0].isspace() or _ADORNMENT.fullmatch(title) \
-                or not _ADORNMENT.fullmatch(under):
+        if not title.strip() or title[0].isspace() or ADORNMENT.fullmatch(title) \
+                or not ADORNMENT.fullmatch(under):
             continue
         if len(under.rstrip()) < len(title.rstrip()) and len(under.rstrip()) < 4:
             continue
@@ -223,7 +223,7 @@ def _ends_in_transition(lines: list[str], cut: int) -> bool:
     last = cut - 1
     while last >= 0 and not lines[last].strip():
         last -= 1
-    return last >= 0 and len(lines[last].strip()) >= 4 and bool(_ADORNMENT.fullmatch(lines[last])) \
+    return last >= 0 and len(lines[last].strip()) >= 4 and bool(ADORNMENT.fullmatch(lines[last])) \
         and (last == 0 or not lines[last - 1].strip())
 
 

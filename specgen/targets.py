@@ -41,7 +41,7 @@ _RELATIVE = {"subtitle": 1, "sametitle": 0, "supertitle": -1}
 _LABEL_VARIABLE = re.compile(r"%([A-Z][A-Z0-9_]*)_RELEASE_LABEL%")
 _MAJOR = re.compile(r"(r\d+)(?:\.\d+)*")
 #: A heading underline: one punctuation character repeated (docutils' set).
-_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+\s*")
+ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+\s*")
 
 
 @dataclass(frozen=True)
@@ -351,7 +351,7 @@ def heading_lines(text: str):
     for line, after in zip(lines, [*lines[1:], ""]):
         title = line.strip()
         # docutils takes a short underline too, once it is four long.
-        if (title and not _ADORNMENT.fullmatch(line) and _ADORNMENT.fullmatch(after)
+        if (title and not ADORNMENT.fullmatch(line) and ADORNMENT.fullmatch(after)
                 and (len(after.rstrip()) >= len(line.rstrip()) or len(after.rstrip()) >= 4)):
             yield title, after[0]
 
