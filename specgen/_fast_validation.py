@@ -23,13 +23,15 @@ construction:
   jsonschema-rs is handed the Python format functions themselves, every
   other format named by the schemas passing, so both judge formats alike;
 - a fractional ``multipleOf`` is judged differently (``jsonschema``
-  divides in binary floating point, so 0.3 is no multiple of 0.1 to it),
-  and a ``pattern`` or ``patternProperties`` that Python's ``re`` cannot
+  divides in binary floating point, so 0.3 is no multiple of 0.1 to it);
+  a ``pattern`` or ``patternProperties`` that Python's ``re`` cannot
   compile stops ``jsonschema`` where jsonschema-rs (ECMA-262) may read
-  it: a schema or registry holding either is not compiled. Where both
-  compile a pattern, ``re`` mostly matches more (``$`` before a final
-  newline, digits and word characters beyond ASCII), which costs
-  time only;
+  it; and the classes ECMA-262 draws otherwise let it match where ``re``
+  does not (``\\s`` holds U+FEFF, ``\\D`` and ``\\W`` hold non-ASCII
+  digits and letters, as does a negated class of ``\\d`` or ``\\w``):
+  a schema or registry holding any of these is not compiled. Elsewhere
+  ``re`` matches more (``$`` before a final newline, Unicode ``\\d`` and
+  ``\\w``), which costs time only;
 - references are served from documents handed in (a registry) and never
   fetched: a reference outside them makes compilation fail, and the
   Python path reports it;
@@ -102,13 +104,20 @@ def is_clean(validator, instance: Any) -> bool:
         return False
 
 
+#: Classes ECMA-262 draws otherwise than ``re`` so that it may match more:
+#: whitespace, negated digits and word characters, word boundaries, and a
+#: negated set naming digits or word characters (an escaped backslash
+#: before a letter is refused with them: no harm, only time).
+_CLASSES_APART = re.compile(r"\\[sSDWbB]|\[\^[^\]]*\\[dw]")
+
 #: The keywords :func:`judged_alike` looks at.
 _JUDGED_APART = frozenset({"multipleOf", "pattern", "patternProperties"})
 
 
 def judged_alike(schema: Any) -> bool:
     """Whether no keyword in ``schema`` is one the two validators judge
-    differently: a fractional ``multipleOf``, a pattern ``re`` refuses."""
+    differently: a fractional ``multipleOf``, a pattern ``re`` refuses or
+    reads with other classes."""
     for node in iter_mappings(schema):
         if _JUDGED_APART.isdisjoint(node):
             continue
@@ -123,7 +132,9 @@ def judged_alike(schema: Any) -> bool:
 
 def _python_pattern(pattern: str) -> bool:
     """Whether ``re`` (``jsonschema``'s regular expressions) compiles
-    ``pattern``."""
+    ``pattern`` and reads its classes as ECMA-262 does, or more widely."""
+    if _CLASSES_APART.search(pattern):
+        return False
     try:
         re.compile(pattern)
     except (re.error, RecursionError, OverflowError):

@@ -42,7 +42,8 @@ _JSON = st.recursive(_SCALARS, lambda inner: st.one_of(
 _TYPES = st.sampled_from(["string", "integer", "number", "object", "array", "boolean", "null", "strin", 5])
 #: Regular expressions where the ECMA dialect of jsonschema-rs and Python's
 #: ``re`` differ, or either refuses.
-_PATTERNS = st.sampled_from(["^[a-z]+$", "[", "(?P<name>x)", "\\p{L}", "a{2,1}", "\\d+", "(?<=a)b", "\\Z", ""])
+_PATTERNS = st.sampled_from(["^[a-z]+$", "[", "(?P<name>x)", "\\p{L}", "a{2,1}", "\\d+", "(?<=a)b", "\\Z", "",
+                             "^\\s$", "^\\S$", "^\\D$", "^\\W$", "^[^\\d]$", "\\bx", "^\\w+$", "^a$"])
 
 
 def _schema_like(depth: int = 2):
@@ -705,6 +706,7 @@ _KEYWORD_SCHEMAS = st.fixed_dictionaries({}, optional={
     "definitions": st.just({"d": {"type": "string"}}), "$defs": st.just({"d": {"type": "string"}})})
 _KEYWORD_INSTANCES = st.one_of(_JSON, st.sampled_from([
     0.3, 0.07, 9.0000001, 1.0, 5, 5.0, 2**63, 2**63 + 1, 2**70, -2**63 - 1, "a\n", "\U0001F600", "ab", [1, True],
+    "\ufeff", "\x1c", "\x85", "\u0663", "\u00e9", "\u00e9x", "x",
     [1, 1.0], ["a", 1], {"a": 1}, {"a": "s"}, {"a": 1, "b": 2}, None]))
 
 
@@ -728,7 +730,7 @@ def test_compiled_verdicts_agree_keyword_by_keyword(schema, instance, dialect):
 
 
 def test_a_pattern_python_refuses_is_left_to_jsonschema():
-    for pattern in ("(?P<name>x", "\\p{L}"):
+    for pattern in ("(?P<name>x", "\\p{L}", "^\\s$", "^\\W$", "^[^a\\d]$"):
         assert compile_validator({"pattern": pattern}) is None
         assert compile_validator({"patternProperties": {pattern: {}}}, dialect=DRAFT4) is None
     assert compile_validator({"pattern": 5}) is None
