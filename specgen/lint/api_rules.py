@@ -515,6 +515,7 @@ def _structural_problems(data, kind: str) -> list[tuple[str, str]]:
 
 def _library_problems(data, kind: str) -> list[tuple[str, str]]:
     """The findings of openapi-spec-validator itself (see :func:`_structural_problems`)."""
+    import jsonschema.exceptions
     import referencing.exceptions
     from openapi_spec_validator.validation.exceptions import UnresolvableParameterError
 
@@ -540,9 +541,13 @@ def _library_problems(data, kind: str) -> list[tuple[str, str]]:
                     continue
             below, reason = _reason(error)
             problems.append((pointer + below, reason))
-    except (referencing.exceptions.Unresolvable, ValueError, KeyError, TypeError, re.error) as exc:
+    except (referencing.exceptions.Unresolvable, jsonschema.exceptions.UnknownType, ValueError, KeyError, TypeError,
+            re.error, AssertionError) as exc:
+        # The library's ways of giving up on a malformed document: its own
+        # sanity checks (assertions) included.
         reason = next((cause for cause in _causes(exc) if isinstance(cause, _NotFollowed)), exc)
-        problems.append(("", f"validation stopped: {_one_line(str(reason)) or 'the validator could not go on'}"))
+        text = f"unknown type {exc.type!r}" if isinstance(exc, jsonschema.exceptions.UnknownType) else str(reason)
+        problems.append(("", f"validation stopped: {_one_line(text) or 'the validator could not go on'}"))
     # A schema the library checks on its own is usually met again at its
     # place in the document; only a reason met nowhere else stays, at the root.
     placed = {reason for _, reason in problems}

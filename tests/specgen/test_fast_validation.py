@@ -458,14 +458,19 @@ def test_swagger2_what_the_prewalk_cannot_prove_goes_to_the_library():
     assert not api_rules._surely_clean(_swagger2_clean(), "openapi3.0")
 
 
-def test_a_default_the_library_cannot_check_is_a_finding_not_a_crash():
-    """A pattern Python cannot compile stops the library's check of a
-    parameter's default: reported where the document starts."""
-    document = _swagger2_broken(lambda d: _at(d, *_GET, "parameters", 0).update(
-        type="string", pattern="[", default="x"))
+@pytest.mark.parametrize("change, reason", [
+    (lambda d: _at(d, *_GET, "parameters", 0).update(type="string", pattern="[", default="x"),
+     "validation stopped: unterminated character set"),
+    (lambda d: _at(d, *_GET, "parameters", 0).update(type="x", default="x"), "validation stopped: unknown type 'x'"),
+    (lambda d: d.update(paths=[1]), "validation stopped: the validator could not go on"),
+], ids=["pattern of a default", "type of a default", "paths as a list"])
+def test_where_the_library_gives_up_is_a_finding_not_a_crash(change, reason):
+    """A document the library cannot finish checking (it raises, or one
+    of its own assertions fails) is reported where the document starts."""
+    document = _swagger2_broken(change)
     assert not api_rules._surely_clean(document, "swagger2")
-    [(pointer, reason)] = api_rules._library_problems(document, "swagger2")
-    assert pointer == "" and reason.startswith("validation stopped: unterminated character set")
+    assert ("", reason) in [(pointer, text[:len(reason)]) for pointer, text in
+                            api_rules._library_problems(document, "swagger2")]
 
 
 @pytest.mark.parametrize("kind", ["swagger2", "openapi3.1"])
