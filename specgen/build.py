@@ -86,12 +86,14 @@ def _error(path: str, line: int, code: str, message: str, severity: Severity = S
 # -- 2. checks before rendering ----------------------------------------------
 
 def check_sources(corpus: Corpus, resolver: Resolver) -> list[Diagnostic]:
-    """Lint and example validation, as ``specgen lint`` and ``specgen
-    validate`` run them."""
+    """Lint and example validation, as ``specgen check`` runs them: over
+    one example validator, so every example is validated once."""
     from . import lint
-    from .examples import validate
+    from .examples import validate_with
 
-    return [*lint.check(corpus, resolver), *validate(corpus, resolver), *corpus.sources.failures()]
+    context = lint.RuleContext(corpus, resolver)
+    return [*lint.check(corpus, resolver, context=context), *validate_with(context.examples()),
+            *corpus.sources.failures()]
 
 
 # -- 3/4. pages --------------------------------------------------------------

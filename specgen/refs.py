@@ -73,6 +73,7 @@ class Resolver:
         self._problems: dict[tuple, Diagnostic] = {}
         self._memo: dict[_Key, tuple[Any, tuple[Diagnostic, ...]]] = {}
         self._registry: referencing.Registry | None = None
+        self._retrieved: dict[Path, referencing.Resource] = {}
         self._files: dict[Path, bool] = {}
         self._references: dict[Path, tuple[tuple[str, str, Resolved | Diagnostic], ...]] = {}
         self._same_target: dict[tuple[Path, str], Resolved] = {}
@@ -380,10 +381,15 @@ class Resolver:
         if parts.scheme != "file":
             raise referencing.exceptions.NoSuchResource(ref=uri)
         path = _file_uri_path(parts.path)
-        doc = self.corpus.document(path) if self._is_file(path) else None
-        if doc is None:
-            raise referencing.exceptions.NoSuchResource(ref=uri)
-        return make_resource(doc.data)
+        found = self._retrieved.get(path)
+        if found is None:
+            doc = self.corpus.document(path) if self._is_file(path) else None
+            if doc is None:
+                raise referencing.exceptions.NoSuchResource(ref=uri)
+            # A registry does not keep what it retrieves: each lookup of an
+            # unregistered file would make its resource again.
+            found = self._retrieved[path] = make_resource(doc.data)
+        return found
 
     def problems(self) -> list[Diagnostic]:
         """Every reference failure met so far, each once."""
