@@ -258,14 +258,18 @@ _PREWALK_KEYS = st.sampled_from(["default", "required", "allOf", "anyOf", "items
 @settings(SETTINGS, max_examples=60)
 @given(st.data())
 def test_the_prewalk_never_calls_clean_what_the_library_reports(data):
-    document = json.loads(json.dumps(data.draw(st.sampled_from(_small_api_documents()))))
+    _prewalk_agrees(_drawn_and_changed(data, _small_api_documents(), _PREWALK_KEYS))
+
+
+def _drawn_and_changed(data, documents, keys):
+    """One of ``documents``, copied, then mutated or given one of ``keys``
+    somewhere with an arbitrary value."""
+    document = json.loads(json.dumps(data.draw(st.sampled_from(documents))))
     if data.draw(st.booleans()):
-        document = _mutate(data, document)
-    else:
-        nodes = [n for n in _nodes(document) if isinstance(n, dict)]
-        node = data.draw(st.sampled_from(nodes))
-        node[data.draw(_PREWALK_KEYS)] = data.draw(st.one_of(_JSON, _schema_like(1)))
-    _prewalk_agrees(document)
+        return _mutate(data, document)
+    node = data.draw(st.sampled_from([n for n in _nodes(document) if isinstance(n, dict)]))
+    node[data.draw(keys)] = data.draw(st.one_of(_JSON, _schema_like(1)))
+    return document
 
 
 def _nodes(value):
@@ -585,13 +589,7 @@ _SWAGGER2_KEYS = st.sampled_from(["default", "required", "allOf", "items", "prop
 @settings(SETTINGS, max_examples=80)
 @given(st.data())
 def test_the_swagger2_prewalk_never_calls_clean_what_the_library_reports(data):
-    document = json.loads(json.dumps(data.draw(st.sampled_from(_swagger2_documents()[:1 + len(_SWAGGER2_FAULTS)]))))
-    if data.draw(st.booleans()):
-        document = _mutate(data, document)
-    else:
-        nodes = [n for n in _nodes(document) if isinstance(n, dict)]
-        node = data.draw(st.sampled_from(nodes))
-        node[data.draw(_SWAGGER2_KEYS)] = data.draw(st.one_of(_JSON, _schema_like(1)))
+    document = _drawn_and_changed(data, _swagger2_documents()[:1 + len(_SWAGGER2_FAULTS)], _SWAGGER2_KEYS)
     if api_rules._surely_clean(document, "swagger2"):
         assert api_rules._library_problems(document, "swagger2") == [], document
 
