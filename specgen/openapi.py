@@ -48,7 +48,7 @@ __all__ = [
     "version_kind",
 ]
 
-#: Operation keys of a path item, in the order they are listed.
+#: The operation keys a path item may hold (the OpenAPI specification's order).
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 _JSON = "application/json"
@@ -307,8 +307,9 @@ class _Builder:
             item = self._mapping(item, item_pointer, "a path item")
             item_prefix = self._servers_prefix(item.get("servers"), prefix)
             shared = item.get("parameters", [])
-            for method in HTTP_METHODS:
-                op = item.get(method)
+            # In the order the file lists them, as gendoc.py rendered them.
+            for method in [key for key in item if key in HTTP_METHODS]:
+                op = item[method]
                 if op is None:
                     continue
                 pointer = join_pointer(item_pointer, method)

@@ -198,6 +198,22 @@ def test_swagger2_model(tmp_path):
     assert upload.responses == ()
 
 
+def test_operations_of_a_path_come_in_the_order_the_file_lists_them(tmp_path):
+    doc, problems = _load(tmp_path, {"api/identity/token.yaml": """
+        swagger: "2.0"
+        info: {title: Tokens, version: "1"}
+        basePath: /_matrix/identity/api/v1
+        paths:
+          /validate/email/submitToken:
+            post:
+              responses: {"200": {description: Accepted.}}
+            get:
+              responses: {"200": {description: Accepted.}}
+    """}, "api/identity/token.yaml")
+    assert problems == []
+    assert [e.method for e in doc.endpoints] == ["POST", "GET"]
+
+
 def test_openapi30_and_operation_parameters_override_path_ones(tmp_path):
     text = """
         openapi: 3.0.3
