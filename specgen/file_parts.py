@@ -86,17 +86,16 @@ def split(text: str, size: int | None = None, *, repeats: bool = True) -> tuple[
         base, cuts = 1, [start for _, style, start in headings if level[style] == 1]
     else:
         return (Part(0, 0, text),)
-    together = _kept_together(text, lines, headings, repeats)
-    cuts = [c for c in cuts if c > 0 and not _ends_in_transition(lines, c)
-            and not any(first < c <= last for first, last in together)]
-    while True:
-        bounds = [0, *cuts, len(lines)]
-        bad = next((i for i in range(1, len(bounds) - 1)
-                    if not _keeps_order(headings, order, base, bounds[i], bounds[i + 1])), None)
-        if bad is None:
-            break
-        del cuts[bad - 1]
-    if not cuts or not _keeps_order(headings, order, 0, 0, cuts[0]):
+    held = _merged(_kept_together(text, lines, headings, repeats))
+    firsts = [first for first, _ in held]
+
+    def held_together(cut: int) -> bool:
+        i = bisect.bisect_left(firsts, cut) - 1
+        return i >= 0 and cut <= held[i][1]
+
+    cuts = [c for c in cuts if c > 0 and not _ends_in_transition(lines, c) and not held_together(c)]
+    cuts = _in_order(headings, order, base, cuts, len(lines))
+    if not cuts:
         return (Part(0, 0, text),)
     bounds = _coalesced(lines, [0, *cuts, len(lines)], size)
     return tuple(Part(start, base if start else 0, "\n".join(lines[start:end]))
@@ -227,11 +226,41 @@ def _ends_in_transition(lines: list[str], cut: int) -> bool:
         and (last == 0 or not lines[last - 1].strip())
 
 
-def _keeps_order(headings, order: list, base: int, start: int, end: int) -> bool:
-    """Whether the part's title styles, in order of first use, are the
-    file's from level ``base``: docutils then gives each the same level."""
-    seen = list(dict.fromkeys(style for line, style, _ in headings if start <= line < end))
+def _in_order(headings, order: list, base: int, cuts: list[int], end: int) -> list[int]:
+    """``cuts`` less those before a part whose title styles, in order of
+    first use, are not the file's from level ``base`` (the first part's:
+    from the top), so docutils gives every title the level it has in the
+    whole; none when the first part cannot be made so. Each such part joins
+    the one before it, which is checked again."""
+    bounds = [0, *cuts, end]
+    styles: list[list] = [[] for _ in cuts] + [[]]
+    for line, style, _ in headings:
+        styles[bisect.bisect_right(bounds, line) - 1].append(style)
+    kept: list[tuple[int, list]] = []
+    for start, found in zip(bounds, styles):
+        seen = list(dict.fromkeys(found))
+        while kept and not _is_order(seen, order, base if start else 0):
+            start, before = kept.pop()
+            seen = list(dict.fromkeys([*before, *seen]))
+        kept.append((start, seen))
+    if not _is_order(kept[0][1], order, 0):
+        return []
+    return [start for start, _ in kept[1:]]
+
+
+def _is_order(seen: list, order: list, base: int) -> bool:
     return seen == order[base:base + len(seen)]
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Line ranges joined where they overlap or touch, in order."""
+    out: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if out and first <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return out
 
 
 def join(parts: Sequence[tuple[Part, RenderedFile]], *, number_titles: bool) -> RenderedFile:

@@ -298,6 +298,9 @@ class NumberTitles(Transform):
     def apply(self) -> None:
         settings = self.document.settings
         ids = self.document.ids
+        #: natural id -> the number to try first (a title repeated n times
+        #: costs n steps, not n squared).
+        start: dict[str, int] = {}
         for section in list(self.document.findall(nodes.section)):
             if "generated" in section["classes"] or not section["ids"] or not len(section) \
                     or not isinstance(section[0], nodes.title):
@@ -314,9 +317,10 @@ class NumberTitles(Transform):
                     "retitle it, or set duplicate_titles: true in targets.yaml to number such anchors",
                     base_node=section[0], code="build.duplicate-anchor")
                 continue
-            number = 1
+            number = start.get(natural, 1)
             while ids.get(f"{natural}-{number}", section) is not section:
                 number += 1
+            start[natural] = number + 1
             if ids.get(current) is section:
                 del ids[current]
             section["ids"][0] = f"{natural}-{number}"
