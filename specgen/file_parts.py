@@ -362,12 +362,13 @@ def numbered(rendered: RenderedFile, shown: set[str], held: set[str] = frozenset
     used = set(taken) | {anchor for _, anchor, natural, _ in order if natural is None}
     renames: dict[str, str] = {}
     kept: dict[str, str] = {}
+    start: dict[str, int] = {}
     body, anchors = rendered.body, list(rendered.anchors)
     for line, anchor, natural, element in order:
         if natural is not None:
-            new = natural if natural not in used else _first_free(natural, used)
+            new = natural if natural not in used else _first_free(natural, used, start)
         elif anchor in taken:
-            new = _first_free(anchor, used)
+            new = _first_free(anchor, used, start)
         else:
             continue
         used.add(new)
@@ -388,8 +389,11 @@ def numbered(rendered: RenderedFile, shown: set[str], held: set[str] = frozenset
                          for p in rendered.placements))
 
 
-def _first_free(anchor: str, used: set[str]) -> str:
-    number = 1
+def _first_free(anchor: str, used: set[str], start: dict[str, int]) -> str:
+    """The first ``<anchor>-<n>`` not in ``used``, searched from where the
+    last search for ``anchor`` ended (``used`` only grows)."""
+    number = start.get(anchor, 1)
     while f"{anchor}-{number}" in used:
         number += 1
+    start[anchor] = number + 1
     return f"{anchor}-{number}"
