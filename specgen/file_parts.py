@@ -9,8 +9,9 @@ whole file), wherever the part renders as it would inside the whole:
 - its title styles appear in the file's order from its own level, so
   docutils nests its sections as in the whole;
 - footnotes, citations and anonymous hyperlinks, which docutils numbers
-  or pairs across a document, stay in one part, as do the definitions
-  of a name defined twice, once explicitly at least;
+  or pairs across a document, stay in one part, as does a name defined
+  twice where docutils would report it or let an explicit target win
+  (:func:`_kept_together`);
 - no part ends with a transition, and an internal target just above a
   heading goes with it.
 
@@ -37,7 +38,8 @@ from .targets import ADORNMENT
 
 __all__ = ["Part", "inline_names", "join", "numbered", "split"]
 
-#: Characters a part holds at least, but for a file's last.
+#: About how many characters a part holds (:func:`_coalesced`); a file
+#: under twice this is never cut.
 PART_SIZE = 6000
 #: Footnotes and citations (references and definitions) and anonymous
 #: hyperlinks: what docutils numbers or pairs across the whole document
@@ -52,7 +54,7 @@ _DEFINITION = re.compile(r"^\.\. (?:\|([^|\n]+)\| |_(?:`([^`\n]+)`|([^`\s](?:[^:
 _NAMED_INLINE = re.compile(r"(?<!^\.\. )_`([^`\n]+)`|`([^`<\n]+?)\s*<[^`>\n]*>`_(?!_)", re.M)
 #: A reference by name (a link with an embedded URI names no target).
 _REFERENCE = re.compile(r"`([^`<\n]+?)`_|\b([\w.-]+)_\b")
-_INTERNAL_TARGET = re.compile(r"\.\. _(?:`[^`]+`|[^`\s][^:]*):\s*")
+_INTERNAL_TARGET = re.compile(r"\.\. _(?:`[^`]+`|[^`\s](?:[^:\n]|:(?=\S))*):\s*")
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,11 @@ def test_under_one_top_heading_it_is_cut_at_the_next_level():
     assert [(p.offset, p.base, p.text.splitlines()[0]) for p in parts] == [(0, 0, "Top"), (5, 1, "A"), (10, 1, "B")]
 
 
-def test_an_internal_target_goes_with_the_heading_below_it():
-    text = heading("One", 0) + "\nText.\n\n.. _two:\n\n" + heading("Two", 0) + "\nMore.\n"
+@pytest.mark.parametrize("label", ["two", "sect:two", "`the second`"])
+def test_an_internal_target_goes_with_the_heading_below_it(label):
+    text = heading("One", 0) + f"\nText.\n\n.. _{label}:\n\n" + heading("Two", 0) + "\nMore.\n"
     first, second = split(text, size=1)
-    assert second.text.startswith(".. _two:") and "_two" not in first.text
+    assert second.text.startswith(f".. _{label}:") and ".. _" not in first.text
 
 
 @pytest.mark.parametrize("between", [
