@@ -268,7 +268,6 @@ class SiteBuilder:
         pages = []
         texts = self._read_prose(targets, diagnostics)
         placed_on, headings, placed_before = self._scan(targets, texts)
-        lookup = _TitleIndex(self.catalog, placed_on, headings)
         page_texts = self._page_texts(targets, texts)
         jobs, parts = [], {}
         for target in targets.pages:
@@ -284,8 +283,9 @@ class SiteBuilder:
                                      part.text.count("\n") + 1))
                     parts[(target.url, name)].append((part, jobs[-1]))
                     before = before | set(_prose_facts(part.text)[0])
-        lookup.local = {key: _local_titles([part.text for part, _ in found])
-                        for key, found in parts.items() if len(found) > 1}
+        lookup = _TitleIndex(self.catalog, placed_on, headings,
+                             {key: _local_titles([part.text for part, _ in found])
+                              for key, found in parts.items() if len(found) > 1})
         done = self._render_all(jobs, targets, lookup, meanwhile=self._bundled_openapi)
         for target in targets.pages:
             files = tuple(join([(part, done[job]) for part, job in parts[(target.url, name)]],
@@ -496,14 +496,15 @@ class SiteBuilder:
         in this process): work of this process's that needs no rendered
         file."""
         out: dict[_Job, RenderedFile] = {}
-        todo = []
+        stale: dict[_Job, None] = {}  # two parts alike render once
         for job in jobs:
             cached = self._rendered.get(job)
             if cached is not None and all(lookup.for_file(job.url, job.name)(name) == uri
                                           for name, uri in cached.lookups):
                 out[job] = cached
-            elif job not in todo:
-                todo.append(job)
+            else:
+                stale[job] = None
+        todo = list(stale)
         if self.jobs > 1 and len(todo) > 1:
             lookup.find("")  # the titles every child may ask about, found once
             results = _render_forked(self, todo, targets, lookup, self.jobs, meanwhile)
@@ -756,15 +757,15 @@ class _TitleIndex:
     prose headings (from the scan) and generated sections (their titles
     found on first use, without rendering them)."""
 
-    def __init__(self, catalog: Catalog, placed_on: Mapping[str, str],
-                 headings: Mapping[str, tuple[str, str]]) -> None:
+    def __init__(self, catalog: Catalog, placed_on: Mapping[str, str], headings: Mapping[str, tuple[str, str]],
+                 local: Mapping[tuple[str, str], Mapping[str, str]] | None = None) -> None:
         self.catalog = catalog
         self.placed_on = placed_on
         self.headings = headings
         self._index: dict[str, tuple[str, str]] | None = None
         #: (page URL, file) -> the titles of the file's parts (a file
         #: rendered in parts), asked before the site's.
-        self.local: dict[tuple[str, str], Mapping[str, str]] = {}
+        self.local = local or {}
 
     def find(self, refname: str) -> tuple[str, str] | None:
         if self._index is None:

@@ -56,10 +56,8 @@ def _validator_class(kind: str):
         attributes = {"schema_validator": _FastFirst(compile_validator(document_schema),
                                                      crawled_validator(document_schema))}
     attributes["resolver_handlers"] = _NotRetrieved()
-    if kind == "openapi3.1":
-        attributes["keyword_validators"] = {**library.keyword_validators, "schema": _fast_schema_keyword()}
-    elif kind == "swagger2":
-        attributes["keyword_validators"] = {**library.keyword_validators, "schema": _fast_swagger2_schema_keyword()}
+    if kind in ("openapi3.1", "swagger2"):
+        attributes["keyword_validators"] = {**library.keyword_validators, "schema": _fast_schema_keyword(kind)}
     return type(library.__name__, (library,), attributes)
 
 
@@ -132,36 +130,22 @@ def _fast_own_ref(schema: dict, dialect: str):
     return ref
 
 
-def _fast_schema_keyword():
-    """openapi-spec-validator's check of each schema in a 3.1 document,
-    with the compiled verdict asked first: the library's own checker (and
-    its error) runs only when that verdict is not "valid"."""
-    from openapi_spec_validator.validation.keywords import OpenAPIV31SchemaValidator
+def _fast_schema_keyword(kind: str):
+    """openapi-spec-validator's check of each schema in a ``kind``
+    document, with the compiled verdict asked first: the library's own
+    checker (and its error) runs only when that verdict is not "valid".
+    A 3.1 schema is judged by its dialect's metaschema, a Swagger 2.0 one
+    by the draft 4 metaschema, whatever ``$schema`` says."""
+    from openapi_spec_validator.validation.keywords import OpenAPIV30SchemaValidator, OpenAPIV31SchemaValidator
 
-    class FastSchemaValidator(OpenAPIV31SchemaValidator):
+    class FastSchemaValidator(OpenAPIV31SchemaValidator if kind == "openapi3.1" else OpenAPIV30SchemaValidator):
         def _get_schema_checker(self, schema, schema_value):
             checker = super()._get_schema_checker(schema, schema_value)
-            fast = _dialect_validator(self._get_schema_dialect_id(schema, schema_value),
-                                      self.schema_validator_format_checker)
-
-            def check(value):
-                if not is_clean(fast, value):
-                    checker(value)
-            return check
-
-    return FastSchemaValidator
-
-
-def _fast_swagger2_schema_keyword():
-    """openapi-spec-validator's check of each schema in a Swagger 2.0
-    document (the draft 4 metaschema, whatever ``$schema`` says), with the
-    compiled verdict asked first."""
-    from openapi_spec_validator.validation.keywords import OpenAPIV30SchemaValidator
-
-    class FastSchemaValidator(OpenAPIV30SchemaValidator):
-        def _get_schema_checker(self, schema, schema_value):
-            checker = super()._get_schema_checker(schema, schema_value)
-            fast = _draft4_metaschema_validator()
+            if kind == "openapi3.1":
+                fast = _dialect_validator(self._get_schema_dialect_id(schema, schema_value),
+                                          self.schema_validator_format_checker)
+            else:
+                fast = _draft4_metaschema_validator()
 
             def check(value):
                 if not is_clean(fast, value):

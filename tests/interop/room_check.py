@@ -19,6 +19,10 @@ from refimpl.server_keys import ServerKeys, parse_server_keys
 from refimpl.transport.http_client import target
 from wire import now_ms
 
+#: The room versions the flows with Synapse run in and our joins offer
+#: (``make_join``'s ``ver``): the current ones.
+ROOM_VERSIONS = ("10", "11", "12")
+
 
 @dataclass(frozen=True)
 class Joined:
@@ -32,7 +36,7 @@ class Joined:
 
 
 async def join_synapse_room(ours, synapse, room_id: str, user: str, room_version: RoomVersion, *,
-                            api: str = "v2", versions: Sequence[str] = ("10", "11", "12")) -> Joined:
+                            api: str = "v2", versions: Sequence[str] = ROOM_VERSIONS) -> Joined:
     """Our ``user`` joins ``room_id`` on Synapse (make_join, then send_join in
     ``api``); every event of the answer must pass refimpl's checks and our
     join must be allowed by the state Synapse sent."""

@@ -32,10 +32,8 @@ from refimpl.invites import CountersignedInvite, handle_invite_response, plan_in
 from refimpl.joins import HostedRoom
 from refimpl.keys import key_lookup
 from refimpl.room_versions import room_version
-from room_check import join_synapse_room
+from room_check import ROOM_VERSIONS, join_synapse_room
 from wire import now_ms
-
-ROOM_VERSIONS = ("10", "11", "12")
 
 
 @pytest.mark.parametrize("version", ROOM_VERSIONS)

@@ -32,9 +32,7 @@ from our_server import TlsServerTable, client_session, our_homeserver
 from refimpl.factories import RoomFactory
 from refimpl.joins import HostedRoom
 from refimpl.room_versions import room_version
-from room_check import join_synapse_room
-
-ROOM_VERSIONS = ("10", "11", "12")
+from room_check import ROOM_VERSIONS, join_synapse_room
 
 
 @pytest.mark.parametrize("version", ROOM_VERSIONS)
@@ -56,7 +54,7 @@ async def _join(wire, synapse, tls, version):
     async with client_session(tls) as session, our_homeserver(tls, table, session, wire.observe) as ours:
         first = True
         for user, api in ((f"@bob:{ours.server_name}", "v2"), (f"@carol:{ours.server_name}", "v1")):
-            joined = await join_synapse_room(ours, synapse, room_id, user, rules, api=api, versions=ROOM_VERSIONS)
+            joined = await join_synapse_room(ours, synapse, room_id, user, rules, api=api)
             if first:
                 theirs = joined.keys[synapse.server_name]
                 wire.judge(wire.records[-1].exchange,

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from our_server import TlsServerTable, client_session, our_homeserver
 from refimpl.keys import SigningKey
 from refimpl.transport.http_client import HttpClient, target
+from room_check import ROOM_VERSIONS
 
 
 def test_synapse_refuses_bad_join_requests(wire, synapse, tls):
@@ -28,7 +29,7 @@ async def _refusals(wire, synapse, tls):
     table = TlsServerTable()
     table.register(synapse.server_name, synapse.port)
     async with client_session(tls) as session, our_homeserver(tls, table, session, wire.observe) as ours:
-        def make_join(user_id, versions=("10", "11", "12")):
+        def make_join(user_id, versions=ROOM_VERSIONS):
             return target("/_matrix/federation/v1/make_join/{roomId}/{userId}", roomId=room_id, userId=user_id) \
                 + "?" + urlencode([("ver", v) for v in versions])
 

@@ -24,9 +24,8 @@ import pytest
 
 from our_server import TlsServerTable, client_session, our_homeserver, our_identity_server
 from refimpl.room_versions import room_version
-from room_check import join_synapse_room
+from room_check import ROOM_VERSIONS, join_synapse_room
 
-ROOM_VERSIONS = ("10", "11", "12")
 TOKEN = "synapse-token"
 
 
