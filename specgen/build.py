@@ -612,7 +612,8 @@ def _with_definitions(parts: tuple[Part, ...], text: str, shared: _Definitions) 
     if len(parts) == 1:
         return ((parts[0], text + shared.missing_from(text)),)
     made, links = _definitions_in(text)
-    own = _Definitions({**dict(made), **shared.substitutions}, {**dict(links), **shared.targets}, dict(links))
+    # The file's own definitions win over the page's others, as in the whole file.
+    own = _Definitions({**shared.substitutions, **dict(made)}, {**shared.targets, **dict(links)}, dict(links))
     return tuple((part, part.text + own.missing_from(part.text)) for part in parts)
 
 

@@ -167,6 +167,20 @@ def test_a_file_rendered_in_parts_is_the_file_rendered_whole(tmp_path_factory, m
     shutil.rmtree(root)
 
 
+def test_a_part_takes_its_own_files_definition_over_another_files(tmp_path, monkeypatch):
+    """On a legacy page (one text for gendoc.py) a substitution another
+    file defines too is the file's own in each of its parts."""
+    spec = tmp_path / "specification"
+    spec.mkdir()
+    (spec / "targets.yaml").write_text("targets:\n  index:\n    files: [a.rst, b.rst]\ntitle_styles: ['=', '-']\n")
+    (spec / "a.rst").write_text(heading("A", 0) + "\nUses |x|.\n\n.. |x| replace:: from a\n")
+    (spec / "b.rst").write_text(heading("B one", 0) + "\n.. |x| replace:: from b\n\nUses |x|.\n\n"
+                                + heading("B two", 0) + "\nAgain |x|.\n")
+    whole, parts = (rendered(tmp_path, monkeypatch, whole=w) for w in (True, False))
+    assert "Again from b." in whole[0]["index.html"].decode()
+    assert parts == whole
+
+
 def test_an_edit_re_renders_only_its_part(tmp_path, monkeypatch):
     text = "\n".join(heading(t, 0) + "\n" + "Words. " * 20 + "\n" for t in "ABCD")
     corpus(tmp_path, text, duplicate_titles=False)
