@@ -13,11 +13,22 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from refimpl.factories import RoomFactory
 from refimpl.joins import JudgedEvent, judge_send_join_answer, make_join_event
 from refimpl.room_versions import RoomVersion
 from refimpl.server_keys import ServerKeys, parse_server_keys
 from refimpl.transport.http_client import target
 from wire import now_ms
+
+def our_room(ours, user: str, version: str, join_rule: str) -> RoomFactory:
+    """A room ``user`` made on our homeserver ``ours``: created, joined,
+    the default power levels and ``join_rule`` set."""
+    factory = RoomFactory(version, creator=user, signing_keys={ours.server_name: ours.signing_key})
+    factory.join(user)
+    factory.set_power_levels(user, factory.default_power_levels())
+    factory.set_join_rule(user, join_rule)
+    return factory
+
 
 #: The room versions the flows with Synapse run in and our joins offer
 #: (``make_join``'s ``ver``): the current ones.

@@ -27,12 +27,11 @@ from urllib.parse import quote
 import pytest
 
 from our_server import TlsServerTable, client_session, our_homeserver
-from refimpl.factories import RoomFactory
 from refimpl.invites import CountersignedInvite, handle_invite_response, plan_invite, stripped_state
 from refimpl.joins import HostedRoom
 from refimpl.keys import key_lookup
 from refimpl.room_versions import room_version
-from room_check import ROOM_VERSIONS, join_synapse_room
+from room_check import ROOM_VERSIONS, join_synapse_room, our_room
 from wire import now_ms
 
 
@@ -48,10 +47,7 @@ async def _invite(wire, synapse, tls, version):
     table.register(synapse.server_name, synapse.port)
     async with client_session(tls) as session, our_homeserver(tls, table, session, wire.observe) as ours:
         bob = f"@bob:{ours.server_name}"
-        factory = RoomFactory(version, creator=bob, signing_keys={ours.server_name: ours.signing_key})
-        factory.join(bob)
-        factory.set_power_levels(bob, factory.default_power_levels())
-        factory.set_join_rule(bob, "invite")
+        factory = our_room(ours, bob, version, "invite")
         invite = factory.member(bob, erin, "invite", commit=False)
 
         theirs = await ours.keyring.server_keys(synapse.server_name, needed_until=now_ms())

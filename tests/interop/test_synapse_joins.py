@@ -29,10 +29,9 @@ from urllib.parse import quote
 import pytest
 
 from our_server import TlsServerTable, client_session, our_homeserver
-from refimpl.factories import RoomFactory
 from refimpl.joins import HostedRoom
 from refimpl.room_versions import room_version
-from room_check import ROOM_VERSIONS, join_synapse_room
+from room_check import ROOM_VERSIONS, join_synapse_room, our_room
 
 
 @pytest.mark.parametrize("version", ROOM_VERSIONS)
@@ -86,10 +85,7 @@ async def _joined_by_synapse(wire, synapse, tls, version):
     table.register(synapse.server_name, synapse.port)
     async with client_session(tls) as session, our_homeserver(tls, table, session, wire.observe) as ours:
         bob = f"@bob:{ours.server_name}"
-        factory = RoomFactory(version, creator=bob, signing_keys={ours.server_name: ours.signing_key})
-        factory.join(bob)
-        factory.set_power_levels(bob, factory.default_power_levels())
-        factory.set_join_rule(bob, "public")
+        factory = our_room(ours, bob, version, "public")
         room = HostedRoom.from_events(factory.events, factory.room_version)
         ours.rooms[room.room_id] = room
 
