@@ -524,7 +524,7 @@ class SiteBuilder:
                            lookup=lookup.for_file(job.url, job.name), allow_raw_html=self.corpus.config.allow_raw_html,
                            number_titles=targets.duplicate_titles, markup_errors=targets.markup_errors,
                            placed_before=job.placed_before, top_style=job.top_style, base=job.base,
-                           own_lines=job.own_lines)
+                           own_lines=job.own_lines, site_root="../" * job.url.count("/"))
 
     def _unlisted_prose(self, targets: Targets) -> Iterable[Diagnostic]:
         listed = {self.corpus.spec_dir / name for page in targets.pages for name, _ in page.files}

@@ -49,7 +49,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import JsonLexer
@@ -330,7 +330,9 @@ def _discover_api_table(catalog: "Catalog") -> Mapping[str, tuple[Release, ...]]
 
 
 def _build_api_table(catalog: "Catalog", releases: tuple[Release, ...]) -> Built:
-    return Built((ApiTable("api-versions", releases=releases),), ())
+    # Its links are written from the site root, for any page to place it.
+    return Built((ApiTable("api-versions", releases=releases),), (),
+                 ({"site_links": tuple(str(escape(r.url)) for r in releases)},))
 
 
 @dataclass(frozen=True)
@@ -694,7 +696,7 @@ class Catalog:
             substitute = self.targets.substitute
             blocks, failures = [], []
             for m, extra in zip(built.models, extras):
-                variables = {k: v for k, v in extra.items() if k not in ("title", "aliases")}
+                variables = {k: v for k, v in extra.items() if k not in ("title", "aliases", "site_links")}
                 rendered = render_template(self.env, entry.template, self.corpus, section=m, **variables)
                 if isinstance(rendered, Diagnostic):
                     failures.append(rendered)
@@ -703,7 +705,8 @@ class Catalog:
                 blocks.append(Generated(anchor=m.anchor,
                                         title="" if kind == "common" else substitute(extra.get("title", m.title)),
                                         kind=_SHOWN_AS.get(kind, kind), html=substitute(rendered),
-                                        inner_anchors=m.inner_anchors, aliases=extra.get("aliases", ())))
+                                        inner_anchors=m.inner_anchors, aliases=extra.get("aliases", ()),
+                                        site_links=extra.get("site_links", ())))
             unstable = frozenset(m.anchor for m, extra in zip(built.models, extras) if extra.get("unstable"))
             self._built[name] = (tuple(blocks), built.diagnostics, unstable, tuple(failures))
         return self._built[name][0]

@@ -83,6 +83,9 @@ class Generated:
     #: Further ids for the block (the anchors an older build gave it), each
     #: kept only while the document has no other use for it.
     aliases: tuple[str, ...] = ()
+    #: The ``href`` values the HTML writes relative to the site root: the
+    #: page that places the block makes them relative to itself.
+    site_links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,12 @@ class ExpandPlaceholder(Transform):
         # Aliases are empty elements at the top of the block: the block's own
         # anchor stays the one its heading links to.
         spans = "".join(alias_span(a) for a in aliases)
-        raw = nodes.raw("", spans + block.html, format="html")
+        html = block.html
+        root = self.document.settings.specgen_site_root
+        if root:
+            for link in block.site_links:
+                html = html.replace(f'href="{link}"', f'href="{root}{link}"')
+        raw = nodes.raw("", spans + html, format="html")
         if block.title:
             node = nodes.section("", nodes.title(block.title, block.title), raw,
                                  ids=[block.anchor], names=[nodes.fully_normalize_name(block.title)],
@@ -455,7 +463,7 @@ _WRITE_SETTINGS._update({"toc_backlinks": False, "section_self_link": True, "emb
 def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequence[str], depth: int,
                 lookup: Lookup = _nowhere, allow_raw_html: bool = False, number_titles: bool = False,
                 markup_errors: Severity = Severity.ERROR, placed_before: frozenset[str] = frozenset(),
-                top_style: str | None = None, base: int = 0, own_lines: int = 0) -> RenderedFile:
+                top_style: str | None = None, base: int = 0, own_lines: int = 0, site_root: str = "") -> RenderedFile:
     """Parse one prose file, expand its placeholders and write its HTML body.
 
     Args:
@@ -478,6 +486,8 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
             heading and how many of the file's sections enclose the part.
         own_lines: how many of ``text``'s lines are the file's own (the
             rest, definitions added from elsewhere, reserve no ids); 0: all.
+        site_root: the way from the file's page up to the site root
+            (``"../"`` per folder), for generated links written from there.
     """
     sink: list[Diagnostic] = []
     settings = copy.copy(_PARSE_SETTINGS)
@@ -493,6 +503,7 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     settings.specgen_lookup = recorded
     settings.specgen_placed = set(placed_before)
     settings.specgen_number_titles = number_titles
+    settings.specgen_site_root = site_root
     document = docutils.core.publish_doctree(
         text, source_path=display, reader=_Reader(sink, markup_errors), parser=docutils.parsers.rst.Parser(),
         settings=settings,

@@ -84,6 +84,16 @@ def test_the_unstable_build_writes_every_page_with_no_error(unstable):
     assert '<a href="client_server/unstable.html">Client-Server API</a>' in text(out / "index.html")
 
 
+def test_the_api_table_links_from_whichever_page_places_it(tmp_path):
+    root = shutil.copytree(LEGACY, tmp_path / "c")
+    nested = root / "specification" / "rooms" / "v1.rst"
+    nested.write_text(nested.read_text() + "\n{{apis}}\n")
+    out, diagnostics = published(root, tmp_path / "html")
+    assert not [d for d in diagnostics if d.code == "build.broken-link"]
+    assert '<a href="../client_server/unstable.html">Client-Server API</a>' in text(out / "rooms" / "v1.html")
+    assert '<a href="client_server/unstable.html">Client-Server API</a>' in text(out / "index.html")
+
+
 def test_a_release_build_takes_its_changelog_and_labels(released):
     out, _ = released
     page = text(out / "client_server" / "r0.2.0.html")
