@@ -554,6 +554,9 @@ def _line_of(node: nodes.Node) -> int:
     return node.line or docutils.utils.get_source_line(node)[1] or 0
 
 
+#: An underline or overline beside a title docutils has already found, so
+#: one character is enough (a one-letter title may have one); a scan of raw
+#: text needs more to tell one apart (:data:`specgen.targets.ADORNMENT`).
 _ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1*\s*")
 
 
