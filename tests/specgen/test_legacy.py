@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,49 @@ def test_corpus_changelog_templates_and_bad_emoji_are_diagnostics(tmp_path):
              if d.severity >= Severity.ERROR}
     assert ("build.changelog", "changelogs/client_server/pyproject.toml", 0) in found
     assert ("build.sas-emoji", "data-definitions/sas-emoji.json", 4) in found
+
+
+def _changelog_problems(root: Path) -> list[str]:
+    site = build_site(Corpus(root), check=False)
+    page = site.files["client_server/unstable.html"].decode("utf-8")
+    return [d.message for d in site.diagnostics if d.code == "build.changelog"], page
+
+
+def _towncrier_config(root: Path, extra: str) -> None:
+    config = root / "changelogs" / "client_server" / "pyproject.toml"
+    config.write_text(config.read_text().replace("    title_format", extra + "\n    title_format"))
+
+
+def test_a_changelog_template_from_another_package_is_never_imported(tmp_path):
+    """towncrier imports the package a ``package:resource`` template
+    names, and an import runs code: such a template is refused before
+    towncrier sees the configuration."""
+    root = shutil.copytree(LEGACY, tmp_path / "c")
+    _towncrier_config(root, '    template = "this:zen"')
+    assert "this" not in sys.modules
+    problems, page = _changelog_problems(root)
+    assert "this" not in sys.modules
+    assert problems == ["template 'this:zen' is not one of towncrier's own ('towncrier:<name>'): "
+                        "a template from the corpus or from another package is not run"]
+    assert "Farewells may be sent before leaving." not in page
+
+
+def test_news_fragments_are_read_only_inside_the_corpus(tmp_path):
+    root = shutil.copytree(LEGACY, tmp_path / "c")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "1.feature").write_text("A secret from outside the corpus.")
+    _towncrier_config(root, '    [[tool.towncrier.section]]\n        name = ""\n        path = "../../../../outside"')
+    problems, page = _changelog_problems(root)
+    assert problems == ["news fragment folder '../../../../outside' (section '') is outside the corpus"]
+    assert "A secret" not in page
+
+
+def test_a_towncrier_configuration_of_the_wrong_types_is_a_located_problem(tmp_path):
+    root = shutil.copytree(LEGACY, tmp_path / "c")
+    _towncrier_config(root, "    underlines = 5")
+    problems, _ = _changelog_problems(root)
+    assert len(problems) == 1 and problems[0].startswith("towncrier cannot build the changelog")
 
 
 def test_rendering_in_forked_processes_writes_the_same_site():
