@@ -255,7 +255,9 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     d = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=d(Path(".")), help="corpus root (default: .)")
     parser.add_argument("--config", type=Path, default=d(None), metavar="FILE",
-                        help="settings file (specgen.toml form) overriding the tree's own and its detected layout")
+                        help="settings file (specgen.toml form) overriding the tree's own and its detected layout; "
+                             "only such a file outside the corpus may widen what it may read or publish "
+                             "(read_roots, allow_raw_html, a larger max_file_size)")
     parser.add_argument("-v", "--verbose", action="store_true", default=d(False),
                         help="say on standard error what was found and what was checked")
     parser.add_argument("--format", choices=sorted(_formats()), default=d("text"), help="output format")

@@ -20,7 +20,11 @@ and a config file given by path (``--config``) overrides both::
     declared_histories = false           # true in this project's own spec: its walk-through stories
 
 Nothing outside the root (and ``read_roots``) is read, whatever a
-reference, a symlink or a folder setting says.
+reference, a symlink or a folder setting says. The settings that widen what
+a corpus may do (``read_roots``, ``allow_raw_html = true``, a
+``max_file_size`` above the default) are taken only from a file outside the
+corpus given with ``--config``: a corpus from a pull request cannot grant
+them to itself.
 
 Discovery only lists paths; files are parsed on first use through the one
 :class:`~specgen.sources.Sources` cache the corpus owns.
@@ -45,7 +49,8 @@ from typing import Any, Iterator, Mapping
 from .diagnostics import Diagnostic, Severity
 from .layouts import API_SUFFIXES, DIR_KEYS, HUGO_SHORTCODE, LAYOUTS, PLACEHOLDER, Layout, by_name, detect
 from .layouts import ours as _ours
-from .sources import DEFAULT_MAX_FILE_SIZE, JSON_SUFFIXES, YAML_SUFFIXES, Document, Sources, iter_mappings
+from .sources import (DEFAULT_MAX_FILE_SIZE, JSON_SUFFIXES, YAML_SUFFIXES, Document, Sources, iter_mappings,
+                      read_bounded)
 
 __all__ = ["Config", "ConfigError", "Corpus", "ExampleFile", "load_config", "example_type", "data_stem", "underscored",
            "VARIANT_SEPARATORS"]
@@ -94,6 +99,8 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
     """
     root = root.resolve()
     table, origin = _config_table(root, config_file)
+    if not (config_file is not None and root not in config_file.resolve().parents):
+        _refuse_widening(table, origin)
     layout, layout_source = detect(root), "detected"
     if layout is None:
         layout, layout_source = _ours.LAYOUT, "default"
@@ -138,6 +145,18 @@ def load_config(root: Path, config_file: Path | None = None) -> Config:
                   declared_histories=declared_histories)
 
 
+def _refuse_widening(table: dict[str, Any], origin: Path) -> None:
+    """A settings file the corpus holds may narrow what the corpus may do,
+    never widen it: the file may come from the same pull request."""
+    widening = [key for key, widens in (("read_roots", lambda v: isinstance(v, list) and bool(v)),
+                                        ("allow_raw_html", lambda v: v is True),
+                                        ("max_file_size", lambda v: isinstance(v, int) and v > DEFAULT_MAX_FILE_SIZE))
+                if key in table and widens(table[key])]
+    if widening:
+        raise ConfigError(f"{origin}: {widening[0]} widens what the corpus may do, which the corpus's own settings "
+                          "cannot grant: set it in a file outside the corpus and give that with --config FILE")
+
+
 def _switch(table: dict[str, Any], key: str, default: bool, origin: Path) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
@@ -153,18 +172,26 @@ def _config_table(root: Path, config_file: Path | None) -> tuple[dict[str, Any],
         candidates = [(config_file, _whole_or_tool_table)]
     else:
         candidates = [(root / "specgen.toml", lambda d: d),
-                      (root / "pyproject.toml", lambda d: d.get("tool", {}).get("specgen", {}))]
+                      (root / "pyproject.toml", _tool_table)]
     for path, pick in candidates:
         if path.is_file():
+            raw = read_bounded(path)
+            if isinstance(raw, tuple):
+                raise ConfigError(f"{path}: {raw[1]}")
             try:
-                table = pick(tomllib.loads(path.read_text("utf-8")))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+                table = pick(tomllib.loads(raw.decode("utf-8")))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{path}: {exc}") from None
             if not isinstance(table, dict):
                 raise ConfigError(f"{path}: the specgen table must be a table")
             if table or config_file is not None:
                 return table, path
     return {}, root
+
+
+def _tool_table(data: dict[str, Any]) -> Any:
+    tool = data.get("tool")
+    return tool.get("specgen", {}) if isinstance(tool, dict) else {}
 
 
 def _whole_or_tool_table(data: dict[str, Any]) -> Any:
