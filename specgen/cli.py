@@ -61,7 +61,9 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "build.internal": (Severity.ERROR, "a preview rebuild failed unexpectedly (a bug in specgen)"),
     "rst.markup": (Severity.ERROR, "docutils reported a problem in the prose (bad markup, broken reference)"),
     "rst.disabled": (Severity.ERROR, "the prose uses raw, include or csv-table :file:/:url:, which a corpus "
-                                     "may not (raw HTML only with allow_raw_html in the config)"),
+                                     "may not (raw HTML only with allow_raw_html in an operator's --config)"),
+    "rst.unsafe-link": (Severity.ERROR, "a prose link or image has a URI a browser would run as script "
+                                        "(javascript:, vbscript:, data:); it is written as its text alone"),
     "rst.source": (Severity.ERROR, "a prose file cannot be read or is not UTF-8"),
     # specgen verify
     "verify.signature": (Severity.ERROR, "a signature is missing, made by an unpublished key, or does not verify"),

@@ -64,6 +64,7 @@ from .event_schemas import event_section
 from .openapi import load_api
 from .refs import Resolver
 from .rst import Generated, render_file
+from .script_uris import DESCRIPTION_LINK, runs_script
 from .sequence_diagrams import FLOWS_FOLDER, flow_section
 from .sources import join_pointer
 from .tables import definition_section, endpoint_section, slug as _slug
@@ -530,7 +531,6 @@ INLINE: Mapping[str, Callable[[Path], str]] = {"git_version": git_version, "git_
 _FORMATTER = HtmlFormatter(nowrap=True)
 _LEXER = JsonLexer()
 _CODE = re.compile(r"``(.+?)``|`([^`]+?)`")
-_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 
 
 def highlight_json(text: str) -> Markup:
@@ -541,13 +541,16 @@ def highlight_json(text: str) -> Markup:
 
 def inline_text(text: str) -> Markup:
     """Schema descriptions: paragraphs on blank lines, ``code`` in
-    backticks and ``[text](link)`` links; everything else escaped."""
+    backticks and ``[text](link)`` links; everything else escaped, and a
+    link a browser would run as script written as its text alone (the
+    lint rule ``description.unsafe-link`` reports it)."""
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text or "") if p.strip()]
     out = []
     for paragraph in paragraphs:
         escaped = html.escape(" ".join(paragraph.split()), quote=True)
         escaped = _CODE.sub(lambda m: f"<code>{m.group(1) or m.group(2)}</code>", escaped)
-        escaped = _LINK.sub(lambda m: f'<a href="{m.group(2)}">{m.group(1)}</a>', escaped)
+        escaped = DESCRIPTION_LINK.sub(lambda m: m.group(1) if runs_script(html.unescape(m.group(2)))
+                            else f'<a href="{m.group(2)}">{m.group(1)}</a>', escaped)
         out.append(f"<p>{escaped}</p>")
     return Markup("".join(out))
 

@@ -10,9 +10,12 @@ docutils resolves references, so prose can link to a generated section by
 its title. The text of the prose is never run through a template engine:
 ``{{`` inside a literal block, inline code, or a sentence is left alone.
 
-Prose is untrusted: ``raw`` (unless the corpus's config allows raw HTML),
-``include`` and ``csv-table :file:``/``:url:`` are ``rst.disabled`` errors
-at their line, and nothing of another file is ever read.
+Prose is untrusted: ``raw`` (unless the operator's config allows raw
+HTML), ``include`` and ``csv-table :file:``/``:url:`` are ``rst.disabled``
+errors at their line, nothing of another file is ever read, and a link or
+image whose URI a browser would run as script
+(:func:`specgen.script_uris.runs_script`) is an
+``rst.unsafe-link`` error and is written as its text alone.
 
 The Reporter is silenced (nothing is printed) and observed: every message
 of level WARNING and above (docutils' own default) becomes a :class:`~specgen.diagnostics.Diagnostic`
@@ -45,6 +48,7 @@ from docutils import nodes
 from docutils.transforms import Transform
 
 from .diagnostics import Diagnostic, Severity
+from .script_uris import runs_script
 
 __all__ = [
     "Generated",
@@ -357,6 +361,28 @@ class ResolveElsewhere(Transform):
                 node.resolved = True
 
 
+class UnsafeLinks(Transform):
+    """Links and images whose URI :func:`~specgen.script_uris.runs_script` are located errors,
+    and are written as their text alone (an image not at all)."""
+
+    default_priority = 840
+
+    def apply(self) -> None:
+        for node in list(self.document.findall(lambda n: isinstance(n, (nodes.reference, nodes.image)))):
+            uri = node.get("refuri" if isinstance(node, nodes.reference) else "uri") or ""
+            if not runs_script(uri):
+                continue
+            what = "link to" if isinstance(node, nodes.reference) else "image from"
+            # An image's :target: link has no line of its own; its image has.
+            line = next((n.line for n in node.findall() if n.line), None) or _line_of(node)
+            self.document.reporter.error(f"{what} {uri[:60]!r} is not published: a browser would run it as "
+                                         "script", base_node=node, line=line, code="rst.unsafe-link")
+            if isinstance(node, nodes.reference):
+                node.replace_self(node.children or [nodes.Text(node.astext())])
+            else:
+                node.parent.remove(node)
+
+
 class ResolveIndirectElsewhere(Transform):
     """An indirect target (``.. _Presence: module:presence_``) naming a
     target another file of the site defines points at that file's URI,
@@ -388,7 +414,7 @@ class _Reader(docutils.readers.standalone.Reader):
 
     def get_transforms(self):
         return [*super().get_transforms(), FindPlaceholders, NumberTitles, ResolveIndirectElsewhere,
-                ResolveElsewhere]
+                ResolveElsewhere, UnsafeLinks]
 
     def new_document(self):
         document = super().new_document()
@@ -410,9 +436,9 @@ class _Reader(docutils.readers.standalone.Reader):
 _DISABLED = (
     (re.compile(r'"(include)" directive disabled'), "inserts another file"),
     (re.compile(r'"(raw)" directive disabled'), "publishes unreviewed markup (allow_raw_html = true in "
-                                                "the config of a trusted corpus enables it)"),
+                                                "an operator's --config file enables it)"),
     (re.compile(r'(raw) \(and derived\) roles disabled'), "publishes unreviewed markup (allow_raw_html = true "
-                                                         "in the config of a trusted corpus enables it)"),
+                                                         "in an operator's --config file enables it)"),
     (re.compile(r'access deactivated; ignoring "(csv-table)" directive'), "reads a file or URL with :file: or :url:"),
 )
 

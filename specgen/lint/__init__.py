@@ -207,7 +207,7 @@ def described(schema: Any) -> bool:
     return isinstance(schema, dict) and isinstance(schema.get("description"), str) and bool(schema["description"].strip())
 
 
-from . import api_rules, example_rules, naming_rules, ref_rules, schema_rules  # noqa: E402
+from . import api_rules, example_rules, link_rules, naming_rules, ref_rules, schema_rules  # noqa: E402
 
 _E, _W = Severity.ERROR, Severity.WARNING
 
@@ -243,6 +243,8 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("api.no-responses", _E, "an operation declares no responses", api_rules.no_responses, API),
     Rule("api.duplicate-endpoint", _E, "two operations share a method and full path",
          api_rules.duplicate_endpoint, CORPUS),
+    Rule("description.unsafe-link", _E, "a description links to a URI a browser would run as script "
+         "(javascript:, vbscript:, data:); it is written as its text alone", link_rules.script_link, CORPUS),
     Rule("naming.event-type", _W, "an event type is not namespaced (lower-case dotted, two segments or more)",
          naming_rules.event_type, CORPUS),
 )}

@@ -12,7 +12,9 @@ import pytest
 
 from specgen.build import SiteBuilder
 from specgen.corpus import Corpus
+from specgen.placeholders import inline_text
 from specgen.rst import render_file
+from specgen.script_uris import runs_script
 
 GOOD = Path(__file__).resolve().parents[1] / "corpora" / "build" / "good"
 
@@ -42,6 +44,49 @@ def test_a_trusted_corpus_may_allow_raw_html_but_never_file_insertion():
     assert '<b id="trusted">' in allowed.body and not allowed.diagnostics
     still = _render(".. raw:: html\n   :file: /etc/passwd\n", allow_raw_html=True)
     assert [d.code for d in still.diagnostics] == ["rst.disabled"]
+
+
+@pytest.mark.parametrize("text, line", [
+    ("Click `here <javascript:alert(1)>`_.\n", 1),
+    ("Intro.\n\nClick `here <JaVaScRiPt:alert(1)>`__.\n", 3),
+    # docutils drops the whitespace a URI is wrapped with; a browser drops tabs
+    ("Click `here <java\nscript:alert(1)>`_.\n", 1),
+    ("Click `here <vbscript:msgbox(1)>`_.\n", 1),
+    ("Click `here <data:text/html;base64,PHNjcmlwdD4=>`_.\n", 1),
+    ("Click javascript:alert(1) as text.\n", 1),
+    ("See t_.\n\n.. _t: javascript:alert(1)\n", 1),
+    ("Intro.\n\n.. image:: javascript:alert(1)\n", 3),
+    ("Intro.\n\n.. image:: picture.png\n   :target: javascript:alert(1)\n", 3),
+])
+def test_links_a_browser_would_run_as_script_are_located_errors_and_not_written(text, line):
+    rendered = _render(text)
+    found = [(d.code, d.line, str(d.severity)) for d in rendered.diagnostics]
+    assert ("rst.unsafe-link", line, "error") in found, found
+    body = rendered.body.lower()
+    assert "script:" not in body.replace("javascript:alert(1) as text", "") and "data:" not in body
+
+
+def test_ordinary_links_are_written_as_they_are():
+    rendered = _render("See `a <https://example.org/a>`_, `b <mailto:b@example.org>`_, `c <c.html#x>`_, "
+                       "`d <#d>`_ and `e <mxc://example.org/e>`_.\n\n.. _d:\n\nThere.\n")
+    assert not rendered.diagnostics
+    for href in ("https://example.org/a", "mailto:b&#64;example.org", "c.html#x", "mxc://example.org/e"):
+        assert f'href="{href}"' in rendered.body
+
+
+@pytest.mark.parametrize("uri, runs", [
+    ("javascript:alert(1)", True), (" \x01JAVASCRIPT:x", True), ("java\tscr\nipt:x", True), ("vbscript:x", True),
+    ("data:text/html,x", True), ("https://example.org/javascript:x", False), ("#javascript:x", False),
+    ("javascript", False), ("./javascript:x", False), ("mailto:a@b", False), ("", False),
+])
+def test_runs_script_reads_the_scheme_as_a_browser_does(uri, runs):
+    assert runs_script(uri) is runs
+
+
+def test_description_links_that_run_script_are_written_as_text():
+    html = str(inline_text("Read [the guide](javascript:alert(1)) or [the spec](https://spec.example/x)."))
+    assert "javascript" not in html and "the guide" in html
+    assert '<a href="https://spec.example/x">the spec</a>' in html
 
 
 def _corpus(tmp_path: Path) -> Path:
