@@ -65,6 +65,8 @@ CORE_RULES: Mapping[str, tuple[Severity, str]] = {
     "rst.unsafe-link": (Severity.ERROR, "a prose link or image has a URI a browser would run as script "
                                         "(javascript:, vbscript:, data:); it is written as its text alone"),
     "rst.source": (Severity.ERROR, "a prose file cannot be read or is not UTF-8"),
+    "rst.too-deep": (Severity.ERROR, "a prose file nests lists, quotes or directives more deeply than docutils "
+                                     "can parse"),
     # specgen verify
     "verify.signature": (Severity.ERROR, "a signature is missing, made by an unpublished key, or does not verify"),
     "verify.hash": (Severity.ERROR, "a content or reference hash does not match what it covers"),

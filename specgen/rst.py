@@ -530,28 +530,50 @@ def render_file(text: str, display: str, *, expand: Expand, title_styles: Sequen
     settings.specgen_placed = set(placed_before)
     settings.specgen_number_titles = number_titles
     settings.specgen_site_root = site_root
-    document = docutils.core.publish_doctree(
-        text, source_path=display, reader=_Reader(sink, markup_errors), parser=docutils.parsers.rst.Parser(),
-        settings=settings,
-    )
-    headings = tuple(_headings(document, text.splitlines()))
-    if top_style is None:
-        top_style = headings[0].style if headings else (title_styles[0] if title_styles else "=")
-    first_level = depth + (title_styles.index(top_style) if top_style in title_styles else 0) + base
-    outline = tuple(_outline(document, first_level))
-    anchors = tuple((anchor, _line_of(node)) for anchor, node in document.ids.items()
-                    if not isinstance(node, (nodes.system_message, nodes.problematic)) and not _invisible(node))
-    reserved = tuple((anchor, _natural(anchor, node) or anchor, _line_of(node))
-                     for anchor, node in document.ids.items()
-                     if _invisible(node) and (not own_lines or _line_of(node) <= own_lines))
-    shown = {anchor for anchor, _ in anchors}
-    # (not a generated block's alias: the id of an element of its own)
-    naturals = tuple((anchor, natural) for anchor, node in document.ids.items()
-                     if anchor in shown and anchor in node.get("ids", ())
-                     for natural in [_natural(anchor, node)] if natural)
-    body = _write_body(document, header_level=min(first_level + 1, 6))
-    return RenderedFile(display, body, outline, headings, tuple(settings.specgen_placements), anchors, tuple(sink),
-                        tuple(asked.items()), reserved, naturals)
+    try:
+        document = docutils.core.publish_doctree(
+            text, source_path=display, reader=_Reader(sink, markup_errors), parser=docutils.parsers.rst.Parser(),
+            settings=settings,
+        )
+        headings = tuple(_headings(document, text.splitlines()))
+        if top_style is None:
+            top_style = headings[0].style if headings else (title_styles[0] if title_styles else "=")
+        first_level = depth + (title_styles.index(top_style) if top_style in title_styles else 0) + base
+        outline = tuple(_outline(document, first_level))
+        anchors = tuple((anchor, _line_of(node)) for anchor, node in document.ids.items()
+                        if not isinstance(node, (nodes.system_message, nodes.problematic)) and not _invisible(node))
+        reserved = tuple((anchor, _natural(anchor, node) or anchor, _line_of(node))
+                         for anchor, node in document.ids.items()
+                         if _invisible(node) and (not own_lines or _line_of(node) <= own_lines))
+        shown = {anchor for anchor, _ in anchors}
+        # (not a generated block's alias: the id of an element of its own)
+        naturals = tuple((anchor, natural) for anchor, node in document.ids.items()
+                         if anchor in shown and anchor in node.get("ids", ())
+                         for natural in [_natural(anchor, node)] if natural)
+        body = _write_body(document, header_level=min(first_level + 1, 6))
+        return RenderedFile(display, body, outline, headings, tuple(settings.specgen_placements), anchors,
+                            tuple(sink), tuple(asked.items()), reserved, naturals)
+    except RecursionError:
+        # docutils parses nested blocks by recursion: a few hundred levels
+        # of lists or quotes inside each other exhaust Python's stack.
+        return RenderedFile(display, "", (), (), (), (), (*sink, _too_deep(display, text)), tuple(asked.items()))
+
+
+def _too_deep(display: str, text: str) -> Diagnostic:
+    """The error for prose nested beyond what docutils can parse, at the
+    line that looks most deeply nested (indentation plus leading list and
+    quote markers)."""
+    def nesting(line: str) -> int:
+        stripped = line.expandtabs().lstrip(" ")
+        depth = len(line.expandtabs()) - len(stripped)
+        markers = re.match(r"(?:(?:[-*+|>]|#\.|\d+[.)])\s+)*", stripped)
+        return depth + len(markers.group(0))
+
+    lines = text.splitlines() or [""]
+    line = max(range(len(lines)), key=lambda i: nesting(lines[i])) + 1
+    return Diagnostic(display, line, 1, "rst.too-deep", Severity.ERROR,
+                      "the prose nests blocks (lists, quotes, directives) inside each other more deeply than "
+                      "docutils can parse; nothing of this file is written")
 
 
 def numbers(anchor: str, natural: str) -> bool:

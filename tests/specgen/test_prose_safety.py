@@ -89,6 +89,19 @@ def test_description_links_that_run_script_are_written_as_text():
     assert '<a href="https://spec.example/x">the spec</a>' in html
 
 
+def test_prose_nested_beyond_what_docutils_parses_is_a_located_error(tmp_path):
+    rendered = _render("Intro.\n\n" + "- " * 400 + "deep\n\nAfter.\n")
+    assert [(d.code, d.line) for d in rendered.diagnostics] == [("rst.too-deep", 3)]
+    assert rendered.body == ""
+    root = _corpus(tmp_path)
+    path = root / "specification" / "events.rst"
+    path.write_text(path.read_text() + "\n\n" + "* " * 300 + "deep\n")
+    site = SiteBuilder(Corpus(root), check=False).build()
+    lines = path.read_text().count("\n")
+    assert [(d.path, d.line) for d in site.diagnostics if d.code == "rst.too-deep"] == [
+        ("specification/events.rst", lines)]
+
+
 def _corpus(tmp_path: Path) -> Path:
     return shutil.copytree(GOOD, tmp_path / "c")
 
