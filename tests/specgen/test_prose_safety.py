@@ -4,11 +4,15 @@ decoded is a located error, never a traceback or an empty page."""
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from specgen.build import SiteBuilder
 from specgen.corpus import Corpus
@@ -81,6 +85,34 @@ def test_ordinary_links_are_written_as_they_are():
 ])
 def test_runs_script_reads_the_scheme_as_a_browser_does(uri, runs):
     assert runs_script(uri) is runs
+
+
+_SCHEMES = st.sampled_from(["javascript", "vbscript", "data", "https", "mailto", "mxc"])
+
+
+@st.composite
+def _disguised_uri(draw) -> str:
+    """A URI whose scheme is written in any case, with tabs or line breaks
+    inside and spaces or controls before it, as a browser forgives."""
+    scheme = "".join(c.upper() if draw(st.booleans()) else c for c in draw(_SCHEMES))
+    cut = draw(st.integers(0, len(scheme)))
+    scheme = scheme[:cut] + draw(st.sampled_from(["", "\t", "\n", "\r\n"])) + scheme[cut:]
+    return draw(st.sampled_from(["", " ", "\x01"])) + scheme + ":" + draw(st.from_regex(r"[a-z0-9(),/]{0,12}", fullmatch=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_disguised_uri(), min_size=1, max_size=4), st.sampled_from(["link", "image", "description"]))
+def test_no_written_link_or_image_runs_script(uris, form):
+    """Whatever the case, whitespace or form of the link, nothing the
+    prose or a description writes as href or src runs script."""
+    if form == "description":
+        written = str(inline_text(" ".join(f"[x{i}]({uri})" for i, uri in enumerate(uris))))
+    else:
+        rst = "".join(f"`x{i} <{uri}>`_ " if form == "link" else f"\n\n.. image:: {uri.strip() or 'x'}\n"
+                      for i, uri in enumerate(uris))
+        written = _render("Intro.\n\n" + rst + "\n").body
+    for target in re.findall(r'(?:href|src)="([^"]*)"', written):
+        assert not runs_script(html.unescape(target)), (target, written)
 
 
 def test_description_links_that_run_script_are_written_as_text():
