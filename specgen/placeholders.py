@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -66,7 +66,7 @@ from .refs import Resolver
 from .rst import Generated, render_file
 from .script_uris import DESCRIPTION_LINK, runs_script
 from .sequence_diagrams import FLOWS_FOLDER, flow_section
-from .sources import join_pointer
+from .sources import DEFAULT_MAX_FILE_SIZE, join_pointer
 from .tables import definition_section, endpoint_section, slug as _slug
 from .targets import UNSTABLE, Release, Targets
 
@@ -574,11 +574,24 @@ def render_template(env: jinja2.Environment, name: str, corpus: Corpus, **contex
     A corpus's templates are its own code: a syntax error, a missing
     template (or one a template includes), an undefined variable or a
     failing expression is the writer's to fix, so it is located in the
-    template file, never a traceback. An exception raised outside any
-    template frame is a bug in specgen and propagates.
+    template file, never a traceback. So is a template that would exhaust
+    memory: one larger than a source may be, one writing more than
+    :data:`TEMPLATE_OUTPUT_LIMIT` for a section, or a ``*`` or ``**``
+    making a value larger than :data:`_LARGEST_PRODUCT`. An exception
+    raised outside any template frame is a bug in specgen and propagates.
     """
     try:
-        return env.get_template(name).render(**context)
+        template = env.get_template(name)
+        written, size = [], 0
+        for chunk in template.generate(**context):
+            size += len(chunk)
+            if size > TEMPLATE_OUTPUT_LIMIT:
+                raise _Unbounded(template.filename, f"template {name!r} writes more than {TEMPLATE_OUTPUT_LIMIT} "
+                                                    "characters for one section")
+            written.append(chunk)
+        return "".join(written)
+    except _Unbounded as exc:
+        return _template_error(corpus, exc.filename, 0, exc.message)
     except jinja2.TemplateSyntaxError as exc:
         return _template_error(corpus, exc.filename, exc.lineno, f"template syntax: {exc.message}")
     except Exception as exc:
@@ -601,11 +614,33 @@ def _template_error(corpus: Corpus, filename: str | None, line: int | None, mess
     return Diagnostic(display, line or 0, 1 if line else 0, "build.template", Severity.ERROR, message)
 
 
+#: The most a template may write for one generated section.
+TEMPLATE_OUTPUT_LIMIT = 16 * 1024 * 1024
+#: The longest string or list a template's ``*`` may make, and the largest
+#: exponent its ``**`` may take.
+_LARGEST_PRODUCT = 1_000_000
+_LARGEST_EXPONENT = 1024
+
+
+class _Unbounded(Exception):
+    """A template that would exhaust memory, located in its file."""
+
+    def __init__(self, filename: str | None, message: str) -> None:
+        super().__init__(message)
+        self.filename, self.message = filename, message
+
+
 class _ConfinedLoader(jinja2.FileSystemLoader):
     """Templates by name from their folders, never through a link that
-    leads out of them (a corpus's ``templates/`` is untrusted input)."""
+    leads out of them, and no larger than a source may be (a corpus's
+    ``templates/`` is untrusted input)."""
 
     def get_source(self, environment: jinja2.Environment, template: str):
+        for folder in self.searchpath:
+            path = Path(folder, *template.split("/"))
+            if path.is_file() and path.stat().st_size > DEFAULT_MAX_FILE_SIZE:
+                raise _Unbounded(str(path), f"template {template!r} is larger than the limit of "
+                                            f"{DEFAULT_MAX_FILE_SIZE} bytes")
         source, filename, uptodate = super().get_source(environment, template)
         real = Path(os.path.realpath(filename))
         if not any(Path(os.path.realpath(folder)) in real.parents for folder in self.searchpath):
@@ -621,6 +656,20 @@ class _Sandbox(SandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._verdicts: dict[tuple[type, str], bool] = {}
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """``*`` and ``**`` as Python has them, unless the value would be
+        too large to hold (``"x" * 10**9``, ``9 ** 10**9``)."""
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and isinstance(times, int) \
+                        and len(sequence) * times > _LARGEST_PRODUCT:
+                    raise SecurityError(f"a value of {len(sequence) * times} items is more than a template may make")
+        elif isinstance(right, int) and abs(right) > _LARGEST_EXPONENT and left not in (0, 1, -1):
+            raise SecurityError(f"an exponent of {right} is more than a template may use")
+        return super().call_binop(context, operator, left, right)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         key = (type(obj), attr)

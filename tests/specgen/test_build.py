@@ -245,6 +245,12 @@ TEMPLATE_FAULTS = [
     ("page.html", "<html>\n<body>\n{% include 'missing.html' %}\n</body>", 3, "'missing.html'"),
     ("_tables.html", "{% macro field_table(x) %}\n{% endif %}", 2, "syntax"),
     ("endpoint.html", "{{ 1 // 0 }}", 1, "division"),
+    # a template may not exhaust memory
+    ("event.html", "<p>\n{{ 'x' * 100000000 }}\n</p>", 2, "more than a template may make"),
+    ("event.html", "{{ [0] * 3 * 1000000 }}", 1, "more than a template may make"),
+    ("definition.html", "{{ 9 ** 100000000 }}", 1, "exponent"),
+    ("endpoint.html", "{% for a in range(99999) %}{{ 'x' * 999999 }}{% endfor %}", 0, "writes more than"),
+    ("event.html", "<p>{{ section.title }}</p>\n" * 400000, 0, "larger than the limit"),
 ]
 
 
