@@ -16,19 +16,21 @@ def script_link(corpus, ctx: RuleContext) -> Iterator[Finding]:
         document = corpus.document(path)
         if document is None:
             continue
-        for pointer, text in _texts(document.data, ""):
-            for target in script_links(text):
-                yield Finding(f"link to {target[:60]!r} is not published: a browser would run it as script",
-                              pointer=pointer, path=path)
+        for tokens, target in _script_links(document.data, []):
+            yield Finding(f"link to {target[:60]!r} is not published: a browser would run it as script",
+                          pointer=join_pointer("", *tokens), path=path)
 
 
-def _texts(node: Any, pointer: str) -> Iterator[tuple[str, str]]:
-    stack = [(node, pointer)]
-    while stack:
-        node, pointer = stack.pop()
-        if isinstance(node, str):
-            yield pointer, node
-        elif isinstance(node, dict):
-            stack.extend((value, join_pointer(pointer, key)) for key, value in node.items())
-        elif isinstance(node, list):
-            stack.extend((value, join_pointer(pointer, i)) for i, value in enumerate(node))
+def _script_links(node: Any, tokens: list) -> Iterator[tuple[tuple, str]]:
+    """``(pointer tokens, target)`` of each link that runs script; the
+    pointer is made only for those (most texts hold none)."""
+    if isinstance(node, str):
+        for target in script_links(node):
+            yield tuple(tokens), target
+        return
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if isinstance(value, (str, dict, list)):
+            tokens.append(key)
+            yield from _script_links(value, tokens)
+            tokens.pop()
