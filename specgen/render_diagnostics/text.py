@@ -47,15 +47,32 @@ def _one(diagnostic: Diagnostic, context) -> str:
     if source:
         number = str(diagnostic.line)
         gutter = " " * len(number)
-        column = max(diagnostic.column, 1)
+        shown, before = _window(source, max(diagnostic.column, 1) - 1)
         # Keep tabs so the caret lines up in the reader's terminal; an
         # escaped character is as wide as its escape.
-        pad = "".join(c if c == "\t" else " " * len(_escaped(c)) for c in source[: column - 1])
-        lines.append(f"  {number} | {_escaped(source)}")
+        pad = "".join(c if c == "\t" else " " * len(_escaped(c)) for c in before)
+        lines.append(f"  {number} | {_escaped(shown)}")
         lines.append(f"  {gutter} | {pad}^")
     for note in diagnostic.related:
         lines.append(f"  note: {_escaped(note.location)}: {_escaped(note.message)}")
     return "\n".join(lines)
+
+
+#: The most of a source line a snippet shows: a minified JSON file is one
+#: line, and a report quoting it whole for every finding would be huge.
+SNIPPET_WIDTH = 160
+
+
+def _window(source: str, offset: int) -> tuple[str, str]:
+    """The part of ``source`` shown around ``offset`` (``…`` where cut),
+    and what of it comes before the caret."""
+    offset = min(offset, len(source))
+    if len(source) <= SNIPPET_WIDTH:
+        return source, source[:offset]
+    start = max(0, min(offset - SNIPPET_WIDTH // 2, len(source) - SNIPPET_WIDTH))
+    end = start + SNIPPET_WIDTH
+    cut = "…" if start else ""
+    return cut + source[start:end] + ("…" if end < len(source) else ""), cut + source[start:offset]
 
 
 def summary(diagnostics: Sequence[Diagnostic]) -> str:

@@ -14,7 +14,7 @@ import pytest
 from specgen.diagnostics import Diagnostic, Severity
 from specgen.render_diagnostics import RENDERERS, RenderContext
 from specgen.render_diagnostics.github import escape_data, escape_property
-from specgen.render_diagnostics.text import summary
+from specgen.render_diagnostics.text import SNIPPET_WIDTH, summary
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SUFFIX = {"text": "txt", "json": "json", "github": "txt", "sarif": "sarif"}
@@ -105,3 +105,19 @@ def test_text_escapes_control_characters_from_untrusted_sources():
     assert "\\x1b]0;owned\\x07\\x1b[2J\\u202e" in text and "\\x9b" in text
     source, caret = text.splitlines()[1:3]
     assert source.index("x", source.index("\\x0d") + 4) == caret.index("^")
+
+
+@pytest.mark.parametrize("column", [1, 80, 5000, 9999, 10001])
+def test_text_shows_a_window_of_a_long_line_with_the_caret_in_it(column):
+    """A minified file is one line: the snippet shows a window of it around
+    the column, so a report is not the whole file again per finding."""
+    line = "".join(chr(ord("a") + i % 26) for i in range(10000))
+    context = RenderContext(source_line=lambda path, number: line)
+    text = RENDERERS["text"]([Diagnostic("f.json", 1, column, "syntax", Severity.ERROR, "here")], context)
+    source, caret = (row.split(" | ", 1)[1] for row in text.splitlines()[1:3])
+    assert len(source) <= SNIPPET_WIDTH + 2
+    at = caret.index("^")
+    if column <= len(line):
+        assert source[at] == line[column - 1]
+    else:
+        assert at == len(source) - (1 if source.endswith("…") else 0)
