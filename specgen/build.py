@@ -23,7 +23,6 @@ bytes); :func:`publish` is stage 5. ``specgen serve`` reuses both through
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import errno
 import functools
@@ -34,7 +33,6 @@ import posixpath
 import re
 import secrets
 import shutil
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 import html
@@ -47,6 +45,7 @@ import jinja2
 from docutils.nodes import fully_normalize_name, make_id
 from pygments.formatters import HtmlFormatter
 
+from .build_command import DEFAULT_OUT, check_sources
 from .corpus import Corpus
 from .diagnostics import Collector, Diagnostic, Severity
 from .file_parts import Part, inline_names, join, numbered, split
@@ -68,32 +67,16 @@ __all__ = [
     "build_site",
     "publish",
     "check_links",
-    "build_command",
-    "add_build_arguments",
     "STATIC",
     "DEFAULT_OUT",
 ]
 
 #: The stylesheet and scripts every build writes (package data).
 STATIC = Path(resources.files(__package__)) / "static"
-DEFAULT_OUT = Path("build/html")
 
 
 def _error(path: str, line: int, code: str, message: str, severity: Severity = Severity.ERROR) -> Diagnostic:
     return Diagnostic(path, line, 1 if line else 0, code, severity, message)
-
-
-# -- 2. checks before rendering ----------------------------------------------
-
-def check_sources(corpus: Corpus, resolver: Resolver) -> list[Diagnostic]:
-    """Lint and example validation, as ``specgen check`` runs them: over
-    one example validator, so every example is validated once."""
-    from . import lint
-    from .examples import validate_with
-
-    context = lint.RuleContext(corpus, resolver)
-    return [*lint.check(corpus, resolver, context=context), *validate_with(context.examples()),
-            *corpus.sources.failures()]
 
 
 # -- 3/4. pages --------------------------------------------------------------
@@ -236,23 +219,28 @@ class SiteBuilder:
         self._scanned: dict[str, tuple[tuple, tuple]] = {}
         self._listed: dict[str, tuple[tuple[RenderedFile, ...], tuple[RenderedFile, ...]]] = {}
 
-    def build(self) -> Site:
+    def build(self, checks: Forked | None = None) -> Site:
+        """The site; ``checks``, when given, are this build's checks already
+        running beside it (:func:`specgen.build_command.build_command`
+        starts them before this module is imported)."""
         with _few_collections():
-            return self._build()
+            return self._build(checks)
 
-    def _build(self) -> Site:
+    def _build(self, checks: Forked | None) -> Site:
         #: The prose files this build rendered (the others came from cache).
         self.rendered_last: list[str] = []
         diagnostics: list[Diagnostic] = []
         targets, found = load_targets(self.corpus, self.releases)
         diagnostics.extend(found)
         if targets is None:
+            if checks is not None:
+                checks.stop()
             return Site({}, tuple(diagnostics))
         if targets != self._targets:
             self._targets = targets
             self._reset(self.corpus)
-        if self.check and self.jobs > 1:
-            checks = Forked(check_sources, self.corpus, self.resolver)
+        if self.check and (checks is not None or self.jobs > 1):
+            checks = checks or Forked(check_sources, self.corpus, self.resolver)
             try:
                 site = self._render_site(targets, [])
             except BaseException:
@@ -792,10 +780,11 @@ class _TitleIndex:
 
 
 def build_site(corpus: Corpus, *, check: bool = True, releases: Mapping[str, str] | None = None,
-               jobs: int = 1) -> Site:
+               jobs: int = 1, checks: Forked | None = None) -> Site:
     """Stages 1-4: what to write and what was found, writing nothing;
-    prose files rendered in ``jobs`` processes."""
-    return SiteBuilder(corpus, check=check, releases=releases, jobs=jobs).build()
+    prose files rendered in ``jobs`` processes (and ``checks``, when given,
+    the checks already running beside)."""
+    return SiteBuilder(corpus, check=check, releases=releases, jobs=jobs).build(checks)
 
 
 def _scan_page(target: PageTarget, texts: Mapping[str, str]):
@@ -1038,39 +1027,3 @@ def _exchange(a: Path, b: Path) -> bool:
     if error in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
         return False
     raise OSError(error, os.strerror(error), str(b))
-
-
-def add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
-                        help=f"output folder (default: {DEFAULT_OUT})")
-    parser.add_argument("--no-check", action="store_true",
-                        help="skip lint and example validation (rendering and link checks still run)")
-    parser.add_argument("--release", action="append", default=[], type=_release, metavar="API=LABEL",
-                        help="a legacy tree's release label for one API, e.g. client_server=r0.6.1 "
-                             "(repeatable; an API not named builds as 'unstable')")
-    parser.add_argument("--strict", action="store_true",
-                        help="fail on the sources' findings even where the layout builds non-strictly "
-                             "(matrix-doc's legacy tree reports them as warnings)")
-
-
-def _release(text: str) -> tuple[str, str]:
-    api, sep, label = text.partition("=")
-    if not sep or not api or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", label):
-        raise argparse.ArgumentTypeError(f"expected API=LABEL (such as client_server=r0.6.1), got {text!r}")
-    return api, label
-
-
-def build_command(corpus: Corpus, args: argparse.Namespace, collector: Collector) -> int | None:
-    """``specgen build``: the exit status comes from the collector. A
-    non-strict build lowers the sources' findings to warnings; only a run
-    that cannot write its output still fails."""
-    if not (args.strict or corpus.config.strict_build):
-        collector.cap(Severity.WARNING, exempt={"build.output"})
-    site = build_site(corpus, check=not args.no_check, releases=dict(args.release),
-                      jobs=len(os.sched_getaffinity(0)))
-    publish(site, args.out, collector, corpus.root)
-    if collector.lowered:
-        print(f"specgen build: {collector.lowered} finding(s) that fail a strict build were reported as "
-              f"warnings: the {corpus.layout.name} layout builds non-strictly (--strict fails on them)",
-              file=sys.stderr)
-    return None

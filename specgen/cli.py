@@ -234,7 +234,7 @@ COMMANDS: dict[str, Command] = {
                      "validated once (verify where the examples are signed with the published keys)"),
     "validate": Command(_run_validate, _add_validate, "validate every example against its schema"),
     "rules": Command(_run_rules, _no_arguments, "list the lint rules: id, default severity, description"),
-    "build": lazy_command("build", "build_command", "add_build_arguments",
+    "build": lazy_command("build_command", "build_command", "add_build_arguments",
                           "render the specification to HTML (checks first unless --no-check)"),
     "serve": lazy_command("serve", "serve_command", "add_serve_arguments",
                           "preview the rendered specification, rebuilding on every change"),

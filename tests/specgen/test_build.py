@@ -219,7 +219,7 @@ def test_targets_errors_are_located(tmp_path):
 def test_build_command_through_the_real_cli_arguments(tmp_path):
     import argparse
 
-    from specgen.build import add_build_arguments, build_command
+    from specgen.build_command import add_build_arguments, build_command
 
     parser = argparse.ArgumentParser()
     add_build_arguments(parser)
