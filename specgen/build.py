@@ -189,11 +189,16 @@ class SiteBuilder:
     """
 
     def __init__(self, corpus: Corpus, *, check: bool = True, live_reload: bool = False,
-                 releases: Mapping[str, str] | None = None, jobs: int = 1) -> None:
+                 releases: Mapping[str, str] | None = None, jobs: int = 1, in_parts: bool | None = None) -> None:
         self.check = check
         #: Processes to render prose files in (1: this one).
         self.jobs = jobs
         self.live_reload = live_reload
+        #: Whether a large prose file renders in parts (:mod:`specgen.file_parts`):
+        #: a preview's, so an edit re-renders one part. A build that renders
+        #: everything once renders each file whole: every part is a docutils
+        #: document of its own, and costs more in all than the whole file.
+        self.in_parts = live_reload if in_parts is None else in_parts
         self.releases = dict(releases or {})
         self._rendered: dict[_Job, RenderedFile] = {}
         self._pages: dict[str, tuple[tuple, bytes]] = {}
@@ -438,7 +443,8 @@ class SiteBuilder:
                     text = texts[name]
                     found = known.get(name)
                     page[name] = found if found is not None and found[0] == text else (
-                        text, _with_definitions(split(text, repeats=targets.duplicate_titles), text, shared))
+                        text, _with_definitions(split(text, repeats=targets.duplicate_titles) if self.in_parts
+                                                else (Part(0, 0, text),), text, shared))
             self._texts_of_page[target.url] = (shared, page)
             out[target.url] = {name: full for name, (_, full) in page.items()}
         return out

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import specgen.build
 import specgen.file_parts
-from specgen.build import SiteBuilder, build_site
+from specgen.build import SiteBuilder
 from specgen.corpus import Corpus
 from specgen.file_parts import Part, split
 
@@ -147,7 +147,7 @@ def rendered(root: Path, monkeypatch, whole: bool):
             patch.setattr(specgen.build, "split", lambda text, repeats: (Part(0, 0, text),))
         else:
             patch.setattr(specgen.build, "split", lambda text, repeats: split(text, size=1, repeats=repeats))
-        site = build_site(Corpus(root), check=False)
+        site = SiteBuilder(Corpus(root), check=False, in_parts=True).build()
     return site.files, sorted((d.path, d.line, d.code, d.message) for d in site.diagnostics)
 
 
@@ -186,7 +186,7 @@ def test_an_edit_re_renders_only_its_part(tmp_path, monkeypatch):
     corpus(tmp_path, text, duplicate_titles=False)
     monkeypatch.setattr(specgen.file_parts, "PART_SIZE", 100)
     specgen.file_parts.split.cache_clear()
-    builder = SiteBuilder(Corpus(tmp_path), check=False)
+    builder = SiteBuilder(Corpus(tmp_path), check=False, live_reload=True)
     builder.build()
     before = dict(builder._rendered)
     assert len(before) == 4
@@ -197,4 +197,19 @@ def test_an_edit_re_renders_only_its_part(tmp_path, monkeypatch):
     fresh = [job for job in after if job not in before]
     assert len(fresh) == 1 and "A new line." in fresh[0].text
     assert sum(after[job] is before.get(job) for job in after) == 3
+    specgen.file_parts.split.cache_clear()
+
+
+def test_a_build_renders_each_file_whole_and_a_preview_in_parts(tmp_path, monkeypatch):
+    """Parts pay where an edit re-renders one of them; a build that renders
+    everything once renders each file whole: the same pages, for less."""
+    text = "\n".join(heading(t, 0) + "\n" + "Words. " * 20 + "\n" for t in "ABCD")
+    corpus(tmp_path, text, duplicate_titles=False)
+    monkeypatch.setattr(specgen.file_parts, "PART_SIZE", 100)
+    specgen.file_parts.split.cache_clear()
+    once, in_parts = SiteBuilder(Corpus(tmp_path), check=False), SiteBuilder(Corpus(tmp_path), check=False,
+                                                                              in_parts=True)
+    assert once.build().files == in_parts.build().files
+    assert (len(once._rendered), len(in_parts._rendered)) == (1, 4)
+    assert SiteBuilder(Corpus(tmp_path), check=False, live_reload=True).in_parts
     specgen.file_parts.split.cache_clear()
