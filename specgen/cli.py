@@ -16,6 +16,7 @@ imports neither jsonschema nor the lint rules.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from dataclasses import dataclass
@@ -389,6 +390,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     a traceback unless ``SPECGEN_DEBUG`` asks for it.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
+    threshold = gc.get_threshold()
+    # A run allocates millions of objects that live until it ends (the
+    # loaded corpus) or die in cycles (docutils' trees): collecting every
+    # 700 allocations walks them again and again, about 5% of a build. A
+    # collection every million keeps the garbage bounded (a render child
+    # of the legacy build peaks at 85 MB instead of 66 MB).
+    gc.set_threshold(1_000_000, 20, 20)
     try:
         status = _main(argv)
         sys.stdout.flush()
@@ -404,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = chosen_command(argv)
         print(f"specgen{' ' + command if command else ''}: internal error: {BUG_REPORT}", file=sys.stderr)
         return 3
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def _stdout_gone() -> None:
