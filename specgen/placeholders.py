@@ -41,7 +41,10 @@ import functools
 import html
 import os
 import re
+import signal
+import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -577,18 +580,21 @@ def render_template(env: jinja2.Environment, name: str, corpus: Corpus, **contex
     template file, never a traceback. So is a template that would exhaust
     memory: one larger than a source may be, one writing more than
     :data:`TEMPLATE_OUTPUT_LIMIT` for a section, or a ``*`` or ``**``
-    making a value larger than :data:`_LARGEST_PRODUCT`. An exception
-    raised outside any template frame is a bug in specgen and propagates.
+    making a value larger than :data:`_LARGEST_PRODUCT`; and one that
+    loops for more than :data:`TEMPLATE_CPU_SECONDS` of CPU (where a
+    signal can say so: in a process's main thread). An exception raised
+    outside any template frame is a bug in specgen and propagates.
     """
     try:
         template = env.get_template(name)
         written, size = [], 0
-        for chunk in template.generate(**context):
-            size += len(chunk)
-            if size > TEMPLATE_OUTPUT_LIMIT:
-                raise _Unbounded(template.filename, f"template {name!r} writes more than {TEMPLATE_OUTPUT_LIMIT} "
-                                                    "characters for one section")
-            written.append(chunk)
+        with _cpu_budget(TEMPLATE_CPU_SECONDS):
+            for chunk in template.generate(**context):
+                size += len(chunk)
+                if size > TEMPLATE_OUTPUT_LIMIT:
+                    raise _Unbounded(template.filename, f"template {name!r} writes more than "
+                                                        f"{TEMPLATE_OUTPUT_LIMIT} characters for one section")
+                written.append(chunk)
         return "".join(written)
     except _Unbounded as exc:
         return _template_error(corpus, exc.filename, 0, exc.message)
@@ -620,6 +626,36 @@ TEMPLATE_OUTPUT_LIMIT = 16 * 1024 * 1024
 #: exponent its ``**`` may take.
 _LARGEST_PRODUCT = 1_000_000
 _LARGEST_EXPONENT = 1024
+
+
+#: The CPU time one template may take for one section (ours take
+#: milliseconds): a corpus's template may loop, but not for ever.
+TEMPLATE_CPU_SECONDS = 20.0
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@contextmanager
+def _cpu_budget(seconds: float):
+    """Raise :class:`_TooSlow` in the code below once it has used
+    ``seconds`` of CPU time; nothing where no signal can interrupt it (a
+    thread other than the main one, a system without ``setitimer``)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise _TooSlow(f"it ran for more than {seconds:g} s of CPU")
+
+    previous = signal.signal(signal.SIGVTALRM, expired)
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
 
 
 class _Unbounded(Exception):

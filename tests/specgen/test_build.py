@@ -334,3 +334,18 @@ def test_a_render_that_fails_ends_the_checks_process(monkeypatch):
     with pytest.raises(RuntimeError, match="a bug in the render"):
         build_site(Corpus(GOOD), check=True, jobs=2)
     assert not multiprocessing.active_children()
+
+
+def test_a_template_that_loops_for_ever_is_stopped_and_located(tmp_path, monkeypatch):
+    """Loops that write nothing are bounded by CPU time, where a signal can
+    interrupt them (this process's main thread)."""
+    import specgen.placeholders
+
+    monkeypatch.setattr(specgen.placeholders, "TEMPLATE_CPU_SECONDS", 0.3)
+    corpus = shutil.copytree(GOOD, tmp_path / "c")
+    (corpus / "templates").mkdir()
+    (corpus / "templates" / "event.html").write_text(
+        "<p>\n{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}\n</p>")
+    found = [d for d in build_site(Corpus(corpus)).diagnostics if d.code == "build.template"]
+    assert [(d.path, d.line) for d in found] == [("templates/event.html", 2)]
+    assert "more than 0.3 s of CPU" in found[0].message
