@@ -67,7 +67,7 @@ from .event_schemas import event_section
 from .openapi import load_api
 from .refs import Resolver
 from .rst import Generated, render_file
-from .script_uris import DESCRIPTION_LINK, runs_script
+from .script_uris import DESCRIPTION_LINK, runs_script, script_in_markup
 from .sequence_diagrams import FLOWS_FOLDER, flow_section
 from .sources import DEFAULT_MAX_FILE_SIZE, join_pointer
 from .tables import definition_section, endpoint_section, slug as _slug
@@ -582,8 +582,11 @@ def render_template(env: jinja2.Environment, name: str, corpus: Corpus, **contex
     :data:`TEMPLATE_OUTPUT_LIMIT` for a section, or a ``*`` or ``**``
     making a value larger than :data:`_LARGEST_PRODUCT`; and one that
     loops for more than :data:`TEMPLATE_CPU_SECONDS` of CPU (where a
-    signal can say so: in a process's main thread). An exception raised
-    outside any template frame is a bug in specgen and propagates.
+    signal can say so: in a process's main thread). Where the corpus has
+    templates of its own, what a template writes may not script the page
+    (:func:`~specgen.script_uris.script_in_markup`), unless the operator
+    trusts the corpus's markup. An exception raised outside any template
+    frame is a bug in specgen and propagates.
     """
     try:
         template = env.get_template(name)
@@ -595,7 +598,15 @@ def render_template(env: jinja2.Environment, name: str, corpus: Corpus, **contex
                     raise _Unbounded(template.filename, f"template {name!r} writes more than "
                                                         f"{TEMPLATE_OUTPUT_LIMIT} characters for one section")
                 written.append(chunk)
-        return "".join(written)
+        markup = "".join(written)
+        found = script_in_markup(markup, _our_script) if _scripts_to_look_for(corpus) else []
+        if found:
+            own = corpus.template_dir / name
+            return _template_error(corpus, str(own if own.is_file() else corpus.template_dir), 0,
+                                   f"template {name!r} writes what a browser would run as script ({found[0]}): "
+                                   "a corpus's templates may lay out what they are given, never script it "
+                                   "(allow_raw_html = true in an operator's --config trusts them)")
+        return markup
     except _Unbounded as exc:
         return _template_error(corpus, exc.filename, 0, exc.message)
     except jinja2.TemplateSyntaxError as exc:
@@ -626,6 +637,23 @@ TEMPLATE_OUTPUT_LIMIT = 16 * 1024 * 1024
 #: exponent its ``**`` may take.
 _LARGEST_PRODUCT = 1_000_000
 _LARGEST_EXPONENT = 1024
+
+
+#: The scripts a page may load: the ones every build writes.
+_OUR_SCRIPTS = frozenset({"search-index.js", "static/search.js", "static/livereload.js"})
+
+
+def _our_script(src: str) -> bool:
+    while src.startswith("../"):
+        src = src[3:]
+    return src in _OUR_SCRIPTS
+
+
+def _scripts_to_look_for(corpus: Corpus) -> bool:
+    """Whether a template's output may hold script the corpus wrote: it has
+    templates of its own, and the operator does not trust its markup."""
+    folder = corpus.template_dir
+    return not corpus.config.allow_raw_html and folder.is_dir() and any(folder.iterdir())
 
 
 #: The CPU time one template may take for one section (ours take

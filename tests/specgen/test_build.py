@@ -349,3 +349,41 @@ def test_a_template_that_loops_for_ever_is_stopped_and_located(tmp_path, monkeyp
     found = [d for d in build_site(Corpus(corpus)).diagnostics if d.code == "build.template"]
     assert [(d.path, d.line) for d in found] == [("templates/event.html", 2)]
     assert "more than 0.3 s of CPU" in found[0].message
+
+
+@pytest.mark.parametrize("name, text", [
+    ("event.html", '<p>{{ section.title }}</p><img src="x.png" onerror="alert(1)">'),
+    ("definition.html", '<a href="JaVa&#x09;Script:alert(1)">{{ section.title }}</a>'),
+    ("page.html", "<html><body>{{ body }}<script>alert(document.cookie)</script></body></html>"),
+    ("page.html", '<html><body>{{ body }}<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;"></iframe></body></html>'),
+])
+def test_a_corpus_template_may_not_script_the_page(tmp_path, name, text):
+    """A corpus's templates lay out what they are given; what they write is
+    refused where a browser would run it as script, unless the operator
+    trusts the corpus's markup."""
+    from specgen.corpus import load_config
+
+    corpus = shutil.copytree(GOOD, tmp_path / "c")
+    (corpus / "templates").mkdir()
+    (corpus / "templates" / name).write_text(text)
+    built = build_site(Corpus(corpus))
+    found = [d for d in built.diagnostics if d.code == "build.template"]
+    assert [(d.path, d.severity) for d in found] == [(f"templates/{name}", Severity.ERROR)]
+    assert "would run as script" in found[0].message
+    written = b"".join(data for path, data in built.files.items() if path.endswith(".html")).lower()
+    assert b"alert(" not in written.replace(b"&lt;", b"<")
+    (tmp_path / "trusted.toml").write_text("allow_raw_html = true\n")
+    trusted = build_site(Corpus(corpus, load_config(corpus, tmp_path / "trusted.toml")))
+    assert not [d for d in trusted.diagnostics if d.code == "build.template"]
+
+
+def test_a_corpus_page_template_may_load_the_scripts_every_build_writes(tmp_path):
+    from specgen.placeholders import DEFAULT_TEMPLATES
+
+    corpus = shutil.copytree(GOOD, tmp_path / "c")
+    (corpus / "templates").mkdir()
+    own = (DEFAULT_TEMPLATES / "page.html").read_text().replace("</main>", '<p class="own-page">ours</p></main>', 1)
+    (corpus / "templates" / "page.html").write_text(own)
+    built = build_site(Corpus(corpus))
+    assert not [d for d in built.diagnostics if d.severity >= Severity.ERROR]
+    assert b'class="own-page"' in built.files["index.html"] and b"static/search.js" in built.files["index.html"]

@@ -18,7 +18,7 @@ from specgen.build import SiteBuilder
 from specgen.corpus import Corpus
 from specgen.placeholders import inline_text
 from specgen.rst import render_file
-from specgen.script_uris import runs_script
+from specgen.script_uris import runs_script, script_in_markup
 
 GOOD = Path(__file__).resolve().parents[1] / "corpora" / "build" / "good"
 
@@ -191,3 +191,28 @@ def test_a_corpus_template_linked_out_of_the_corpus_is_not_read(tmp_path):
     site = SiteBuilder(Corpus(root), check=False).build()
     assert any(d.code == "build.template" for d in site.diagnostics)
     assert not any(b"hunter2" in data for data in site.files.values())
+
+
+def _ours(src: str) -> bool:
+    return src.replace("../", "") in ("search-index.js", "static/search.js")
+
+
+@pytest.mark.parametrize("markup, finds", [
+    ("<p>Hello <b>there</b></p>", False),
+    ('<script src="../static/search.js"></script>\n<script src="search-index.js"></script>', False),
+    ("<pre>&lt;script&gt;alert(1)&lt;/script&gt; onload=x</pre>", False),
+    ('<p title="data: the bytes">x</p>', False),
+    ('<script src="https://cdn.example/x.js"></script>', True),
+    ('<script src="../static/search.js">alert(1)</script>', True),
+    ("<svg/onload=alert(1)>", True),
+    ('<img src="x.png" onerror="alert(1)">', True),
+    ('<a href="java&#x09;script:alert(1)">x</a>', True),
+    ('<a href="DATA:text/html,x">x</a>', True),
+    ('<img srcset="a.png 1x, javascript:alert(1) 2x">', True),
+    ('<iframe srcdoc="x"></iframe>', True),
+    ('<meta http-equiv="Refresh" content="0; url=https://elsewhere.example">', True),
+    ('<base href="https://elsewhere.example/">', True),
+    ('<script src="../static/search.js"></script><scr<script>ipt>alert(1)</script>', True),
+])
+def test_script_in_markup_finds_what_a_browser_would_run(markup, finds):
+    assert bool(script_in_markup(markup, _ours)) is finds
