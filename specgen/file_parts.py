@@ -1,10 +1,12 @@
 """A prose file rendered in parts, cut before its section headings.
 
-docutils renders a file as one document, so a page's largest file is a
-build's longest job, and under ``specgen serve`` an edit anywhere in it
-re-renders all of it. A file is therefore cut before each heading of the
-outermost level that repeats (the second level when one title heads the
-whole file), wherever the part renders as it would inside the whole:
+docutils renders a file as one document, so under ``specgen serve`` an
+edit anywhere in a large file re-renders all of it. A preview therefore
+cuts such a file before each heading of the outermost level that repeats
+(the second level when one title heads the whole file), wherever the part
+renders as it would inside the whole. (A build that renders everything
+once keeps each file whole: the parts cost more in all than the file.)
+The cuts are made only where:
 
 - its title styles appear in the file's order from its own level, so
   docutils nests its sections as in the whole;
