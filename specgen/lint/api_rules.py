@@ -7,6 +7,7 @@ already absolute (the walker's prefix for API rules is the root).
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import json
@@ -130,29 +131,71 @@ def _fast_own_ref(schema: dict, dialect: str):
     return ref
 
 
-def _fast_schema_keyword(kind: str):
+def _fast_schema_keyword(kind: str, compiled: bool = True):
     """openapi-spec-validator's check of each schema in a ``kind``
-    document, with the compiled verdict asked first: the library's own
-    checker (and its error) runs only when that verdict is not "valid".
-    A 3.1 schema is judged by its dialect's metaschema, a Swagger 2.0 one
-    by the draft 4 metaschema, whatever ``$schema`` says."""
+    document, with the compiled verdict asked first (unless ``compiled`` is
+    false: the Python path alone, which the tests hold this one to): the
+    metaschema's findings are looked for only when that verdict is not
+    "valid". A 3.1
+    schema is judged by its dialect's metaschema, a Swagger 2.0 one by the
+    draft 4 metaschema, whatever ``$schema`` says.
+
+    Where the library raises the metaschema's first finding for a schema,
+    every finding is reported, in the schema's own order: jsonschema meets
+    a node's extra keys in set order, so the one finding the library gave
+    changed from run to run, and the others were never reported."""
+    from jsonschema.exceptions import SchemaError
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
     from openapi_spec_validator.validation.keywords import OpenAPIV30SchemaValidator, OpenAPIV31SchemaValidator
 
     class FastSchemaValidator(OpenAPIV31SchemaValidator if kind == "openapi3.1" else OpenAPIV30SchemaValidator):
-        def _get_schema_checker(self, schema, schema_value):
-            checker = super()._get_schema_checker(schema, schema_value)
-            if kind == "openapi3.1":
-                fast = _dialect_validator(self._get_schema_dialect_id(schema, schema_value),
-                                          self.schema_validator_format_checker)
-            else:
-                fast = _draft4_metaschema_validator()
+        def _validate_schema_meta(self, schema, schema_value):
+            try:
+                checker = self._get_schema_checker(schema, schema_value)
+            except ValueError as exc:
+                return OpenAPIValidationError(str(exc))
+            if compiled:
+                if kind == "openapi3.1":
+                    fast = _dialect_validator(self._get_schema_dialect_id(schema, schema_value),
+                                              self.schema_validator_format_checker)
+                else:
+                    fast = _draft4_metaschema_validator()
+                if is_clean(fast, schema_value):
+                    return None
+            found = [OpenAPIValidationError.create_from(SchemaError.create_from(error))
+                     for error in _metaschema_findings(checker, schema_value)]
+            self._more.extend(found[1:])
+            return found[0] if found else None
 
-            def check(value):
-                if not is_clean(fast, value):
-                    checker(value)
-            return check
+        def __call__(self, schema, require_properties=True, meta_checked=False):
+            # The library yields a schema's first finding and returns before
+            # any nested schema is checked: the rest follow it here.
+            more = self._more = []
+            yield from super().__call__(schema, require_properties=require_properties, meta_checked=meta_checked)
+            yield from more
 
     return FastSchemaValidator
+
+
+def _metaschema_findings(checker, value) -> list:
+    """Every finding of the metaschema the library's ``checker`` (jsonschema's
+    ``check_schema``, bound to a validator class) checks ``value`` against,
+    in ``value``'s own order."""
+    from jsonschema.validators import validator_for
+    from openapi_schema_validator.validators import OPENAPI_SPECIFICATIONS, check_openapi_schema
+
+    func = checker.func if isinstance(checker, functools.partial) else checker
+    cls = func.__self__
+    validator = validator_for(cls.META_SCHEMA, default=cls)
+    if getattr(func, "__func__", None) is check_openapi_schema:
+        # openapi-schema-validator's own check: its metaschemas held locally.
+        options = {"format_checker": cls.FORMAT_CHECKER, "registry": OPENAPI_SPECIFICATIONS}
+    else:
+        options = {"format_checker": validator.FORMAT_CHECKER}
+    if isinstance(checker, functools.partial):
+        options.update(checker.keywords)
+    metaschema = validator(schema=cls.META_SCHEMA, **options)
+    return sorted(metaschema.iter_errors(value), key=lambda e: _document_order(value, e.absolute_path))
 
 
 #: Where the metaschemas of the OpenAPI 3.1 dialects live.
@@ -505,6 +548,7 @@ def _library_problems(data, kind: str) -> list[tuple[str, str]]:
 
     problems = []
     places: list[tuple[str, object]] | None = None
+    taken: set[str] = set()
     unplaced: list[str] = []
     try:
         for error in _validator_class(kind)(data).iter_errors():
@@ -519,10 +563,11 @@ def _library_problems(data, kind: str) -> list[tuple[str, str]]:
                 if places is None:
                     places = _places(data)
                 instance = _instance(error)
-                pointer = _operation_id_place(error) or _place_of(instance, places)
+                pointer = _operation_id_place(error) or _place_of(instance, places, taken)
                 if not pointer and instance is not data:
                     unplaced.append(_reason(error)[1])
                     continue
+                taken.add(pointer)
             below, reason = _reason(error)
             problems.append((pointer + below, reason))
     except (referencing.exceptions.Unresolvable, jsonschema.exceptions.UnknownType, ValueError, KeyError, TypeError,
@@ -601,15 +646,18 @@ def _tail(message: str) -> int:
     return max(message.rfind(verb) for verb in (" is not ", " does not ", " is too ", " has ", " should "))
 
 
-def _place_of(instance, places: list[tuple[str, object]]) -> str:
+def _place_of(instance, places: list[tuple[str, object]], taken: set[str]) -> str:
     """The pointer of ``instance`` (the library may hand back a copy, so
-    by identity first, then by equality); ``""`` when not found."""
+    by identity first, then by equality): the first such node not ``taken``
+    by an earlier finding, so two findings about one shared node, or about
+    equal nodes, land on both places whichever order the library met them
+    in; ``""`` when not found."""
     if instance is None:
         return ""
-    for pointer, node in places:
-        if node is instance:
-            return pointer
-    return next((pointer for pointer, node in places if pointer and node == instance), "")
+    # An inlined definition is one object wherever the document refers to it.
+    found = [pointer for pointer, node in places if node is instance] \
+        or [pointer for pointer, node in places if pointer and node == instance]
+    return next((pointer for pointer in found if pointer not in taken), found[0] if found else "")
 
 
 def _reason(error) -> tuple[str, str]:
@@ -625,12 +673,36 @@ def _reason(error) -> tuple[str, str]:
         branches: dict = {}
         for e in context:
             branches.setdefault(e.relative_schema_path[0] if e.relative_schema_path else None, []).append(e)
-        closest = max(branches.values(), key=lambda b: (
-            not any(_names_another_form(e) for e in b),
-            max((len(e.relative_path) for e in b if e.validator != "enum"), default=-1), -len(b)))
-        error = max(closest, key=lambda e: (len(e.relative_path), _FORM_RANK.get(e.validator, 2)))
+        # Ties go to the first alternative, then to the finding first in the
+        # document: jsonschema meets a node's extra keys in set order, so the
+        # order it reports them in changes from run to run.
+        closest = min(branches.items(), key=lambda item: (
+            any(_names_another_form(e) for e in item[1]),
+            -max((len(e.relative_path) for e in item[1] if e.validator != "enum"), default=-1), len(item[1]),
+            item[0] if isinstance(item[0], int) else -1))[1]
+        node = error.instance
+        error = min(closest, key=lambda e: (-len(e.relative_path), -_FORM_RANK.get(e.validator, 2),
+                                            _document_order(node, e.relative_path)))
         path.extend(error.relative_path)
     return join_pointer("", *path), _short_message(error)
+
+
+def _document_order(node, path) -> tuple[int, ...]:
+    """Where ``path`` below ``node`` comes in the document: the position of
+    each key or index on the way."""
+    order = []
+    for step in path:
+        if isinstance(node, dict):
+            keys = list(node)
+            order.append(keys.index(step) if step in node else len(keys))
+            node = node.get(step)
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            order.append(step)
+            node = node[step]
+        else:
+            order.append(0)
+            node = None
+    return tuple(order)
 
 
 def _names_another_form(error) -> bool:
@@ -671,7 +743,7 @@ def structure(model: ApiDocument, ctx: SchemaContext) -> Iterator[Finding]:
     for path in ctx.run.referenced_files(ctx.path):
         document = ctx.run.corpus.document(path)
         digest.update(str(path).encode("utf-8") + b"\0" + (document.digest() if document else b""))
-    key = ctx.run.cache.key(digest.digest(), "openapi-7", model.version_kind,
+    key = ctx.run.cache.key(digest.digest(), "openapi-8", model.version_kind,
                             package_version("openapi-spec-validator"))
 
     def compute():
