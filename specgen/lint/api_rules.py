@@ -7,12 +7,12 @@ already absolute (the walker's prefix for API rules is the root).
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import importlib.util
 import json
 import re
 import string
+from collections import deque
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Iterator
@@ -162,8 +162,13 @@ def _fast_schema_keyword(kind: str, compiled: bool = True):
                     fast = _draft4_metaschema_validator()
                 if is_clean(fast, schema_value):
                     return None
-            found = [OpenAPIValidationError.create_from(SchemaError.create_from(error))
-                     for error in _metaschema_findings(checker, schema_value)]
+            found = []
+            for error in _metaschema_findings(checker, schema_value):
+                located = OpenAPIValidationError.create_from(SchemaError.create_from(error))
+                # Placed by the schema's own path in the document, so a
+                # finding about a node written alike elsewhere lands here.
+                located.path = deque([*schema.parts, *error.absolute_path])
+                found.append(located)
             self._more.extend(found[1:])
             return found[0] if found else None
 
@@ -184,7 +189,7 @@ def _metaschema_findings(checker, value) -> list:
     from jsonschema.validators import validator_for
     from openapi_schema_validator.validators import OPENAPI_SPECIFICATIONS, check_openapi_schema
 
-    func = checker.func if isinstance(checker, functools.partial) else checker
+    func = checker.func if isinstance(checker, partial) else checker
     cls = func.__self__
     validator = validator_for(cls.META_SCHEMA, default=cls)
     if getattr(func, "__func__", None) is check_openapi_schema:
@@ -192,7 +197,7 @@ def _metaschema_findings(checker, value) -> list:
         options = {"format_checker": cls.FORMAT_CHECKER, "registry": OPENAPI_SPECIFICATIONS}
     else:
         options = {"format_checker": validator.FORMAT_CHECKER}
-    if isinstance(checker, functools.partial):
+    if isinstance(checker, partial):
         options.update(checker.keywords)
     metaschema = validator(schema=cls.META_SCHEMA, **options)
     return sorted(metaschema.iter_errors(value), key=lambda e: _document_order(value, e.absolute_path))
