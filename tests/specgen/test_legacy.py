@@ -283,3 +283,22 @@ def test_rebuilds_after_prose_edits_write_what_a_fresh_build_writes(tmp_path):
         assert [repr(d) for d in rebuilt.diagnostics] == [repr(d) for d in fresh.diagnostics]
     page = rebuilt.files["client_server/unstable.html"].decode("utf-8")
     assert '<span class="docutils literal">/greet</span></a> to answer' in page
+
+
+def test_a_build_writes_the_same_bytes_whatever_the_hash_seed(tmp_path):
+    """Sets iterate in an order Python's hash seed chooses: nothing the
+    build writes or reports may depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    runs = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / f"html-{seed}"
+        done = subprocess.run([sys.executable, "-m", "specgen", "--root", str(LEGACY), "build", "--out", str(out)],
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONHASHSEED": seed, "XDG_CACHE_HOME": str(tmp_path / seed)})
+        assert done.returncode == 0, done.stderr
+        runs.append(({p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()},
+                     done.stdout))
+    assert runs[0][0] and all(run == runs[0] for run in runs[1:])
