@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import jinja2
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
 from pygments import highlight
@@ -595,7 +596,7 @@ def render_template(env: jinja2.Environment, name: str, corpus: Corpus, **contex
             for chunk in template.generate(**context):
                 size += len(chunk)
                 if size > TEMPLATE_OUTPUT_LIMIT:
-                    raise _Unbounded(template.filename, f"template {name!r} writes more than "
+                    raise _Refused(template.filename, f"template {name!r} writes more than "
                                                         f"{TEMPLATE_OUTPUT_LIMIT} characters for one section")
                 written.append(chunk)
         markup = "".join(written)
@@ -607,7 +608,7 @@ def render_template(env: jinja2.Environment, name: str, corpus: Corpus, **contex
                                    "a corpus's templates may lay out what they are given, never script it "
                                    "(allow_raw_html = true in an operator's --config trusts them)")
         return markup
-    except _Unbounded as exc:
+    except _Refused as exc:
         return _template_error(corpus, exc.filename, 0, exc.message)
     except jinja2.TemplateSyntaxError as exc:
         return _template_error(corpus, exc.filename, exc.lineno, f"template syntax: {exc.message}")
@@ -686,8 +687,9 @@ def _cpu_budget(seconds: float):
         signal.signal(signal.SIGVTALRM, previous)
 
 
-class _Unbounded(Exception):
-    """A template that would exhaust memory, located in its file."""
+class _Refused(Exception):
+    """A template the build will not use (a link out of its folder, or
+    one that would exhaust memory), located in its file."""
 
     def __init__(self, filename: str | None, message: str) -> None:
         super().__init__(message)
@@ -696,20 +698,24 @@ class _Unbounded(Exception):
 
 class _ConfinedLoader(jinja2.FileSystemLoader):
     """Templates by name from their folders, never through a link that
-    leads out of them, and no larger than a source may be (a corpus's
-    ``templates/`` is untrusted input)."""
+    leads out of them, and no larger than a source may be: both checked
+    before the file is read (a corpus's ``templates/`` is untrusted input)."""
 
     def get_source(self, environment: jinja2.Environment, template: str):
+        # The file FileSystemLoader would read, checked before it reads it.
+        pieces = split_template_path(template)
         for folder in self.searchpath:
-            path = Path(folder, *template.split("/"))
-            if path.is_file() and path.stat().st_size > DEFAULT_MAX_FILE_SIZE:
-                raise _Unbounded(str(path), f"template {template!r} is larger than the limit of "
-                                            f"{DEFAULT_MAX_FILE_SIZE} bytes")
-        source, filename, uptodate = super().get_source(environment, template)
-        real = Path(os.path.realpath(filename))
-        if not any(Path(os.path.realpath(folder)) in real.parents for folder in self.searchpath):
-            raise jinja2.TemplateNotFound(template, f"template {template!r} is a link out of its folder")
-        return source, filename, uptodate
+            path = os.path.join(folder, *pieces)
+            if not os.path.isfile(path):
+                continue
+            real = Path(os.path.realpath(path))
+            if not any(Path(os.path.realpath(f)) in real.parents for f in self.searchpath):
+                raise _Refused(path, f"template {template!r} is a link out of its folder, which is not followed")
+            if real.stat().st_size > DEFAULT_MAX_FILE_SIZE:
+                raise _Refused(path, f"template {template!r} is larger than the limit of "
+                                       f"{DEFAULT_MAX_FILE_SIZE} bytes")
+            break
+        return super().get_source(environment, template)
 
 
 class _Sandbox(SandboxedEnvironment):

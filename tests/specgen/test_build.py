@@ -387,3 +387,25 @@ def test_a_corpus_page_template_may_load_the_scripts_every_build_writes(tmp_path
     built = build_site(Corpus(corpus))
     assert not [d for d in built.diagnostics if d.severity >= Severity.ERROR]
     assert b'class="own-page"' in built.files["index.html"] and b"static/search.js" in built.files["index.html"]
+
+
+def test_a_corpus_template_that_links_out_of_its_folder_is_refused_unread(tmp_path, monkeypatch):
+    """The link is checked before the file is read: nothing outside the
+    corpus is opened, and the refusal is located at the link."""
+    import builtins
+
+    outside = tmp_path / "outside.html"
+    outside.write_text("<p>{{ section.title }} from outside</p>")
+    corpus = shutil.copytree(GOOD, tmp_path / "c")
+    (corpus / "templates").mkdir()
+    (corpus / "templates" / "event.html").symlink_to(outside)
+    opened = []
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda file, *a, **k: opened.append(str(file)) or real_open(file, *a, **k))
+    built = build_site(Corpus(corpus), check=False)
+    monkeypatch.undo()
+    found = [d for d in built.diagnostics if d.code == "build.template"]
+    assert [(d.path, d.line) for d in found] == [("templates/event.html", 0)]
+    assert "link out of its folder" in found[0].message
+    assert str(outside) not in opened
+    assert b"from outside" not in b"".join(built.files.values())
