@@ -687,13 +687,14 @@ def _cpu_budget(seconds: float):
         signal.signal(signal.SIGVTALRM, previous)
 
 
-class _Refused(Exception):
+class _Refused(jinja2.TemplateError):
     """A template the build will not use (a link out of its folder, or
-    one that would exhaust memory), located in its file."""
+    one that would exhaust memory), located in its file; a template error,
+    so whoever only loads a template treats it as one that cannot load."""
 
     def __init__(self, filename: str | None, message: str) -> None:
         super().__init__(message)
-        self.filename, self.message = filename, message
+        self.filename = filename
 
 
 class _ConfinedLoader(jinja2.FileSystemLoader):
