@@ -12,6 +12,7 @@ Loading
 
 Checking
 - :mod:`specgen.lint`         the rule registry (``specgen lint``, ``specgen rules``)
+- :mod:`specgen.script_uris`  links and markup a browser would run as script (a corpus may not publish them)
 - :mod:`specgen.examples`     every example against its schema (``specgen validate``)
 - :mod:`specgen.histories`    example room histories, declared and replayed through refimpl
 - :mod:`specgen.verify`       signatures, hashes, IDs and auth verdicts proven by refimpl
@@ -28,9 +29,10 @@ Rendering
 - :mod:`specgen.changelogs`   an API's changelog for one release (towncrier news fragments)
 - :mod:`specgen.placeholders` registry: placeholder kind -> builder + template
 - :mod:`specgen.rst`          docutils publishing, placeholders as pending nodes
-- :mod:`specgen.file_parts`   a large prose file cut into parts rendered on their own, and joined
+- :mod:`specgen.file_parts`   a large prose file cut into parts rendered on their own, and joined (a preview's)
 - :mod:`specgen.page_contents`  page-wide section numbers and contents over a page's files
-- :mod:`specgen.build`        the pipeline and its all-or-nothing write (``specgen build``)
+- :mod:`specgen.build`        the pipeline and its all-or-nothing write
+- :mod:`specgen.build_command`  ``specgen build``: its arguments, the checks started beside the render
 - :mod:`specgen.serve`        live-reload preview (``specgen serve``)
 
 Reporting
