@@ -1,6 +1,8 @@
 """Invariant: a corpus written by an attacker or a careless writer (alias
 bombs, 10^5-deep nesting, duplicate keys, random bytes, huge files,
-references and links out of the corpus, raw HTML and file insertion) ends
+references and links out of the corpus, raw HTML and file insertion,
+script in links, descriptions and templates, prose nested past docutils'
+stack) ends
 every command in seconds, under 500 MB, with exit 1 and a located
 diagnostic for each file, never a traceback or a signal; and a running
 ``specgen serve`` reports each such edit over HTTP and recovers when the
@@ -45,6 +47,10 @@ SECRET = "hunter2-do-not-publish"
 OUTSIDE_REFS = ("type: object\nproperties:\n  a:\n    $ref: {secret}\n  b:\n    $ref: ../../../../../../../../../..{secret}\n"
                 "  c:\n    $ref: file://{secret}\n")
 PROSE = "\n\n.. include:: {secret}\n\n.. raw:: html\n\n   <script>alert(1)</script>\n"
+SCRIPTED_PROSE = "\n\nSee `the guide <JavaScript:alert(document.cookie)>`_ and javascript:alert(2).\n"
+NESTED_PROSE = "\n\n" + "- " * 400 + "deep\n"
+SCRIPTED_SCHEMA = "type: object\ndescription: Read [the guide](JaVaScRiPt:alert(1)) first.\n"
+SCRIPTED_TEMPLATE = '<section><img src="x.png" onerror="alert(document.cookie)">{{ section.title }}</section>\n'
 
 
 def _nested_schema(levels: int, leaf: str) -> str:
@@ -88,10 +94,21 @@ def _attack_corpus(root: Path, secret: Path) -> dict[str, tuple[str, str]]:
     (examples / "m.room.member$link").symlink_to(secret)
     (root / "api/server-server/deep.yaml").write_text(DEEP_BLOCK)
     _within_the_limits(schemas, examples)
-    prose = sorted((root / "specification").glob("*.rst"))[0]
+    prose, scripted, nested = sorted((root / "specification").glob("*.rst"))[:3]
     prose.write_text(prose.read_text() + PROSE.format(secret=secret) + "\n{{m_nested_event}}\n")
+    scripted.write_text(scripted.read_text() + SCRIPTED_PROSE)
+    nested.write_text(nested.read_text() + NESTED_PROSE)
+    (schemas / "m.script.yaml").write_text(SCRIPTED_SCHEMA)
+    (root / "templates").mkdir()
+    (root / "templates/event.html").write_text(SCRIPTED_TEMPLATE)
+    (root / "templates/page.html").symlink_to(secret)
     every, data = "lint validate verify examples build", "lint verify examples build"
     return {
+        scripted.relative_to(root).as_posix(): ("rst.unsafe-link", "build"),
+        nested.relative_to(root).as_posix(): ("rst.too-deep", "build"),
+        "event-schemas/schema/m.script.yaml": ("description.unsafe-link", "lint build"),
+        "templates/event.html": ("build.template", "build"),
+        "templates/page.html": ("build.template", "build"),
         "event-schemas/examples/m.room.member$deep": ("syntax.too-deep", every),
         "event-schemas/examples/m.room.member$dup": ("syntax.duplicate-key", every),
         "event-schemas/examples/m.room.member$bytes": ("syntax", every),
@@ -148,7 +165,8 @@ def test_every_command_reports_every_attack_quickly_and_within_memory(attacked, 
     for path, (code, commands) in expected.items():
         if command[0] in commands.split():
             assert (path, code) in found, (path, code)
-            assert found[(path, code)]["line"] >= (0 if code in ("syntax.too-large", "ref.outside-corpus") else 1)
+            assert found[(path, code)]["line"] >= (0 if code in ("syntax.too-large", "ref.outside-corpus", "build.template")
+                                                    else 1)
     assert not (base / "html").exists()
 
 
